@@ -1,0 +1,303 @@
+package loki
+
+import (
+	"fmt"
+
+	"github.com/prometheus/common/model"
+	"sigs.k8s.io/yaml"
+
+	"obs-stack/components/kube"
+	"obs-stack/stacks"
+)
+
+// Ports every Loki target listens on.
+const (
+	HTTPPort       = 3100
+	GRPCPort       = 9095
+	MemberlistPort = 7946
+	memcachedPort  = 11211
+	dataDir        = "/var/loki"
+	configDir      = "/etc/loki"
+	configFile     = "config.yaml"
+)
+
+// The types below mirror the parts of Loki's configuration obs-stack sets. Loki parses its
+// YAML strictly, so only keys Loki knows appear here; everything else keeps Loki's default.
+
+// Config is Loki's config file.
+type Config struct {
+	// AuthEnabled defaults to true in Loki, so it is always written.
+	AuthEnabled      bool              `json:"auth_enabled"`
+	Server           Server            `json:"server"`
+	Common           Common            `json:"common"`
+	Memberlist       *Memberlist       `json:"memberlist,omitempty"`
+	SchemaConfig     SchemaConfig      `json:"schema_config"`
+	StorageConfig    *StorageConfig    `json:"storage_config,omitempty"`
+	LimitsConfig     LimitsConfig      `json:"limits_config"`
+	Compactor        Compactor         `json:"compactor"`
+	Ruler            *Ruler            `json:"ruler,omitempty"`
+	Frontend         *Frontend         `json:"frontend,omitempty"`
+	FrontendWorker   *FrontendWorker   `json:"frontend_worker,omitempty"`
+	ChunkStoreConfig *ChunkStoreConfig `json:"chunk_store_config,omitempty"`
+	QueryRange       *QueryRange       `json:"query_range,omitempty"`
+	Analytics        Analytics         `json:"analytics"`
+}
+
+type Server struct {
+	HTTPListenPort int    `json:"http_listen_port"`
+	GRPCListenPort int    `json:"grpc_listen_port"`
+	LogLevel       string `json:"log_level"`
+}
+
+type Common struct {
+	PathPrefix        string        `json:"path_prefix"`
+	ReplicationFactor int           `json:"replication_factor"`
+	Ring              Ring          `json:"ring"`
+	Storage           CommonStorage `json:"storage"`
+	CompactorAddress  string        `json:"compactor_address,omitempty"`
+}
+
+type Ring struct {
+	KVStore KVStore `json:"kvstore"`
+}
+
+type KVStore struct {
+	Store string `json:"store"`
+}
+
+type CommonStorage struct {
+	Filesystem *Filesystem `json:"filesystem,omitempty"`
+	S3         *S3         `json:"s3,omitempty"`
+}
+
+type Filesystem struct {
+	ChunksDirectory string `json:"chunks_directory"`
+	RulesDirectory  string `json:"rules_directory"`
+}
+
+type S3 struct {
+	Endpoint         string `json:"endpoint,omitempty"`
+	Region           string `json:"region,omitempty"`
+	BucketNames      string `json:"bucketnames"`
+	AccessKeyID      string `json:"access_key_id,omitempty"`
+	SecretAccessKey  string `json:"secret_access_key,omitempty"`
+	S3ForcePathStyle bool   `json:"s3forcepathstyle,omitempty"`
+	Insecure         bool   `json:"insecure,omitempty"`
+}
+
+type Memberlist struct {
+	JoinMembers []string `json:"join_members"`
+}
+
+type SchemaConfig struct {
+	Configs []PeriodConfig `json:"configs"`
+}
+
+type PeriodConfig struct {
+	From        string `json:"from"`
+	Store       string `json:"store"`
+	ObjectStore string `json:"object_store"`
+	Schema      string `json:"schema"`
+	Index       Index  `json:"index"`
+}
+
+type Index struct {
+	Prefix string `json:"prefix"`
+	Period string `json:"period"`
+}
+
+type StorageConfig struct {
+	TSDBShipper TSDBShipper `json:"tsdb_shipper"`
+}
+
+type TSDBShipper struct {
+	IndexGatewayClient IndexGatewayClient `json:"index_gateway_client"`
+}
+
+type IndexGatewayClient struct {
+	ServerAddress string `json:"server_address"`
+}
+
+type LimitsConfig struct {
+	RetentionPeriod         string `json:"retention_period"`
+	AllowStructuredMetadata bool   `json:"allow_structured_metadata"`
+	IngestionRateMB         int    `json:"ingestion_rate_mb"`
+	IngestionBurstSizeMB    int    `json:"ingestion_burst_size_mb"`
+	MaxQuerySeries          int    `json:"max_query_series"`
+}
+
+type Compactor struct {
+	WorkingDirectory   string `json:"working_directory"`
+	RetentionEnabled   bool   `json:"retention_enabled"`
+	DeleteRequestStore string `json:"delete_request_store,omitempty"`
+}
+
+type Ruler struct {
+	Storage RulerStorage `json:"storage"`
+}
+
+type RulerStorage struct {
+	Type string `json:"type"`
+	S3   *S3    `json:"s3,omitempty"`
+}
+
+type Frontend struct {
+	SchedulerAddress string `json:"scheduler_address"`
+	TailProxyURL     string `json:"tail_proxy_url,omitempty"`
+}
+
+type FrontendWorker struct {
+	SchedulerAddress string `json:"scheduler_address"`
+}
+
+type ChunkStoreConfig struct {
+	ChunkCacheConfig CacheConfig `json:"chunk_cache_config"`
+}
+
+type QueryRange struct {
+	CacheResults bool               `json:"cache_results"`
+	ResultsCache ResultsCacheConfig `json:"results_cache"`
+}
+
+type ResultsCacheConfig struct {
+	Cache CacheConfig `json:"cache"`
+}
+
+type CacheConfig struct {
+	MemcachedClient MemcachedClient `json:"memcached_client"`
+}
+
+type MemcachedClient struct {
+	Addresses string `json:"addresses"`
+	Timeout   string `json:"timeout"`
+}
+
+type Analytics struct {
+	ReportingEnabled bool `json:"reporting_enabled"`
+}
+
+// Cache names, as Services and as spec keys.
+const (
+	chunksCache  = "chunks-cache"
+	resultsCache = "results-cache"
+)
+
+// names decides every Kubernetes name the Loki component creates, so that the Services and
+// the addresses in the config can never disagree.
+type names struct {
+	namespace, domain string
+}
+
+func (n names) service(component string) string  { return "loki-" + component }
+func (n names) headless(component string) string { return n.service(component) + "-headless" }
+func (n names) memberlist() string               { return "loki-memberlist" }
+func (n names) fqdn(service string) string       { return kube.ServiceFQDN(service, n.namespace, n.domain) }
+
+// httpURL is the base URL of a target's ClusterIP Service.
+func (n names) httpURL(component string) string {
+	return fmt.Sprintf("http://%s:%d", n.fqdn(n.service(component)), HTTPPort)
+}
+
+// usesMemberlist: a lone single binary keeps its ring in memory; everything else gossips.
+func usesMemberlist(l stacks.Loki) bool {
+	return !(l.Mode == stacks.SingleBinary && l.SingleBinary.Replicas == 1)
+}
+
+// BuildConfig turns the spec into Loki's config for the spec's mode.
+func BuildConfig(s stacks.Spec) Config {
+	l := s.Loki
+	n := names{namespace: s.Cluster.Namespace, domain: s.Cluster.Domain}
+	retention, _ := model.ParseDuration(l.Limits.RetentionPeriod) // validated before
+
+	cfg := Config{
+		AuthEnabled: l.AuthEnabled,
+		Server:      Server{HTTPListenPort: HTTPPort, GRPCListenPort: GRPCPort, LogLevel: "info"},
+		Common: Common{
+			PathPrefix:        dataDir,
+			ReplicationFactor: l.ReplicationFactor,
+			Ring:              Ring{KVStore: KVStore{Store: "inmemory"}},
+		},
+		LimitsConfig: LimitsConfig{
+			RetentionPeriod:         l.Limits.RetentionPeriod,
+			AllowStructuredMetadata: l.Limits.AllowStructuredMetadata,
+			IngestionRateMB:         l.Limits.IngestionRateMB,
+			IngestionBurstSizeMB:    l.Limits.IngestionBurstSizeMB,
+			MaxQuerySeries:          l.Limits.MaxQuerySeries,
+		},
+		// Retention does nothing unless the compactor applies it with a delete request store.
+		Compactor: Compactor{WorkingDirectory: dataDir + "/compactor", RetentionEnabled: retention > 0},
+	}
+	if retention > 0 {
+		cfg.Compactor.DeleteRequestStore = l.Storage.Type
+	}
+	for _, p := range l.Schemas {
+		cfg.SchemaConfig.Configs = append(cfg.SchemaConfig.Configs, PeriodConfig{
+			From: p.From, Store: p.Store, ObjectStore: p.ObjectStore, Schema: p.Schema,
+			Index: Index{Prefix: p.IndexPrefix, Period: p.IndexPeriod},
+		})
+	}
+
+	switch l.Storage.Type {
+	case stacks.StorageFilesystem:
+		cfg.Common.Storage.Filesystem = &Filesystem{ChunksDirectory: dataDir + "/chunks", RulesDirectory: dataDir + "/rules"}
+	case stacks.StorageS3:
+		s3 := l.Storage.S3
+		// Credentials come from the environment (-config.expand-env), never from this file.
+		bucket := func(name string) *S3 {
+			return &S3{
+				Endpoint: s3.Endpoint, Region: s3.Region, BucketNames: name,
+				AccessKeyID: "${AWS_ACCESS_KEY_ID}", SecretAccessKey: "${AWS_SECRET_ACCESS_KEY}",
+				S3ForcePathStyle: s3.ForcePathStyle, Insecure: s3.Insecure,
+			}
+		}
+		cfg.Common.Storage.S3 = bucket(s3.Buckets.Chunks)
+		cfg.Ruler = &Ruler{Storage: RulerStorage{Type: "s3", S3: bucket(s3.Buckets.Ruler)}}
+	}
+
+	if usesMemberlist(l) {
+		cfg.Common.Ring.KVStore.Store = "memberlist"
+		cfg.Memberlist = &Memberlist{JoinMembers: []string{fmt.Sprintf("dns+%s:%d", n.fqdn(n.memberlist()), MemberlistPort)}}
+	}
+
+	// Where the scalable modes find their helpers: scheduler, index gateway and compactor.
+	var scheduler, indexGateway, compactor, querier string
+	switch l.Mode {
+	case stacks.SimpleScalable:
+		scheduler, indexGateway, compactor = "backend", "backend", "backend"
+	case stacks.Distributed:
+		scheduler, indexGateway, compactor, querier = "query-scheduler", "index-gateway", "compactor", "querier"
+	}
+	if scheduler != "" {
+		grpc := func(component string) string { return fmt.Sprintf("%s:%d", n.fqdn(n.headless(component)), GRPCPort) }
+		cfg.Frontend = &Frontend{SchedulerAddress: grpc(scheduler)}
+		if querier != "" {
+			cfg.Frontend.TailProxyURL = n.httpURL(querier)
+		}
+		cfg.FrontendWorker = &FrontendWorker{SchedulerAddress: grpc(scheduler)}
+		cfg.StorageConfig = &StorageConfig{TSDBShipper: TSDBShipper{IndexGatewayClient: IndexGatewayClient{ServerAddress: "dns:///" + grpc(indexGateway)}}}
+		cfg.Common.CompactorAddress = n.httpURL(compactor)
+	}
+
+	memcached := func(name string) CacheConfig {
+		return CacheConfig{MemcachedClient: MemcachedClient{
+			Addresses: fmt.Sprintf("dnssrvnoa+_memcached-client._tcp.%s", n.fqdn(n.service(name))),
+			Timeout:   "500ms",
+		}}
+	}
+	if l.Caches.ChunksCache.Enabled {
+		cfg.ChunkStoreConfig = &ChunkStoreConfig{ChunkCacheConfig: memcached(chunksCache)}
+	}
+	if l.Caches.ResultsCache.Enabled {
+		cfg.QueryRange = &QueryRange{CacheResults: true, ResultsCache: ResultsCacheConfig{Cache: memcached(resultsCache)}}
+	}
+	return cfg
+}
+
+// Render serialises Loki's config once, as YAML.
+func Render(cfg Config) (string, error) {
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		return "", fmt.Errorf("rendering Loki config: %w", err)
+	}
+	return string(out), nil
+}

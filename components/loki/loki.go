@@ -1,0 +1,353 @@
+// Package loki declares Loki in the mode the spec picks: exactly the workloads that mode runs,
+// their Services, the memberlist ring, memcached caches, disruption budgets, and the
+// in-cluster endpoints the gateway routes to.
+package loki
+
+import (
+	"fmt"
+
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"obs-stack/components/kube"
+	"obs-stack/stacks"
+)
+
+// Args of the Loki component.
+type Args struct {
+	// Spec is the validated stack spec; Loki reads its cluster and loki sections.
+	Spec stacks.Spec
+	// Namespace of every object; pass the Namespace resource's name so objects wait for it.
+	Namespace pulumi.StringInput
+	// Instance is the app.kubernetes.io/instance label of every object.
+	Instance string
+}
+
+// Loki is the component.
+type Loki struct {
+	pulumi.ResourceState
+
+	// Mode is the deployment mode that decided which objects exist.
+	Mode string
+	// ConfigYAML is Loki's rendered config.
+	ConfigYAML string
+	// Routes maps each gateway route group (stacks.RoutePush, ...) to the base URL of the
+	// Service that serves it, taken from the Service objects themselves.
+	Routes map[string]pulumi.StringOutput
+	// RingPages maps a ring page path (e.g. /distributor/ring) to the base URL serving it.
+	RingPages map[string]pulumi.StringOutput
+	// Services are the ClusterIP Services by component name (single-binary, distributor, ...).
+	Services map[string]*corev1.Service
+}
+
+const uid = 10001 // the grafana/loki image's user
+
+// New declares Loki.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Loki, error) {
+	c := &Loki{Mode: args.Spec.Loki.Mode, Services: map[string]*corev1.Service{}}
+	if err := ctx.RegisterComponentResource("obs-stack:loki:Loki", name, c, opts...); err != nil {
+		return nil, fmt.Errorf("registering Loki component: %w", err)
+	}
+	s, l := args.Spec, args.Spec.Loki
+	n := names{namespace: s.Cluster.Namespace, domain: s.Cluster.Domain}
+	parent := pulumi.Parent(c)
+
+	yamlText, err := Render(BuildConfig(s))
+	if err != nil {
+		return nil, err
+	}
+	c.ConfigYAML = yamlText
+
+	sa, err := corev1.NewServiceAccount(ctx, name, &corev1.ServiceAccountArgs{
+		Metadata:                     kube.Meta("loki", args.Namespace, kube.NewLabels("loki", args.Instance, "loki", l.Image).All),
+		AutomountServiceAccountToken: pulumi.Bool(false),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating Loki ServiceAccount: %w", err)
+	}
+	// Auto-named: a config change creates a new ConfigMap, the pods roll onto it, the old one goes.
+	cm, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
+		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: kube.NewLabels("loki", args.Instance, "config", l.Image).All},
+		Data:     pulumi.StringMap{configFile: pulumi.String(yamlText)},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating Loki ConfigMap: %w", err)
+	}
+
+	w := workloads{ctx: ctx, name: name, args: args, names: n, parent: parent, serviceAccount: sa, configMap: cm, configHash: kube.Hash(yamlText)}
+	for _, t := range l.Targets() {
+		svc, err := w.target(t)
+		if err != nil {
+			return nil, err
+		}
+		c.Services[t.Name] = svc
+	}
+	if usesMemberlist(l) {
+		if _, err := w.service(n.memberlist(), kube.NewLabels("loki", args.Instance, "memberlist", l.Image), true,
+			pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("loki"), "app.kubernetes.io/instance": pulumi.String(args.Instance)},
+			port("tcp-memberlist", MemberlistPort)); err != nil {
+			return nil, err
+		}
+	}
+	for _, cache := range []struct {
+		name string
+		spec stacks.Cache
+	}{{chunksCache, l.Caches.ChunksCache}, {resultsCache, l.Caches.ResultsCache}} {
+		if cache.spec.Enabled {
+			if err := w.memcached(cache.name, cache.spec); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	url := func(svc *corev1.Service) pulumi.StringOutput {
+		return pulumi.Sprintf("http://%s.%s.svc.%s:%d", svc.Metadata.Name().Elem(), n.namespace, n.domain, HTTPPort)
+	}
+	c.Routes = map[string]pulumi.StringOutput{}
+	for group, target := range l.RouteTargets() {
+		c.Routes[group] = url(c.Services[target])
+	}
+	c.RingPages = map[string]pulumi.StringOutput{}
+	for path, target := range ringPages(l.Mode) {
+		c.RingPages[path] = url(c.Services[target])
+	}
+
+	outputs := pulumi.Map{"mode": pulumi.String(c.Mode)}
+	for group, u := range c.Routes {
+		outputs[group+"URL"] = u
+	}
+	if err := ctx.RegisterResourceOutputs(c, outputs); err != nil {
+		return nil, fmt.Errorf("registering Loki outputs: %w", err)
+	}
+	return c, nil
+}
+
+// ringPages maps each ring status page to the component that serves it in a mode.
+func ringPages(mode string) map[string]string {
+	switch mode {
+	case stacks.SingleBinary:
+		return map[string]string{"/ring": "single-binary", "/distributor/ring": "single-binary", "/compactor/ring": "single-binary", "/ruler/ring": "single-binary", "/scheduler/ring": "single-binary"}
+	case stacks.SimpleScalable:
+		return map[string]string{"/ring": "write", "/distributor/ring": "write", "/compactor/ring": "backend", "/ruler/ring": "backend", "/scheduler/ring": "backend"}
+	case stacks.Distributed:
+		return map[string]string{"/ring": "distributor", "/distributor/ring": "distributor", "/compactor/ring": "compactor", "/ruler/ring": "ruler", "/scheduler/ring": "query-scheduler"}
+	}
+	return nil
+}
+
+// workloads creates the per-target objects; it carries what they all share.
+type workloads struct {
+	ctx            *pulumi.Context
+	name           string
+	args           *Args
+	names          names
+	parent         pulumi.ResourceOption
+	serviceAccount *corev1.ServiceAccount
+	configMap      *corev1.ConfigMap
+	configHash     string
+}
+
+func port(name string, number int) corev1.ServicePortArgs {
+	return corev1.ServicePortArgs{Name: pulumi.String(name), Port: pulumi.Int(number), TargetPort: pulumi.String(name)}
+}
+
+func (w workloads) service(svcName string, labels kube.Labels, headless bool, selector pulumi.StringMap, ports ...corev1.ServicePortArgs) (*corev1.Service, error) {
+	var portArray corev1.ServicePortArray
+	for _, p := range ports {
+		portArray = append(portArray, p)
+	}
+	spec := &corev1.ServiceSpecArgs{Selector: selector, Ports: portArray}
+	if headless {
+		// Peers must find each other before they are Ready (ring join, StatefulSet DNS).
+		spec.ClusterIP = pulumi.String("None")
+		spec.PublishNotReadyAddresses = pulumi.Bool(true)
+	}
+	svc, err := corev1.NewService(w.ctx, svcName, &corev1.ServiceArgs{
+		Metadata: kube.Meta(svcName, w.args.Namespace, labels.All),
+		Spec:     spec,
+	}, w.parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating Service %s: %w", svcName, err)
+	}
+	return svc, nil
+}
+
+// target creates one target's Services, workload and disruption budget; it returns the
+// ClusterIP Service.
+func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
+	l := w.args.Spec.Loki
+	labels := kube.NewLabels("loki", w.args.Instance, t.Name, l.Image)
+	svcName := w.names.service(t.Name)
+	ports := []corev1.ServicePortArgs{port("http", HTTPPort), port("grpc", GRPCPort)}
+	svc, err := w.service(svcName, labels, false, labels.Selector, ports...)
+	if err != nil {
+		return nil, err
+	}
+	headless, err := w.service(w.names.headless(t.Name), labels, true, labels.Selector, ports...)
+	if err != nil {
+		return nil, err
+	}
+
+	containerPorts := corev1.ContainerPortArray{
+		corev1.ContainerPortArgs{Name: pulumi.String("http"), ContainerPort: pulumi.Int(HTTPPort)},
+		corev1.ContainerPortArgs{Name: pulumi.String("grpc"), ContainerPort: pulumi.Int(GRPCPort)},
+	}
+	if usesMemberlist(l) {
+		containerPorts = append(containerPorts, corev1.ContainerPortArgs{Name: pulumi.String("tcp-memberlist"), ContainerPort: pulumi.Int(MemberlistPort)})
+	}
+	var env corev1.EnvVarArray
+	if l.Storage.Type == stacks.StorageS3 {
+		ref := l.Storage.S3.CredentialsSecret
+		fromSecret := func(envName, key string) corev1.EnvVarArgs {
+			return corev1.EnvVarArgs{Name: pulumi.String(envName), ValueFrom: &corev1.EnvVarSourceArgs{
+				SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: pulumi.String(ref.Name), Key: pulumi.String(key)},
+			}}
+		}
+		env = corev1.EnvVarArray{fromSecret("AWS_ACCESS_KEY_ID", ref.AccessKeyIDKey), fromSecret("AWS_SECRET_ACCESS_KEY", ref.SecretAccessKeyKey)}
+	}
+	mounts := corev1.VolumeMountArray{
+		corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(configDir), ReadOnly: pulumi.Bool(true)},
+		corev1.VolumeMountArgs{Name: pulumi.String("storage"), MountPath: pulumi.String(dataDir)},
+		corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
+	}
+	volumes := corev1.VolumeArray{
+		corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: w.configMap.Metadata.Name()}},
+		corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
+	}
+	if !t.Stateful {
+		volumes = append(volumes, corev1.VolumeArgs{Name: pulumi.String("storage"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}})
+	}
+	grace := 30
+	if t.HoldsData {
+		grace = 300 // ingesters flush their chunks on shutdown
+	}
+	template := &corev1.PodTemplateSpecArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Labels:      labels.All,
+			Annotations: pulumi.StringMap{kube.ConfigHashAnnotation: pulumi.String(w.configHash)},
+		},
+		Spec: &corev1.PodSpecArgs{
+			ServiceAccountName:            w.serviceAccount.Metadata.Name().Elem(),
+			AutomountServiceAccountToken:  pulumi.Bool(false),
+			SecurityContext:               kube.PodSecurityContext(uid),
+			Affinity:                      kube.AntiAffinity(t.Workload.AntiAffinity, labels.Selector),
+			TerminationGracePeriodSeconds: pulumi.Int(grace),
+			Containers: corev1.ContainerArray{corev1.ContainerArgs{
+				Name:  pulumi.String("loki"),
+				Image: pulumi.String(l.Image),
+				Args: pulumi.ToStringArray([]string{
+					"-config.file=" + configDir + "/" + configFile,
+					"-target=" + t.Flag,
+					"-config.expand-env=true",
+				}),
+				Ports:     containerPorts,
+				Env:       env,
+				Resources: kube.Resources(t.Workload.Resources),
+				ReadinessProbe: &corev1.ProbeArgs{
+					HttpGet:             &corev1.HTTPGetActionArgs{Path: pulumi.String("/ready"), Port: pulumi.String("http")},
+					InitialDelaySeconds: pulumi.Int(15),
+					TimeoutSeconds:      pulumi.Int(1),
+				},
+				SecurityContext: kube.ContainerSecurityContext(),
+				VolumeMounts:    mounts,
+			}},
+			Volumes: volumes,
+		},
+	}
+	selector := &metav1.LabelSelectorArgs{MatchLabels: labels.Selector}
+	workloadName := svcName
+	if t.Stateful {
+		_, err = appsv1.NewStatefulSet(w.ctx, workloadName, &appsv1.StatefulSetArgs{
+			Metadata: kube.Meta(workloadName, w.args.Namespace, labels.All),
+			Spec: &appsv1.StatefulSetSpecArgs{
+				Replicas:            pulumi.Int(t.Workload.Replicas),
+				ServiceName:         headless.Metadata.Name().Elem(),
+				Selector:            selector,
+				PodManagementPolicy: pulumi.String("Parallel"),
+				Template:            template,
+				VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{
+					pvc("storage", w.args.Spec.Cluster.StorageClass, t.Workload.Storage),
+				},
+			},
+		}, w.parent)
+	} else {
+		_, err = appsv1.NewDeployment(w.ctx, workloadName, &appsv1.DeploymentArgs{
+			Metadata: kube.Meta(workloadName, w.args.Namespace, labels.All),
+			Spec: &appsv1.DeploymentSpecArgs{
+				Replicas: pulumi.Int(t.Workload.Replicas),
+				Selector: selector,
+				Template: template,
+			},
+		}, w.parent)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating Loki %s workload: %w", t.Name, err)
+	}
+	if t.Workload.Replicas > 1 {
+		if _, err := kube.NewPDB(w.ctx, workloadName, w.args.Namespace, labels, w.parent); err != nil {
+			return nil, fmt.Errorf("creating PodDisruptionBudget of Loki %s: %w", t.Name, err)
+		}
+	}
+	return svc, nil
+}
+
+func pvc(name, storageClass, size string) corev1.PersistentVolumeClaimTypeArgs {
+	spec := &corev1.PersistentVolumeClaimSpecArgs{
+		AccessModes: pulumi.StringArray{pulumi.String("ReadWriteOnce")},
+		Resources:   &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(size)}},
+	}
+	if storageClass != "" {
+		spec.StorageClassName = pulumi.String(storageClass)
+	}
+	return corev1.PersistentVolumeClaimTypeArgs{Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name)}, Spec: spec}
+}
+
+// memcached declares one cache: a Deployment whose memory is derived from the cache size,
+// and the headless Service Loki discovers its pods through (SRV records).
+func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
+	labels := kube.NewLabels("memcached", w.args.Instance, cacheName, cache.Image)
+	svcName := w.names.service(cacheName)
+	if _, err := w.service(svcName, labels, true, labels.Selector, port("memcached-client", memcachedPort)); err != nil {
+		return err
+	}
+	memory := fmt.Sprintf("%dMi", stacks.CacheMemoryMi(cache.SizeMB))
+	_, err := appsv1.NewDeployment(w.ctx, svcName, &appsv1.DeploymentArgs{
+		Metadata: kube.Meta(svcName, w.args.Namespace, labels.All),
+		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas: pulumi.Int(cache.Replicas),
+			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{Labels: labels.All},
+				Spec: &corev1.PodSpecArgs{
+					AutomountServiceAccountToken: pulumi.Bool(false),
+					SecurityContext:              kube.PodSecurityContext(11211), // the image's memcache user
+					Affinity:                     kube.AntiAffinity(cache.AntiAffinity, labels.Selector),
+					Containers: corev1.ContainerArray{corev1.ContainerArgs{
+						Name:  pulumi.String("memcached"),
+						Image: pulumi.String(cache.Image),
+						Args: pulumi.ToStringArray([]string{
+							"-m", fmt.Sprint(cache.SizeMB), "-I", "5m", "-c", "16384", "-v",
+						}),
+						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String("memcached-client"), ContainerPort: pulumi.Int(memcachedPort)}},
+						Resources: kube.Resources(stacks.Resources{
+							Requests: stacks.Quantities{CPU: cache.CPU, Memory: memory},
+							Limits:   stacks.Quantities{CPU: cache.CPU, Memory: memory},
+						}),
+						SecurityContext: kube.ContainerSecurityContext(),
+					}},
+				},
+			},
+		},
+	}, w.parent)
+	if err != nil {
+		return fmt.Errorf("creating memcached %s: %w", cacheName, err)
+	}
+	if cache.Replicas > 1 {
+		if _, err := kube.NewPDB(w.ctx, svcName, w.args.Namespace, labels, w.parent); err != nil {
+			return fmt.Errorf("creating PodDisruptionBudget of %s: %w", cacheName, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+// Package program is the obs-stack Pulumi program; main.go runs it through the Pulumi
+// language host and tests run it with mocks (and, later, through the Automation API).
+package program
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"sigs.k8s.io/yaml"
+
+	"obs-stack/components/loki"
+	"obs-stack/stacks"
+)
+
+// Instance is the app.kubernetes.io/instance label of everything the program creates.
+const Instance = "obs-stack"
+
+// Run declares the stack. A spec that fails validation fails here, before any resource
+// (the provider included) is registered.
+func Run(ctx *pulumi.Context) error {
+	spec, err := LoadSpec(ctx)
+	if err != nil {
+		return err
+	}
+
+	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
+		Context: optional(spec.Cluster.KubeContext),
+		// A stable identity: a rotated kubeconfig or a new context name updates the provider
+		// in place instead of replacing every object it manages.
+		ClusterIdentifier: pulumi.String("obs-stack-" + ctx.Stack()),
+	})
+	if err != nil {
+		return fmt.Errorf("creating the Kubernetes provider: %w", err)
+	}
+	opts := []pulumi.ResourceOption{pulumi.Provider(provider)}
+
+	var namespace pulumi.StringInput = pulumi.String(spec.Cluster.Namespace)
+	if spec.Cluster.CreateNamespace {
+		ns, err := corev1.NewNamespace(ctx, spec.Cluster.Namespace, &corev1.NamespaceArgs{
+			Metadata: &metav1.ObjectMetaArgs{
+				Name:   pulumi.String(spec.Cluster.Namespace),
+				Labels: pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("obs-stack")},
+			},
+		}, opts...)
+		if err != nil {
+			return fmt.Errorf("creating namespace %s: %w", spec.Cluster.Namespace, err)
+		}
+		namespace = ns.Metadata.Name().Elem()
+	}
+
+	lk, err := loki.New(ctx, "loki", &loki.Args{Spec: spec, Namespace: namespace, Instance: Instance},
+		pulumi.Providers(provider))
+	if err != nil {
+		return err
+	}
+
+	endpoints := pulumi.StringMap{}
+	for group, url := range lk.Routes {
+		endpoints[group] = url
+	}
+	ctx.Export("lokiMode", pulumi.String(lk.Mode))
+	ctx.Export("lokiEndpoints", endpoints)
+	ctx.Export("sizing", pulumi.ToMapArray(sizingOutput(spec)))
+	return nil
+}
+
+// LoadSpec reads the stack's config, merges it onto the preset and validates the result.
+// Warnings go to the Pulumi log; errors name every bad key at once.
+func LoadSpec(ctx *pulumi.Context) (stacks.Spec, error) {
+	config := map[string]string{}
+	for _, key := range configKeys(ctx) {
+		if v, ok := ctx.GetConfig(key); ok {
+			config[key] = v
+		}
+	}
+	spec, err := stacks.Load(ctx.Stack(), config)
+	if err != nil {
+		return spec, fmt.Errorf("stack config of %q is invalid:\n%w", ctx.Stack(), err)
+	}
+	warnings, err := spec.Validate()
+	for _, w := range warnings {
+		if logErr := ctx.Log.Warn(w, nil); logErr != nil {
+			return spec, errors.Join(err, logErr)
+		}
+	}
+	if err != nil {
+		return spec, fmt.Errorf("stack %q cannot be deployed:\n%w", ctx.Stack(), err)
+	}
+	return spec, nil
+}
+
+// configKeys are the keys to read: the known sections, plus every key the stack file names,
+// so that a misspelt section (obs-stack:lokki) is reported instead of ignored. The Go SDK
+// can look a key up but not list them.
+func configKeys(ctx *pulumi.Context) []string {
+	keys := []string{stacks.PresetKey}
+	for _, s := range stacks.Sections() {
+		keys = append(keys, stacks.Namespace+":"+s)
+	}
+	dir := ctx.RootDirectory()
+	if dir == "" {
+		dir = "."
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "Pulumi."+ctx.Stack()+".yaml"))
+	if err != nil {
+		return keys // no stack file: nothing more to find
+	}
+	var file struct {
+		Config map[string]any `json:"config"`
+	}
+	if yaml.Unmarshal(raw, &file) == nil {
+		for k := range file.Config {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func sizingOutput(spec stacks.Spec) []map[string]any {
+	var out []map[string]any
+	for _, g := range spec.Sizing() {
+		out = append(out, map[string]any{
+			"component": g.Component, "replicas": g.Replicas, "storage": g.Storage,
+			"cpuRequest": g.Resources.Requests.CPU, "memoryRequest": g.Resources.Requests.Memory,
+			"cpuLimit": g.Resources.Limits.CPU, "memoryLimit": g.Resources.Limits.Memory,
+		})
+	}
+	return out
+}
+
+func optional(s string) pulumi.StringPtrInput {
+	if s == "" {
+		return nil
+	}
+	return pulumi.String(s)
+}

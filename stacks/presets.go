@@ -1,0 +1,173 @@
+package stacks
+
+import "sort"
+
+// Presets are the per-environment defaults, by name. A stack uses the preset named like the
+// stack unless obs-stack:preset names another one.
+var Presets = map[string]func() Spec{
+	"dev":  Dev,
+	"prod": Prod,
+}
+
+// PresetNames lists the presets, sorted.
+func PresetNames() []string {
+	names := make([]string, 0, len(Presets))
+	for n := range Presets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func res(cpuReq, memReq, cpuLim, memLim string) Resources {
+	return Resources{Requests: Quantities{CPU: cpuReq, Memory: memReq}, Limits: Quantities{CPU: cpuLim, Memory: memLim}}
+}
+
+// base holds the defaults both presets share; Dev and Prod are small overrides of it.
+func base() Spec {
+	small := Workload{Replicas: 1, Resources: res("100m", "128Mi", "500m", "512Mi"), Storage: "10Gi", AntiAffinity: AntiAffinitySoft}
+	return Spec{
+		Cluster: Cluster{
+			Namespace:       "observability",
+			CreateNamespace: true,
+			Nodes:           1,
+			NodeCPU:         "4",
+			NodeMemory:      "8Gi",
+			DNSService:      "kube-dns.kube-system.svc.cluster.local",
+			Domain:          "cluster.local",
+		},
+		Loki: Loki{
+			Mode:              SingleBinary,
+			Image:             "grafana/loki:3.7.6",
+			Tenant:            "fake",
+			ReplicationFactor: 1,
+			Storage: LokiStorage{
+				Type: StorageFilesystem,
+				S3: S3Storage{
+					Region: "us-east-1",
+					CredentialsSecret: SecretRef{
+						AccessKeyIDKey:     "AWS_ACCESS_KEY_ID",
+						SecretAccessKeyKey: "AWS_SECRET_ACCESS_KEY",
+					},
+				},
+			},
+			Schemas: []SchemaPeriod{{
+				From: "2024-04-01", Store: "tsdb", ObjectStore: StorageFilesystem,
+				Schema: "v13", IndexPrefix: "index_", IndexPeriod: "24h",
+			}},
+			Limits: LokiLimits{
+				RetentionPeriod:         "168h",
+				AllowStructuredMetadata: true,
+				IngestionRateMB:         4,
+				IngestionBurstSizeMB:    6,
+				MaxQuerySeries:          500,
+			},
+			Caches: LokiCaches{
+				ChunksCache:  Cache{SizeMB: 2048, Replicas: 1, CPU: "500m", Image: "memcached:1.6.39-alpine", AntiAffinity: AntiAffinitySoft},
+				ResultsCache: Cache{SizeMB: 512, Replicas: 1, CPU: "500m", Image: "memcached:1.6.39-alpine", AntiAffinity: AntiAffinitySoft},
+			},
+			SingleBinary:   small,
+			Read:           small,
+			Write:          small,
+			Backend:        small,
+			Distributor:    small,
+			Ingester:       small,
+			Querier:        small,
+			QueryFrontend:  small,
+			QueryScheduler: small,
+			IndexGateway:   small,
+			Compactor:      small,
+			Ruler:          small,
+		},
+		Gateway: Gateway{
+			Image:    "nginxinc/nginx-unprivileged:1.29-alpine",
+			Workload: Workload{Replicas: 1, Resources: res("50m", "32Mi", "200m", "128Mi"), AntiAffinity: AntiAffinitySoft},
+		},
+		Grafana: Grafana{
+			SidecarLabel:      "grafana_datasource",
+			SidecarLabelValue: "1",
+			DatasourceName:    "Loki",
+			DatasourceUID:     "loki",
+			MaxLines:          1000,
+			TimeoutSeconds:    60,
+		},
+		Alloy: Alloy{
+			Image:        "grafana/alloy:v1.18.1",
+			PodLogs:      true,
+			PodLogSource: "api",
+			ConsumeKafka: true,
+			KafkaGroupID: "alloy",
+			Workload:     Workload{Replicas: 1, Resources: res("100m", "128Mi", "500m", "256Mi"), AntiAffinity: AntiAffinitySoft},
+		},
+		Kafka: Kafka{
+			Enabled:                      true,
+			Image:                        "apache/kafka:4.1.1",
+			Workload:                     Workload{Replicas: 1, Resources: res("250m", "512Mi", "1", "1Gi"), Storage: "10Gi", AntiAffinity: AntiAffinitySoft},
+			OffsetsReplicationFactor:     1,
+			TransactionReplicationFactor: 1,
+			Topics:                       []KafkaTopic{{Name: "logs", Partitions: 1, ReplicationFactor: 1}},
+		},
+	}
+}
+
+// Dev fits a one-node k3d-style cluster: Loki as one binary with 512Mi, data on a PVC,
+// replication factor 1, no memcached.
+func Dev() Spec {
+	s := base()
+	s.Loki.SingleBinary.Resources = res("200m", "256Mi", "500m", "512Mi")
+	return s
+}
+
+// Prod runs Loki Distributed on object storage with replication factor 3 over three nodes,
+// sized memcached caches, PodDisruptionBudgets and replicas spread across nodes.
+func Prod() Spec {
+	s := base()
+	s.Cluster.Nodes, s.Cluster.NodeCPU, s.Cluster.NodeMemory = 3, "8", "32Gi"
+
+	l := &s.Loki
+	l.Mode = Distributed
+	l.AuthEnabled = true
+	l.Tenant = "default"
+	l.ReplicationFactor = 3
+	l.Storage.Type = StorageS3
+	l.Storage.S3.Endpoint = "http://minio.minio.svc.cluster.local:9000"
+	l.Storage.S3.ForcePathStyle = true
+	l.Storage.S3.Insecure = true
+	l.Storage.S3.Buckets = Buckets{Chunks: "loki-chunks", Ruler: "loki-ruler"}
+	l.Storage.S3.CredentialsSecret.Name = "loki-s3-credentials"
+	l.Schemas[0].ObjectStore = StorageS3
+	l.Limits.RetentionPeriod = "744h"
+	l.Limits.IngestionRateMB, l.Limits.IngestionBurstSizeMB = 16, 32
+	l.Caches.ChunksCache.Enabled, l.Caches.ChunksCache.Replicas = true, 2
+	l.Caches.ResultsCache.Enabled, l.Caches.ResultsCache.Replicas = true, 2
+
+	stateless := func(replicas int, r Resources) Workload {
+		return Workload{Replicas: replicas, Resources: r, AntiAffinity: AntiAffinitySoft}
+	}
+	stateful := func(replicas int, r Resources, storage, antiAffinity string) Workload {
+		return Workload{Replicas: replicas, Resources: r, Storage: storage, AntiAffinity: antiAffinity}
+	}
+	l.Distributor = stateless(3, res("250m", "256Mi", "1", "1Gi"))
+	l.Ingester = stateful(3, res("500m", "1Gi", "2", "4Gi"), "20Gi", AntiAffinityHard)
+	l.Querier = stateless(3, res("250m", "512Mi", "1", "2Gi"))
+	l.QueryFrontend = stateless(2, res("100m", "256Mi", "500m", "1Gi"))
+	l.QueryScheduler = stateless(2, res("100m", "128Mi", "500m", "512Mi"))
+	l.IndexGateway = stateful(2, res("250m", "512Mi", "1", "1Gi"), "10Gi", AntiAffinitySoft)
+	l.Compactor = stateful(1, res("250m", "512Mi", "1", "2Gi"), "10Gi", AntiAffinitySoft)
+	l.Ruler = stateful(2, res("100m", "256Mi", "500m", "1Gi"), "2Gi", AntiAffinitySoft)
+	// SimpleScalable stays expressible on prod sizing (read/write/backend of 3 each).
+	l.Read = stateless(3, res("250m", "512Mi", "1", "2Gi"))
+	l.Write = stateful(3, res("500m", "1Gi", "2", "4Gi"), "20Gi", AntiAffinityHard)
+	l.Backend = stateful(3, res("250m", "512Mi", "1", "2Gi"), "10Gi", AntiAffinitySoft)
+	l.SingleBinary = stateful(1, res("1", "2Gi", "2", "4Gi"), "50Gi", AntiAffinitySoft)
+
+	s.Gateway.Replicas = 2
+	s.Alloy.Replicas = 2
+	s.Kafka.Replicas = 3
+	s.Kafka.Resources = res("500m", "2Gi", "2", "4Gi")
+	s.Kafka.Storage = "50Gi"
+	s.Kafka.AntiAffinity = AntiAffinityHard
+	s.Kafka.OffsetsReplicationFactor, s.Kafka.TransactionReplicationFactor = 3, 3
+	s.Kafka.Topics = []KafkaTopic{{Name: "logs", Partitions: 6, ReplicationFactor: 3}}
+	return s
+}

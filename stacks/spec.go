@@ -1,0 +1,291 @@
+// Package stacks holds the typed spec of a whole obs-stack deployment, the per-environment
+// presets that give every field its default, the loader that merges a stack's config
+// overrides onto a preset, and the validation that runs before any resource exists.
+package stacks
+
+// Loki deployment modes.
+const (
+	SingleBinary   = "SingleBinary"
+	SimpleScalable = "SimpleScalable" // deprecated upstream: Loki 4 refuses read/write/backend targets
+	Distributed    = "Distributed"
+)
+
+// Spec is one stack: cluster facts plus one section per component. Config keys are the JSON
+// names under the project namespace, e.g. obs-stack:loki.ingester.replicas.
+type Spec struct {
+	Cluster Cluster `json:"cluster"`
+	Loki    Loki    `json:"loki"`
+	Gateway Gateway `json:"gateway"`
+	Grafana Grafana `json:"grafana"`
+	Alloy   Alloy   `json:"alloy"`
+	Kafka   Kafka   `json:"kafka"`
+}
+
+// Cluster describes the Kubernetes cluster the stack targets.
+type Cluster struct {
+	// Namespace every namespaced object goes to. Default: observability.
+	Namespace string `json:"namespace"`
+	// CreateNamespace makes the stack own the Namespace object. Default: true.
+	CreateNamespace bool `json:"createNamespace"`
+	// KubeContext selects a kubeconfig context; empty means the current one. Default: "".
+	KubeContext string `json:"kubeContext"`
+	// Nodes is the number of schedulable nodes. Default: dev 1, prod 3.
+	Nodes int `json:"nodes"`
+	// NodeCPU is the allocatable CPU of one node (a Kubernetes quantity). Default: dev 4, prod 8.
+	NodeCPU string `json:"nodeCPU"`
+	// NodeMemory is the allocatable memory of one node. Default: dev 8Gi, prod 32Gi.
+	NodeMemory string `json:"nodeMemory"`
+	// StorageClass for every PVC; empty means the cluster's default class. Default: "".
+	StorageClass string `json:"storageClass"`
+	// DNSService is the cluster DNS Service FQDN nginx resolves through.
+	// Default: kube-dns.kube-system.svc.cluster.local (k3d, kind, kubeadm and GKE all name it kube-dns).
+	DNSService string `json:"dnsService"`
+	// Domain is the cluster DNS domain. Default: cluster.local.
+	Domain string `json:"domain"`
+}
+
+// Resources are the CPU/memory requests and limits of one container.
+type Resources struct {
+	Requests Quantities `json:"requests"`
+	Limits   Quantities `json:"limits"`
+}
+
+// Quantities are Kubernetes quantities; an empty string leaves that value unset.
+type Quantities struct {
+	CPU    string `json:"cpu"`
+	Memory string `json:"memory"`
+}
+
+// Anti-affinity policies for spreading replicas over nodes.
+const (
+	AntiAffinityHard = "hard" // required: one replica per node, extra replicas stay Pending
+	AntiAffinitySoft = "soft" // preferred: spread when possible
+	AntiAffinityNone = "none"
+)
+
+// Workload sizes one Loki target (or another component's pods).
+type Workload struct {
+	// Replicas of the target. Default: 1 (prod: per target, see the prod preset).
+	Replicas int `json:"replicas"`
+	// Resources of the main container.
+	Resources Resources `json:"resources"`
+	// Storage is the PVC size of a stateful target (ignored by stateless ones). Default: 10Gi.
+	Storage string `json:"storage"`
+	// AntiAffinity is hard, soft or none. Default: soft.
+	AntiAffinity string `json:"antiAffinity"`
+}
+
+// Loki configures Loki itself.
+type Loki struct {
+	// Mode is SingleBinary, SimpleScalable (deprecated) or Distributed. Default: dev SingleBinary, prod Distributed.
+	Mode string `json:"mode"`
+	// Image of Loki. Default: grafana/loki:3.7.6.
+	Image string `json:"image"`
+	// AuthEnabled turns on multi-tenancy (X-Scope-OrgID required). Default: dev false, prod true.
+	AuthEnabled bool `json:"authEnabled"`
+	// Tenant is the tenant Alloy writes to and Grafana reads; must be "fake" while auth is off.
+	// Default: dev fake, prod default.
+	Tenant string `json:"tenant"`
+	// ReplicationFactor of the ring that holds data. Default: dev 1, prod 3.
+	ReplicationFactor int `json:"replicationFactor"`
+	// Storage is where chunks and the index go.
+	Storage LokiStorage `json:"storage"`
+	// Schemas are the schema_config periods, oldest first. Default: one tsdb v13 period from 2024-04-01.
+	Schemas []SchemaPeriod `json:"schemas"`
+	// Limits are the per-tenant limits.
+	Limits LokiLimits `json:"limits"`
+	// Caches are the memcached caches in front of the object store.
+	Caches LokiCaches `json:"caches"`
+
+	// One Workload per Loki target; a mode runs only its own targets.
+	SingleBinary   Workload `json:"singleBinary"`
+	Read           Workload `json:"read"`
+	Write          Workload `json:"write"`
+	Backend        Workload `json:"backend"`
+	Distributor    Workload `json:"distributor"`
+	Ingester       Workload `json:"ingester"`
+	Querier        Workload `json:"querier"`
+	QueryFrontend  Workload `json:"queryFrontend"`
+	QueryScheduler Workload `json:"queryScheduler"`
+	IndexGateway   Workload `json:"indexGateway"`
+	Compactor      Workload `json:"compactor"`
+	Ruler          Workload `json:"ruler"`
+}
+
+// Storage types.
+const (
+	StorageFilesystem = "filesystem"
+	StorageS3         = "s3"
+)
+
+// LokiStorage selects the object store.
+type LokiStorage struct {
+	// Type is filesystem (a PVC; SingleBinary with one replica only) or s3 (any S3-compatible
+	// store, MinIO included). Default: dev filesystem, prod s3.
+	Type string `json:"type"`
+	// S3 settings, used when Type is s3.
+	S3 S3Storage `json:"s3"`
+}
+
+// S3Storage points Loki at an S3-compatible bucket.
+type S3Storage struct {
+	// Endpoint of the store; empty means AWS S3 in Region. Default: prod http://minio.minio.svc:9000.
+	Endpoint string `json:"endpoint"`
+	// Region of the buckets. Default: us-east-1.
+	Region string `json:"region"`
+	// Buckets names the buckets Loki uses.
+	Buckets Buckets `json:"buckets"`
+	// ForcePathStyle addresses buckets as paths (MinIO needs it). Default: prod true.
+	ForcePathStyle bool `json:"forcePathStyle"`
+	// Insecure allows plain HTTP to the endpoint. Default: false.
+	Insecure bool `json:"insecure"`
+	// CredentialsSecret names an existing Secret with the access keys; its values never enter
+	// a ConfigMap (Loki reads them from the environment).
+	CredentialsSecret SecretRef `json:"credentialsSecret"`
+}
+
+// Buckets used by Loki.
+type Buckets struct {
+	// Chunks holds chunks and the tsdb index. Required with s3. Default: prod loki-chunks.
+	Chunks string `json:"chunks"`
+	// Ruler holds recording/alerting rules. Required with s3. Default: prod loki-ruler.
+	Ruler string `json:"ruler"`
+}
+
+// SecretRef names keys of an existing Secret in the stack's namespace.
+type SecretRef struct {
+	// Name of the Secret. Required with s3. Default: prod loki-s3-credentials.
+	Name string `json:"name"`
+	// AccessKeyIDKey is the key holding the access key id. Default: AWS_ACCESS_KEY_ID.
+	AccessKeyIDKey string `json:"accessKeyIdKey"`
+	// SecretAccessKeyKey is the key holding the secret key. Default: AWS_SECRET_ACCESS_KEY.
+	SecretAccessKeyKey string `json:"secretAccessKeyKey"`
+}
+
+// SchemaPeriod is one entry of Loki's schema_config.
+type SchemaPeriod struct {
+	// From is the first day (YYYY-MM-DD, UTC) of the period. Dates must strictly increase.
+	From string `json:"from"`
+	// Store is the index type: tsdb (boltdb-shipper is removed in Loki 4). Default: tsdb.
+	Store string `json:"store"`
+	// ObjectStore must match loki.storage.type. Default: the storage type.
+	ObjectStore string `json:"objectStore"`
+	// Schema version, v9..v13. Default: v13.
+	Schema string `json:"schema"`
+	// IndexPrefix of index tables. Default: index_.
+	IndexPrefix string `json:"indexPrefix"`
+	// IndexPeriod of index tables; tsdb needs 24h. Default: 24h.
+	IndexPeriod string `json:"indexPeriod"`
+}
+
+// LokiLimits are Loki's limits_config.
+type LokiLimits struct {
+	// RetentionPeriod deletes older logs (e.g. 744h, 30d); 0s keeps them forever. Setting it
+	// also turns on compactor retention, without which it does nothing. Default: dev 168h, prod 744h.
+	RetentionPeriod string `json:"retentionPeriod"`
+	// AllowStructuredMetadata needs schema v13 + tsdb for every period. Default: true (as Loki 3.x).
+	AllowStructuredMetadata bool `json:"allowStructuredMetadata"`
+	// IngestionRateMB per tenant per distributor. Default: dev 4, prod 16.
+	IngestionRateMB int `json:"ingestionRateMB"`
+	// IngestionBurstSizeMB per tenant per distributor. Default: dev 6, prod 32.
+	IngestionBurstSizeMB int `json:"ingestionBurstSizeMB"`
+	// MaxQuerySeries per query. Default: 500.
+	MaxQuerySeries int `json:"maxQuerySeries"`
+}
+
+// LokiCaches are the memcached caches.
+type LokiCaches struct {
+	// ChunksCache caches chunks. Default: dev off, prod 2048 MB x 2.
+	ChunksCache Cache `json:"chunksCache"`
+	// ResultsCache caches query results. Default: dev off, prod 512 MB x 2.
+	ResultsCache Cache `json:"resultsCache"`
+}
+
+// Cache is one memcached cache. Its pod memory is derived from SizeMB (request = limit =
+// 1.2 x SizeMB), so the two can never disagree.
+type Cache struct {
+	// Enabled creates the cache and points Loki at it. Default: dev false, prod true.
+	Enabled bool `json:"enabled"`
+	// SizeMB is memcached's -m. Default: see LokiCaches.
+	SizeMB int `json:"sizeMB"`
+	// Replicas of memcached. Default: prod 2.
+	Replicas int `json:"replicas"`
+	// CPU request (and limit) of one memcached pod. Default: 500m.
+	CPU string `json:"cpu"`
+	// Image of memcached. Default: memcached:1.6.39-alpine.
+	Image string `json:"image"`
+	// AntiAffinity is hard, soft or none. Default: soft.
+	AntiAffinity string `json:"antiAffinity"`
+}
+
+// Gateway configures the nginx gateway in front of Loki.
+type Gateway struct {
+	// Image of unprivileged nginx. Default: nginxinc/nginx-unprivileged:1.29-alpine.
+	Image string `json:"image"`
+	// Workload sizes the gateway. Default: dev 1 replica, prod 2.
+	Workload
+}
+
+// Grafana configures datasource provisioning for an existing Grafana.
+type Grafana struct {
+	// Namespace the datasource Secret is created in (where Grafana's sidecar looks).
+	// Default: the stack's namespace.
+	Namespace string `json:"namespace"`
+	// SidecarLabel is the label key the Grafana sidecar watches. Default: grafana_datasource.
+	SidecarLabel string `json:"sidecarLabel"`
+	// SidecarLabelValue is its value. Default: "1".
+	SidecarLabelValue string `json:"sidecarLabelValue"`
+	// DatasourceName shown in Grafana. Default: Loki.
+	DatasourceName string `json:"datasourceName"`
+	// DatasourceUID stable across updates. Default: loki.
+	DatasourceUID string `json:"datasourceUid"`
+	// MaxLines returned per query. Default: 1000.
+	MaxLines int `json:"maxLines"`
+	// TimeoutSeconds of a query. Default: 60.
+	TimeoutSeconds int `json:"timeoutSeconds"`
+	// PrometheusURL adds a Prometheus datasource when set. Default: "".
+	PrometheusURL string `json:"prometheusURL"`
+}
+
+// Alloy configures Grafana Alloy, the collector.
+type Alloy struct {
+	// Image of Alloy. Default: grafana/alloy:v1.18.1.
+	Image string `json:"image"`
+	// PodLogs collects the logs of every pod in the cluster. Default: true.
+	PodLogs bool `json:"podLogs"`
+	// PodLogSource is api (tail through the API server, no host mounts) or file (/var/log/pods).
+	// Default: api.
+	PodLogSource string `json:"podLogSource"`
+	// ConsumeKafka reads kafka.topics with loki.source.kafka. Default: true.
+	ConsumeKafka bool `json:"consumeKafka"`
+	// KafkaGroupID is the consumer group. Default: alloy.
+	KafkaGroupID string `json:"kafkaGroupId"`
+	// Workload sizes Alloy.
+	Workload
+}
+
+// Kafka configures the KRaft Kafka cluster.
+type Kafka struct {
+	// Enabled creates Kafka. Default: true.
+	Enabled bool `json:"enabled"`
+	// Image of Kafka. Default: apache/kafka:4.1.1.
+	Image string `json:"image"`
+	// Workload sizes the brokers (combined broker+controller nodes). Default: dev 1, prod 3.
+	Workload
+	// OffsetsReplicationFactor of __consumer_offsets; at most the broker count. Default: dev 1, prod 3.
+	OffsetsReplicationFactor int `json:"offsetsReplicationFactor"`
+	// TransactionReplicationFactor of __transaction_state; at most the broker count. Default: dev 1, prod 3.
+	TransactionReplicationFactor int `json:"transactionReplicationFactor"`
+	// Topics Alloy consumes, created idempotently.
+	Topics []KafkaTopic `json:"topics"`
+}
+
+// KafkaTopic is one topic to create and consume.
+type KafkaTopic struct {
+	// Name of the topic.
+	Name string `json:"name"`
+	// Partitions of the topic. Default: dev 1, prod 6.
+	Partitions int `json:"partitions"`
+	// ReplicationFactor of the topic; at most the broker count. Default: dev 1, prod 3.
+	ReplicationFactor int `json:"replicationFactor"`
+}
