@@ -98,9 +98,14 @@ func (s Spec) checkLoki(c *checker) {
 		key := "loki." + t.Key
 		checkWorkload(c, key, t.Workload, t.Stateful, s.Cluster.Nodes)
 		if t.HoldsData && l.ReplicationFactor > t.Workload.Replicas && t.Workload.Replicas > 0 {
-			c.fail("loki.replicationFactor", l.ReplicationFactor,
-				fmt.Sprintf("only %d %s replica(s) hold data, so writes can never reach the %d live replicas they need (\"too many unhealthy instances in the ring\")",
-					t.Workload.Replicas, t.Name, l.ReplicationFactor/2+1),
+			quorum := l.ReplicationFactor/2 + 1
+			reason := fmt.Sprintf("writes need %d live %s replicas but only %d exist, so every push fails (\"too many unhealthy instances in the ring\")",
+				quorum, t.Name, t.Workload.Replicas)
+			if t.Workload.Replicas >= quorum {
+				reason = fmt.Sprintf("only %d %s replicas hold data, so each stream has fewer copies than the factor promises and losing %d pod(s) stops writes",
+					t.Workload.Replicas, t.Name, t.Workload.Replicas-quorum+1)
+			}
+			c.fail("loki.replicationFactor", l.ReplicationFactor, reason,
 				"set obs-stack:loki.replicationFactor to at most %d, or obs-stack:%s.replicas to at least %d", t.Workload.Replicas, key, l.ReplicationFactor)
 		}
 		if t.Key == "compactor" && t.Workload.Replicas > 1 {

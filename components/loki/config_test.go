@@ -1,0 +1,129 @@
+package loki
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"obs-stack/stacks"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func mustLoad(t *testing.T, stack string, config map[string]string) stacks.Spec {
+	t.Helper()
+	s, err := stacks.Load(stack, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// goldenSpecs are the rendered configs covered by golden files.
+func goldenSpecs(t *testing.T) map[string]stacks.Spec {
+	return map[string]stacks.Spec{
+		"dev":                  mustLoad(t, "dev", nil),
+		"prod":                 mustLoad(t, "prod", nil),
+		"prod-simple-scalable": mustLoad(t, "prod", map[string]string{"obs-stack:loki": `{"mode":"SimpleScalable"}`}),
+	}
+}
+
+func TestConfigGolden(t *testing.T) {
+	for name, spec := range goldenSpecs(t) {
+		t.Run(name, func(t *testing.T) {
+			got, err := Render(BuildConfig(spec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", "config-"+name+".yaml")
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./components/loki -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("rendered config differs from %s (run with -update if the change is intended):\n%s", path, got)
+			}
+		})
+	}
+}
+
+// TestConfigFacts checks what the golden files must say, independently of their bytes.
+func TestConfigFacts(t *testing.T) {
+	specs := goldenSpecs(t)
+	read := func(s stacks.Spec) map[string]any {
+		out, err := Render(BuildConfig(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	get := func(m map[string]any, path string) any {
+		var v any = m
+		for _, k := range strings.Split(path, ".") {
+			obj, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = obj[k]
+		}
+		return v
+	}
+
+	dev := read(specs["dev"])
+	for path, want := range map[string]any{
+		"auth_enabled":                               false,
+		"common.replication_factor":                  float64(1),
+		"common.ring.kvstore.store":                  "inmemory",
+		"compactor.retention_enabled":                true,
+		"compactor.delete_request_store":             "filesystem",
+		"limits_config.retention_period":             "168h",
+		"common.storage.filesystem.chunks_directory": "/var/loki/chunks",
+	} {
+		if got := get(dev, path); got != want {
+			t.Errorf("dev %s = %v, want %v", path, got, want)
+		}
+	}
+	if get(dev, "memberlist") != nil || get(dev, "chunk_store_config") != nil {
+		t.Error("dev must have neither memberlist nor caches")
+	}
+
+	prod := read(specs["prod"])
+	for path, want := range map[string]any{
+		"auth_enabled":                                                     true,
+		"common.replication_factor":                                        float64(3),
+		"common.ring.kvstore.store":                                        "memberlist",
+		"common.storage.s3.bucketnames":                                    "loki-chunks",
+		"common.storage.s3.access_key_id":                                  "${AWS_ACCESS_KEY_ID}",
+		"common.storage.s3.secret_access_key":                              "${AWS_SECRET_ACCESS_KEY}",
+		"ruler.storage.s3.bucketnames":                                     "loki-ruler",
+		"common.compactor_address":                                         "http://loki-compactor.observability.svc.cluster.local:3100",
+		"frontend.scheduler_address":                                       "loki-query-scheduler-headless.observability.svc.cluster.local:9095",
+		"chunk_store_config.chunk_cache_config.memcached_client.addresses": "dnssrvnoa+_memcached-client._tcp.loki-chunks-cache.observability.svc.cluster.local",
+	} {
+		if got := get(prod, path); got != want {
+			t.Errorf("prod %s = %v, want %v", path, got, want)
+		}
+	}
+
+	// Retention off: the compactor must not claim a delete request store it does not need.
+	noRetention := mustLoad(t, "dev", map[string]string{"obs-stack:loki": `{"limits":{"retentionPeriod":"0s"}}`})
+	if m := read(noRetention); get(m, "compactor.retention_enabled") != false || get(m, "compactor.delete_request_store") != nil {
+		t.Errorf("retention 0s: compactor = %v", get(m, "compactor"))
+	}
+}

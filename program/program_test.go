@@ -1,0 +1,290 @@
+package program
+
+import (
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"sigs.k8s.io/yaml"
+
+	"obs-stack/stacks"
+)
+
+// registered is one resource the program declared.
+type registered struct {
+	Type, Name string
+	Inputs     map[string]any
+}
+
+// recorder is a mock engine that records every resource and echoes inputs as outputs.
+type recorder struct {
+	mu        sync.Mutex
+	resources []registered
+}
+
+func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.resources = append(r.resources, registered{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs.Mappable()})
+	outputs := args.Inputs.Copy()
+	// The real provider auto-names objects without metadata.name; do the same.
+	if meta, ok := outputs["metadata"]; ok && meta.IsObject() {
+		if _, named := meta.ObjectValue()["name"]; !named {
+			meta.ObjectValue()["name"] = resource.NewStringProperty(args.Name + "-mock1234")
+		}
+	}
+	return args.Name + "_id", outputs, nil
+}
+
+func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return args.Args, nil
+}
+
+// run runs the program for stack with config (full keys to raw values) against the mocks.
+func run(t *testing.T, stack string, config map[string]string) (*recorder, error) {
+	t.Helper()
+	rec := &recorder{}
+	withConfig := func(info *pulumi.RunInfo) { info.Config = config }
+	err := pulumi.RunErr(Run, pulumi.WithMocks("obs-stack", stack, rec), withConfig)
+	return rec, err
+}
+
+func mustRun(t *testing.T, stack string, config map[string]string) *recorder {
+	t.Helper()
+	rec, err := run(t, stack, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+func (r *recorder) ofType(typ string) []registered {
+	var out []registered
+	for _, res := range r.resources {
+		if res.Type == typ {
+			out = append(out, res)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// lokiWorkloads are the Loki target workloads (not caches) by Kubernetes kind and name.
+func (r *recorder) lokiWorkloads() map[string]registered {
+	out := map[string]registered{}
+	for _, kind := range []string{"StatefulSet", "Deployment"} {
+		for _, res := range r.ofType("kubernetes:apps/v1:" + kind) {
+			if dig(res.Inputs, "metadata", "labels", "app.kubernetes.io/name") == "loki" {
+				out[kind+"/"+res.Name] = res
+			}
+		}
+	}
+	return out
+}
+
+// dig walks nested maps and lists (numbers as list indexes).
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch key := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[key]
+		case int:
+			l, ok := v.([]any)
+			if !ok || key >= len(l) {
+				return nil
+			}
+			v = l[key]
+		}
+	}
+	return v
+}
+
+func keys(m map[string]registered) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func lokiConfig(t *testing.T, rec *recorder) map[string]any {
+	t.Helper()
+	cms := rec.ofType("kubernetes:core/v1:ConfigMap")
+	if len(cms) != 1 {
+		t.Fatalf("want one Loki ConfigMap, got %d", len(cms))
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal([]byte(dig(cms[0].Inputs, "data", "config.yaml").(string)), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestDevRegistersOneSmallLoki(t *testing.T) {
+	rec := mustRun(t, "dev", nil)
+	workloads := rec.lokiWorkloads()
+	if got := keys(workloads); len(got) != 1 || got[0] != "StatefulSet/loki-single-binary" {
+		t.Fatalf("dev Loki workloads = %v", got)
+	}
+	sts := workloads["StatefulSet/loki-single-binary"]
+	container := dig(sts.Inputs, "spec", "template", "spec", "containers", 0)
+	if got := dig(container, "resources", "limits", "memory"); got != "512Mi" {
+		t.Errorf("memory limit = %v", got)
+	}
+	if got := dig(container, "args", 1); got != "-target=all" {
+		t.Errorf("target arg = %v", got)
+	}
+	if got := dig(sts.Inputs, "spec", "replicas"); got != float64(1) {
+		t.Errorf("replicas = %v", got)
+	}
+	if got := dig(lokiConfig(t, rec), "common", "replication_factor"); got != float64(1) {
+		t.Errorf("replication_factor = %v", got)
+	}
+	if n := len(rec.ofType("kubernetes:policy/v1:PodDisruptionBudget")); n != 0 {
+		t.Errorf("one replica needs no PDB, got %d", n)
+	}
+	if n := len(rec.ofType("kubernetes:kubernetes:Provider")) + len(rec.ofType("pulumi:providers:kubernetes")); n != 1 {
+		t.Errorf("want exactly one explicit Kubernetes provider, got %d", n)
+	}
+}
+
+func TestProdRegistersEveryDistributedComponent(t *testing.T) {
+	rec := mustRun(t, "prod", nil)
+	preset := stacks.Prod()
+	want := map[string]int{}
+	for _, target := range preset.Loki.Targets() {
+		kind := "Deployment"
+		if target.Stateful {
+			kind = "StatefulSet"
+		}
+		want[kind+"/loki-"+target.Name] = target.Workload.Replicas
+	}
+	if len(want) != 8 {
+		t.Fatalf("Distributed should have 8 targets, preset has %d", len(want))
+	}
+	got := rec.lokiWorkloads()
+	if strings.Join(keys(got), ",") != strings.Join(keysInt(want), ",") {
+		t.Fatalf("prod workloads = %v, want %v", keys(got), keysInt(want))
+	}
+	pdbs := map[string]bool{}
+	for _, p := range rec.ofType("kubernetes:policy/v1:PodDisruptionBudget") {
+		pdbs[p.Name] = true
+	}
+	for name, replicas := range want {
+		if r := dig(got[name].Inputs, "spec", "replicas"); r != float64(replicas) {
+			t.Errorf("%s replicas = %v, want %d", name, r, replicas)
+		}
+		_, short, _ := strings.Cut(name, "/")
+		if pdbs[short] != (replicas > 1) {
+			t.Errorf("%s: PDB present = %v with %d replicas", name, pdbs[short], replicas)
+		}
+	}
+	ingester := got["StatefulSet/loki-ingester"]
+	if aff := dig(ingester.Inputs, "spec", "template", "spec", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution", 0, "topologyKey"); aff != "kubernetes.io/hostname" {
+		t.Errorf("ingesters must be spread one per node, affinity = %v", aff)
+	}
+	if got := dig(lokiConfig(t, rec), "common", "replication_factor"); got != float64(3) {
+		t.Errorf("replication_factor = %v", got)
+	}
+	caches := 0
+	for _, d := range rec.ofType("kubernetes:apps/v1:Deployment") {
+		if dig(d.Inputs, "metadata", "labels", "app.kubernetes.io/name") == "memcached" {
+			caches++
+			mem := dig(d.Inputs, "spec", "template", "spec", "containers", 0, "resources")
+			if dig(mem, "requests", "memory") != dig(mem, "limits", "memory") {
+				t.Errorf("%s: cache memory request and limit must be one number: %v", d.Name, mem)
+			}
+		}
+	}
+	if caches != 2 {
+		t.Errorf("want chunks and results caches, got %d", caches)
+	}
+}
+
+func keysInt(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestModeOverrideRegistersOnlyReadWriteBackend(t *testing.T) {
+	rec := mustRun(t, "prod", map[string]string{"obs-stack:loki": `{"mode":"SimpleScalable"}`})
+	got := strings.Join(keys(rec.lokiWorkloads()), ",")
+	if want := "Deployment/loki-read,StatefulSet/loki-backend,StatefulSet/loki-write"; got != want {
+		t.Fatalf("SimpleScalable workloads = %s, want %s", got, want)
+	}
+	for _, svc := range rec.ofType("kubernetes:core/v1:Service") {
+		for _, gone := range []string{"distributor", "ingester", "querier", "single-binary"} {
+			if strings.Contains(svc.Name, gone) {
+				t.Errorf("Service %s belongs to another mode", svc.Name)
+			}
+		}
+	}
+}
+
+func TestInvalidConfigRegistersNothing(t *testing.T) {
+	rec, err := run(t, "dev", map[string]string{"obs-stack:loki": `{"replicationFactor":3}`})
+	if err == nil || !strings.Contains(err.Error(), "obs-stack:loki.replicationFactor") {
+		t.Fatalf("want a key-named error, got %v", err)
+	}
+	for _, r := range rec.resources {
+		if r.Type != "pulumi:pulumi:Stack" {
+			t.Errorf("registered %s %s despite the invalid config", r.Type, r.Name)
+		}
+	}
+}
+
+func TestConfigChangeRollsOnlyLokiPods(t *testing.T) {
+	hash := func(rec *recorder) any {
+		sts := rec.lokiWorkloads()["StatefulSet/loki-single-binary"]
+		return dig(sts.Inputs, "spec", "template", "metadata", "annotations", "obs-stack.io/config-hash")
+	}
+	before := mustRun(t, "dev", nil)
+	after := mustRun(t, "dev", map[string]string{"obs-stack:loki": `{"limits":{"retentionPeriod":"72h"}}`})
+	if hash(before) == nil || hash(before) == hash(after) {
+		t.Fatalf("config hash must change with the config: %v -> %v", hash(before), hash(after))
+	}
+	again := mustRun(t, "dev", nil)
+	if hash(before) != hash(again) {
+		t.Fatalf("config hash must be deterministic: %v vs %v", hash(before), hash(again))
+	}
+}
+
+func TestPodsAreHardened(t *testing.T) {
+	rec := mustRun(t, "prod", nil)
+	for _, kind := range []string{"StatefulSet", "Deployment"} {
+		for _, w := range rec.ofType("kubernetes:apps/v1:" + kind) {
+			pod := dig(w.Inputs, "spec", "template", "spec")
+			if dig(pod, "securityContext", "runAsNonRoot") != true || dig(pod, "automountServiceAccountToken") != false {
+				t.Errorf("%s: pod security context %v", w.Name, dig(pod, "securityContext"))
+			}
+			c := dig(pod, "containers", 0, "securityContext")
+			if dig(c, "readOnlyRootFilesystem") != true || dig(c, "allowPrivilegeEscalation") != false || dig(c, "capabilities", "drop", 0) != "ALL" {
+				t.Errorf("%s: container security context %v", w.Name, c)
+			}
+		}
+	}
+}
+
+func TestSecretsStayOutOfConfigMaps(t *testing.T) {
+	rec := mustRun(t, "prod", nil)
+	cfg := lokiConfig(t, rec)
+	if got := dig(cfg, "common", "storage", "s3", "secret_access_key"); got != "${AWS_SECRET_ACCESS_KEY}" {
+		t.Errorf("S3 secret must come from the environment, config has %v", got)
+	}
+	env := dig(rec.lokiWorkloads()["StatefulSet/loki-ingester"].Inputs, "spec", "template", "spec", "containers", 0, "env", 1)
+	if dig(env, "valueFrom", "secretKeyRef", "name") != "loki-s3-credentials" {
+		t.Errorf("ingester env = %v", env)
+	}
+}
