@@ -21,6 +21,10 @@ import (
 // Instance is the app.kubernetes.io/instance label of everything the program creates.
 const Instance = "obs-stack"
 
+// RenderDirEnv names a folder to write manifests to instead of applying them. Use it with
+// its own state backend: the rendered stack must not share state with a deployed one.
+const RenderDirEnv = "OBS_STACK_RENDER_DIR"
+
 // Run declares the stack. A spec that fails validation fails here, before any resource
 // (the provider included) is registered.
 func Run(ctx *pulumi.Context) error {
@@ -29,8 +33,15 @@ func Run(ctx *pulumi.Context) error {
 		return err
 	}
 
+	renderDir := os.Getenv(RenderDirEnv)
+	if renderDir != "" {
+		if err := ctx.Log.Warn("rendering manifests to "+renderDir+" instead of applying them: rendered Secrets are plain text", nil); err != nil {
+			return err
+		}
+	}
 	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
-		Context: optional(spec.Cluster.KubeContext),
+		Context:               optional(spec.Cluster.KubeContext),
+		RenderYamlToDirectory: optional(renderDir),
 		// A stable identity: a rotated kubeconfig or a new context name updates the provider
 		// in place instead of replacing every object it manages.
 		ClusterIdentifier: pulumi.String("obs-stack-" + ctx.Stack()),

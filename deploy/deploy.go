@@ -1,0 +1,61 @@
+// Package deploy drives the obs-stack program through the Pulumi Automation API with an
+// inline program: only the pulumi CLI and the provider plugins are needed, no Go language
+// host. scripts/up.sh and the integration tests use it.
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"obs-stack/program"
+)
+
+// Options of one stack operation.
+type Options struct {
+	// ProjectDir holds Pulumi.yaml and the stack files (Pulumi.<stack>.yaml).
+	ProjectDir string
+	// Stack name: dev, prod or any stack with an obs-stack:preset key.
+	Stack string
+	// Env is added to the Pulumi CLI's environment (KUBECONFIG, PULUMI_BACKEND_URL, ...).
+	Env map[string]string
+}
+
+// Open selects (or creates) the stack with the inline program. State goes to a local file
+// backend under ProjectDir/.state unless PULUMI_BACKEND_URL is set (in Env or the process).
+func Open(ctx context.Context, o Options) (auto.Stack, error) {
+	dir, err := filepath.Abs(o.ProjectDir)
+	if err != nil {
+		return auto.Stack{}, fmt.Errorf("resolving project dir: %w", err)
+	}
+	env := map[string]string{
+		"PULUMI_SKIP_UPDATE_CHECK": "true",
+		// Plugins come from PATH (toolchain/build.sh) or an install; never downloaded mid-run.
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+	}
+	if os.Getenv("PULUMI_BACKEND_URL") == "" {
+		state := filepath.Join(dir, ".state")
+		if err := os.MkdirAll(state, 0o755); err != nil {
+			return auto.Stack{}, fmt.Errorf("creating local state folder: %w", err)
+		}
+		env["PULUMI_BACKEND_URL"] = "file://" + state
+	}
+	if _, ok := os.LookupEnv("PULUMI_CONFIG_PASSPHRASE"); !ok && os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE") == "" {
+		env["PULUMI_CONFIG_PASSPHRASE"] = "" // local state only; set your own for anything shared
+	}
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	// The program finds the stack file relative to the working directory.
+	if err := os.Chdir(dir); err != nil {
+		return auto.Stack{}, fmt.Errorf("entering %s: %w", dir, err)
+	}
+	s, err := auto.UpsertStackInlineSource(ctx, o.Stack, "obs-stack", program.Run, auto.WorkDir(dir), auto.EnvVars(env))
+	if err != nil {
+		return auto.Stack{}, fmt.Errorf("selecting stack %s: %w", o.Stack, err)
+	}
+	return s, nil
+}
