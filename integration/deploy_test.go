@@ -1,0 +1,296 @@
+//go:build integration
+
+// Package integration runs the program through the real Pulumi engine and the real
+// pulumi-kubernetes provider against a local control plane (toolchain/), as users do.
+// Run it with ./scripts/test.sh, which builds the toolchain first.
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+
+	"obs-stack/deploy"
+	"obs-stack/program"
+)
+
+var repoRoot, _ = filepath.Abs("..")
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	bin := os.Getenv("OBS_STACK_TOOLCHAIN_BIN")
+	if bin == "" {
+		fmt.Fprintln(os.Stderr, "integration: OBS_STACK_TOOLCHAIN_BIN is not set. Run ./scripts/test.sh, which builds the "+
+			"toolchain (bash toolchain/build.sh prints the folder to set) and starts the local control plane.")
+		return 1
+	}
+	for _, b := range []string{"pulumi", "pulumi-resource-kubernetes", "pulumi-resource-random", "kubectl", "kube-apiserver", "kwok"} {
+		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
+			fmt.Fprintf(os.Stderr, "integration: %s missing from %s; build it with: bash toolchain/build.sh\n", b, bin)
+			return 1
+		}
+	}
+	os.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+
+	// The cluster lives in OBS_STACK_CLUSTER_STATE when scripts/test.sh provides it (its trap
+	// stops it even if this process dies), else in a temporary folder of ours.
+	state := os.Getenv("OBS_STACK_CLUSTER_STATE")
+	if state == "" {
+		dir, err := os.MkdirTemp("", "obs-stack-cluster-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		state = dir
+	}
+	up := exec.Command("bash", filepath.Join(repoRoot, "toolchain/cluster-up.sh"), state)
+	up.Env = append(os.Environ(), "OBS_STACK_TOOLCHAIN_BIN="+bin, "NODE_CPU=32", "NODE_MEMORY=64Gi")
+	up.Stderr = os.Stderr
+	out, err := up.Output()
+	defer func() {
+		down := exec.Command("bash", filepath.Join(repoRoot, "toolchain/cluster-down.sh"), state)
+		down.Stdout, down.Stderr = os.Stderr, os.Stderr
+		if err := down.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "integration: stopping the cluster:", err)
+		}
+	}()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration: starting the local control plane:", err)
+		return 1
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	os.Setenv("KUBECONFIG", lines[len(lines)-1])
+	return m.Run()
+}
+
+// project copies the Pulumi project files into a fresh folder, so that stack config changes
+// and state never touch the checkout.
+func project(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"} {
+		b, err := os.ReadFile(filepath.Join(repoRoot, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func open(t *testing.T, dir, stack string, env map[string]string) auto.Stack {
+	t.Helper()
+	s, err := deploy.Open(context.Background(), deploy.Options{ProjectDir: dir, Stack: stack, Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func setPath(t *testing.T, s auto.Stack, key, value string) {
+	t.Helper()
+	if err := s.SetConfigWithOptions(context.Background(), key, auto.ConfigValue{Value: value}, &auto.ConfigOptions{Path: true}); err != nil {
+		t.Fatalf("pulumi config set --path %s %s: %v", key, value, err)
+	}
+}
+
+func kubectl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	out, err := exec.Command("kubectl", args...).CombinedOutput()
+	return string(out), err
+}
+
+// changes drops the "same" count from a change summary.
+func changes(summary map[apitype.OpType]int) map[apitype.OpType]int {
+	out := map[apitype.OpType]int{}
+	for op, n := range summary {
+		if op != apitype.OpSame && n > 0 {
+			out[op] = n
+		}
+	}
+	return out
+}
+
+func expectNoChanges(t *testing.T, s auto.Stack) {
+	t.Helper()
+	start := time.Now()
+	res, err := s.Preview(context.Background(), optpreview.ExpectNoChanges())
+	if err != nil {
+		t.Fatalf("preview --expect-no-changes of %s: %v", s.Name(), err)
+	}
+	if c := changes(res.ChangeSummary); len(c) > 0 {
+		t.Fatalf("perpetual diff in %s: %v", s.Name(), c)
+	}
+	t.Logf("measured: preview of %s (no changes) took %s", s.Name(), time.Since(start).Round(time.Millisecond))
+}
+
+func TestDeploy(t *testing.T) {
+	ctx := context.Background()
+	dir := project(t)
+
+	steps := []struct {
+		name string
+		fn   func(t *testing.T)
+	}{
+		{"a bad config fails preview and creates nothing", func(t *testing.T) {
+			s := open(t, dir, "bad", nil)
+			setPath(t, s, "obs-stack:preset", "dev")
+			setPath(t, s, "obs-stack:loki.replicationFactor", "3")
+			_, err := s.Preview(ctx)
+			if err == nil || !strings.Contains(err.Error(), "obs-stack:loki.replicationFactor = 3") {
+				t.Fatalf("preview should fail naming the key, got %v", err)
+			}
+			if out, err := kubectl(t, "get", "namespace", "observability"); err == nil {
+				t.Fatalf("the failed preview left a namespace behind: %s", out)
+			}
+			if err := s.Workspace().RemoveStack(ctx, "bad"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"dev comes up Ready under Pulumi's waits", func(t *testing.T) {
+			s := open(t, dir, "dev", nil)
+			start := time.Now()
+			res, err := s.Up(ctx, optup.ProgressStreams(testWriter{t}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("measured: up of dev to Ready took %s", time.Since(start).Round(time.Millisecond))
+			if mode := res.Outputs["lokiMode"].Value; mode != "SingleBinary" {
+				t.Errorf("lokiMode output = %v", mode)
+			}
+			out, err := kubectl(t, "-n", "observability", "get", "statefulset", "loki-single-binary", "-o", "jsonpath={.status.readyReplicas}")
+			if err != nil || out != "1" {
+				t.Fatalf("loki-single-binary ready replicas = %q (%v)", out, err)
+			}
+			expectNoChanges(t, s)
+		}},
+		{"a one-key override changes only what reads it", func(t *testing.T) {
+			s := open(t, dir, "dev", nil)
+			setPath(t, s, "obs-stack:loki.limits.retentionPeriod", "72h")
+			res, err := s.Preview(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The auto-named ConfigMap is replaced and the one StatefulSet that mounts it rolls.
+			want := map[apitype.OpType]int{apitype.OpReplace: 1, apitype.OpUpdate: 1}
+			if got := changes(res.ChangeSummary); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("retention change: %v, want %v", got, want)
+			}
+			if _, err := s.Up(ctx); err != nil {
+				t.Fatal(err)
+			}
+			expectNoChanges(t, s)
+		}},
+		{"an interrupted prod up is recovered and converges", func(t *testing.T) {
+			s := open(t, dir, "prod", nil)
+			// One simulated node: keep prod's sizing but let replicas share it, in its own namespace.
+			setPath(t, s, "obs-stack:cluster.namespace", "observability-prod")
+			setPath(t, s, "obs-stack:cluster.nodes", "1")
+			setPath(t, s, "obs-stack:loki.ingester.antiAffinity", "soft")
+			setPath(t, s, "obs-stack:kafka.antiAffinity", "soft")
+
+			deployBin := filepath.Join(t.TempDir(), "deploy")
+			build := exec.Command("go", "build", "-o", deployBin, "./cmd/deploy")
+			build.Dir = repoRoot
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("building cmd/deploy: %v\n%s", err, out)
+			}
+			cmd := func(action string) *exec.Cmd {
+				c := exec.Command(deployBin, "-dir", dir, "-stack", "prod", "-action", action)
+				c.Stdout, c.Stderr = testWriter{t}, testWriter{t}
+				c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+				return c
+			}
+			interrupted := cmd("up")
+			if err := interrupted.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Kill the driver and the engine (one process group) once objects start to appear.
+			deadline := time.Now().Add(3 * time.Minute)
+			for time.Now().Before(deadline) {
+				if out, err := kubectl(t, "-n", "observability-prod", "get", "services", "-o", "name"); err == nil && strings.Count(out, "\n") >= 3 {
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			if err := syscall.Kill(-interrupted.Process.Pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			_ = interrupted.Wait()
+			t.Log("killed the engine mid-up; recovering as the README documents")
+			if err := cmd("recover").Run(); err != nil {
+				t.Fatalf("recover: %v", err)
+			}
+			start := time.Now()
+			if err := cmd("up").Run(); err != nil {
+				t.Fatalf("up after recover: %v", err)
+			}
+			t.Logf("measured: up of prod after recovery took %s", time.Since(start).Round(time.Millisecond))
+			out, err := kubectl(t, "-n", "observability-prod", "get", "statefulset", "loki-ingester", "-o", "jsonpath={.status.readyReplicas}")
+			if err != nil || out != "3" {
+				t.Fatalf("loki-ingester ready replicas = %q (%v)", out, err)
+			}
+			expectNoChanges(t, open(t, dir, "prod", nil))
+		}},
+		{"rendered manifests pass a server-side dry run", func(t *testing.T) {
+			for _, stack := range []string{"dev", "prod"} {
+				out := t.TempDir()
+				os.Setenv(program.RenderDirEnv, out)
+				// Rendering gets its own state: it must never share a stack with a deployment.
+				s := open(t, dir, stack, map[string]string{"PULUMI_BACKEND_URL": "file://" + t.TempDir()})
+				_, err := s.Up(ctx)
+				os.Unsetenv(program.RenderDirEnv)
+				if err != nil {
+					t.Fatalf("render %s: %v", stack, err)
+				}
+				if res, err := kubectl(t, "apply", "--dry-run=server", "-R", "-f", filepath.Join(out, "1-manifest")); err != nil {
+					t.Fatalf("server dry run of rendered %s: %v\n%s", stack, err, res)
+				}
+			}
+		}},
+		{"destroy leaves nothing behind", func(t *testing.T) {
+			for stack, ns := range map[string]string{"dev": "observability", "prod": "observability-prod"} {
+				s := open(t, dir, stack, nil)
+				if _, err := s.Destroy(ctx, optdestroy.ProgressStreams(testWriter{t})); err != nil {
+					t.Fatalf("destroy %s: %v", stack, err)
+				}
+				if out, err := kubectl(t, "get", "namespace", ns); err == nil {
+					t.Errorf("namespace %s still there after destroy: %s", ns, out)
+				}
+			}
+			if out, _ := kubectl(t, "get", "pvc", "-A", "-o", "name"); strings.TrimSpace(out) != "" {
+				t.Errorf("PVCs left after destroy: %s", out)
+			}
+		}},
+	}
+	for _, step := range steps {
+		if !t.Run(step.name, step.fn) {
+			return // later steps build on earlier ones
+		}
+	}
+}
+
+// testWriter sends engine progress to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
