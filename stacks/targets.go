@@ -67,3 +67,16 @@ func (l Loki) RouteTargets() map[string]string {
 	}
 	return nil
 }
+
+// RingPageTargets maps each ring status page to the Name of the target that serves it.
+func (l Loki) RingPageTargets() map[string]string {
+	switch l.Mode {
+	case SingleBinary:
+		return map[string]string{"/ring": "single-binary", "/distributor/ring": "single-binary", "/compactor/ring": "single-binary", "/ruler/ring": "single-binary", "/scheduler/ring": "single-binary"}
+	case SimpleScalable:
+		return map[string]string{"/ring": "write", "/distributor/ring": "write", "/compactor/ring": "backend", "/ruler/ring": "backend", "/scheduler/ring": "backend"}
+	case Distributed:
+		return map[string]string{"/ring": "distributor", "/distributor/ring": "distributor", "/compactor/ring": "compactor", "/ruler/ring": "ruler", "/scheduler/ring": "query-scheduler"}
+	}
+	return nil
+}

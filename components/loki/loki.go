@@ -110,7 +110,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		c.Routes[group] = url(c.Services[target])
 	}
 	c.RingPages = map[string]pulumi.StringOutput{}
-	for path, target := range ringPages(l.Mode) {
+	for path, target := range l.RingPageTargets() {
 		c.RingPages[path] = url(c.Services[target])
 	}
 
@@ -122,19 +122,6 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("registering Loki outputs: %w", err)
 	}
 	return c, nil
-}
-
-// ringPages maps each ring status page to the component that serves it in a mode.
-func ringPages(mode string) map[string]string {
-	switch mode {
-	case stacks.SingleBinary:
-		return map[string]string{"/ring": "single-binary", "/distributor/ring": "single-binary", "/compactor/ring": "single-binary", "/ruler/ring": "single-binary", "/scheduler/ring": "single-binary"}
-	case stacks.SimpleScalable:
-		return map[string]string{"/ring": "write", "/distributor/ring": "write", "/compactor/ring": "backend", "/ruler/ring": "backend", "/scheduler/ring": "backend"}
-	case stacks.Distributed:
-		return map[string]string{"/ring": "distributor", "/distributor/ring": "distributor", "/compactor/ring": "compactor", "/ruler/ring": "ruler", "/scheduler/ring": "query-scheduler"}
-	}
-	return nil
 }
 
 // workloads creates the per-target objects; it carries what they all share.

@@ -1,0 +1,285 @@
+// Package alloy declares Grafana Alloy as a DaemonSet: it collects the logs of the pods on its
+// node and consumes the stack's Kafka topics, and writes both to Loki through the gateway.
+package alloy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"obs-stack/components/kube"
+	"obs-stack/stacks"
+)
+
+// Args of the Alloy component.
+type Args struct {
+	// Spec is the validated stack spec; Alloy reads its cluster, loki, alloy and kafka sections.
+	Spec stacks.Spec
+	// Namespace of every object; pass the Namespace resource's name so objects wait for it.
+	Namespace pulumi.StringInput
+	// Instance is the app.kubernetes.io/instance label of every object.
+	Instance string
+	// PushURL is the gateway's push URL, e.g. http://loki-gateway.observability.svc.cluster.local/loki/api/v1/push.
+	PushURL pulumi.StringInput
+	// CredentialsSecret names a Secret (in the stack namespace) with keys "username" and "password"
+	// for the gateway's basic auth; nil when Loki auth is off.
+	CredentialsSecret pulumi.StringInput
+	// KafkaBrokers is a comma-separated host:port list; nil when Kafka is off or alloy.consumeKafka is false.
+	KafkaBrokers pulumi.StringInput
+	// KafkaTopics are the topics to consume; required with KafkaBrokers.
+	KafkaTopics []string
+}
+
+// Alloy is the component.
+type Alloy struct {
+	pulumi.ResourceState
+
+	// ConfigText is the rendered Alloy config.
+	ConfigText pulumi.StringOutput
+	// MetricsService is the name of the Service exposing :12345 /metrics.
+	MetricsService pulumi.StringOutput
+}
+
+const (
+	objectName  = "alloy" // explicit name of every object but the auto-named ConfigMap
+	uid         = 473     // the alloy user the grafana/alloy image creates; the image itself defaults to root
+	httpPort    = 12345
+	portName    = "http-metrics"
+	configDir   = "/etc/alloy"
+	configFile  = "config.alloy"
+	storagePath = "/var/lib/alloy/data"
+)
+
+// New declares Alloy.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Alloy, error) {
+	if err := args.check(); err != nil {
+		return nil, err
+	}
+	c := &Alloy{}
+	if err := ctx.RegisterComponentResource("obs-stack:alloy:Alloy", name, c, opts...); err != nil {
+		return nil, fmt.Errorf("registering Alloy component: %w", err)
+	}
+	a := args.Spec.Alloy
+	parent := pulumi.Parent(c)
+	labels := kube.NewLabels(objectName, args.Instance, "collector", a.Image)
+	podLogs := a.PodLogs
+	fileSource := podLogs && a.PodLogSource == SourceFile
+
+	c.ConfigText = configText(args)
+
+	sa, err := corev1.NewServiceAccount(ctx, name, &corev1.ServiceAccountArgs{
+		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating Alloy ServiceAccount: %w", err)
+	}
+	if podLogs {
+		if err := rbac(ctx, name, args, labels, sa, a.PodLogSource, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	// Auto-named: a config change creates a new ConfigMap, the pods roll onto it, the old one goes.
+	cm, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
+		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: labels.All},
+		Data:     pulumi.StringMap{configFile: c.ConfigText},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating Alloy ConfigMap: %w", err)
+	}
+
+	env := corev1.EnvVarArray{
+		// The config's discovery selector keeps each pod to its own node's pods.
+		corev1.EnvVarArgs{Name: pulumi.String(envNodeName), ValueFrom: &corev1.EnvVarSourceArgs{
+			FieldRef: &corev1.ObjectFieldSelectorArgs{FieldPath: pulumi.String("spec.nodeName")},
+		}},
+	}
+	if args.CredentialsSecret != nil {
+		fromSecret := func(envName, key string) corev1.EnvVarArgs {
+			return corev1.EnvVarArgs{Name: pulumi.String(envName), ValueFrom: &corev1.EnvVarSourceArgs{
+				SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: args.CredentialsSecret, Key: pulumi.String(key)},
+			}}
+		}
+		env = append(env, fromSecret(envUsername, "username"), fromSecret(envPassword, "password"))
+	}
+
+	mounts := corev1.VolumeMountArray{
+		corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(configDir), ReadOnly: pulumi.Bool(true)},
+		// Alloy's data (file positions; Kafka offsets live in Kafka) survives container restarts, not pod replacement.
+		corev1.VolumeMountArgs{Name: pulumi.String("storage"), MountPath: pulumi.String(storagePath)},
+		corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
+	}
+	volumes := corev1.VolumeArray{
+		corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: cm.Metadata.Name()}},
+		corev1.VolumeArgs{Name: pulumi.String("storage"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
+		corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
+	}
+	podSecurity := kube.PodSecurityContext(uid)
+	if fileSource {
+		mounts = append(mounts, corev1.VolumeMountArgs{Name: pulumi.String("pod-logs"), MountPath: pulumi.String(podLogsDir), ReadOnly: pulumi.Bool(true)})
+		volumes = append(volumes, corev1.VolumeArgs{Name: pulumi.String("pod-logs"), HostPath: &corev1.HostPathVolumeSourceArgs{
+			Path: pulumi.String(podLogsDir), Type: pulumi.String("Directory"),
+		}})
+		// The kubelet writes log files root:root 0640: group 0 reads them without running as root.
+		// The hostPath volume needs the namespace at Pod Security level "privileged" (baseline forbids hostPath).
+		podSecurity.SupplementalGroups = pulumi.IntArray{pulumi.Int(0)}
+	}
+
+	_, err = appsv1.NewDaemonSet(ctx, name, &appsv1.DaemonSetArgs{
+		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
+		Spec: &appsv1.DaemonSetSpecArgs{
+			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{
+					Labels: labels.All,
+					Annotations: pulumi.StringMap{
+						kube.ConfigHashAnnotation: c.ConfigText.ApplyT(func(text string) string { return kube.Hash(text) }).(pulumi.StringOutput),
+					},
+				},
+				Spec: &corev1.PodSpecArgs{
+					ServiceAccountName: sa.Metadata.Name().Elem(),
+					// Discovery and API tailing talk to the API server; nothing else does.
+					AutomountServiceAccountToken: pulumi.Bool(podLogs),
+					SecurityContext:              podSecurity,
+					Containers: corev1.ContainerArray{corev1.ContainerArgs{
+						Name:  pulumi.String(objectName),
+						Image: pulumi.String(a.Image),
+						Args: pulumi.ToStringArray([]string{
+							"run", configDir + "/" + configFile,
+							"--storage.path=" + storagePath,
+							fmt.Sprintf("--server.http.listen-addr=0.0.0.0:%d", httpPort),
+						}),
+						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String(portName), ContainerPort: pulumi.Int(httpPort)}},
+						Env:   env,
+						ReadinessProbe: &corev1.ProbeArgs{
+							HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/-/ready"), Port: pulumi.String(portName)},
+						},
+						Resources:       kube.Resources(a.Resources),
+						SecurityContext: kube.ContainerSecurityContext(),
+						VolumeMounts:    mounts,
+					}},
+					Volumes: volumes,
+				},
+			},
+		},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating Alloy DaemonSet: %w", err)
+	}
+
+	// For scraping Alloy's own /metrics; Alloy is not a Grafana datasource.
+	svc, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{
+		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
+		Spec: &corev1.ServiceSpecArgs{
+			Selector: labels.Selector,
+			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
+				Name: pulumi.String(portName), Port: pulumi.Int(httpPort), TargetPort: pulumi.String(portName),
+			}},
+		},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating Alloy Service: %w", err)
+	}
+	c.MetricsService = svc.Metadata.Name().Elem()
+
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"metricsService": c.MetricsService}); err != nil {
+		return nil, fmt.Errorf("registering Alloy outputs: %w", err)
+	}
+	return c, nil
+}
+
+// check rejects arguments that disagree with the spec, so the config never silently drops a source.
+func (args *Args) check() error {
+	var errs []error
+	if args.PushURL == nil {
+		errs = append(errs, errors.New("alloy: PushURL is required"))
+	}
+	if auth := args.Spec.Loki.AuthEnabled; auth != (args.CredentialsSecret != nil) {
+		errs = append(errs, fmt.Errorf("alloy: loki.authEnabled is %t but CredentialsSecret is set: %t (basic auth needs the Secret exactly when auth is on)", auth, args.CredentialsSecret != nil))
+	}
+	consume := args.Spec.Alloy.ConsumeKafka && args.Spec.Kafka.Enabled
+	if consume != (args.KafkaBrokers != nil) {
+		errs = append(errs, fmt.Errorf("alloy: alloy.consumeKafka && kafka.enabled is %t but KafkaBrokers is set: %t", consume, args.KafkaBrokers != nil))
+	}
+	if args.KafkaBrokers != nil && len(args.KafkaTopics) == 0 {
+		errs = append(errs, errors.New("alloy: KafkaBrokers given without KafkaTopics"))
+	}
+	return errors.Join(errs...)
+}
+
+// specInput is the part of the config the spec decides; configText adds the push URL and Kafka.
+func specInput(s stacks.Spec) ConfigInput {
+	in := ConfigInput{
+		BasicAuth:    s.Loki.AuthEnabled,
+		PodLogs:      s.Alloy.PodLogs,
+		PodLogSource: s.Alloy.PodLogSource,
+		KafkaGroupID: s.Alloy.KafkaGroupID,
+	}
+	if s.Loki.AuthEnabled {
+		in.TenantID = s.Loki.Tenant // with auth off Loki ignores X-Scope-OrgID and uses "fake"
+	}
+	return in
+}
+
+// configText builds the config once the push URL and brokers are known.
+func configText(args *Args) pulumi.StringOutput {
+	in := specInput(args.Spec)
+	var brokers pulumi.StringInput = pulumi.String("")
+	if args.KafkaBrokers != nil {
+		brokers = args.KafkaBrokers
+		in.KafkaTopics = args.KafkaTopics
+	}
+	return pulumi.All(args.PushURL, brokers).ApplyT(func(v []any) (string, error) {
+		cfg := in
+		cfg.PushURL = v[0].(string)
+		for _, b := range strings.Split(v[1].(string), ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				cfg.KafkaBrokers = append(cfg.KafkaBrokers, b)
+			}
+		}
+		return BuildConfig(cfg)
+	}).(pulumi.StringOutput)
+}
+
+// rbac grants what the config's Kubernetes components call, cluster-wide (pods of every namespace).
+func rbac(ctx *pulumi.Context, name string, args *Args, labels kube.Labels, sa *corev1.ServiceAccount, source string, parent pulumi.ResourceOption) error {
+	verbs := func(v ...string) pulumi.StringArray { return pulumi.ToStringArray(v) }
+	rules := rbacv1.PolicyRuleArray{
+		// discovery.kubernetes role "pod" lists and watches pods (no namespaces or nodes: no attach_metadata).
+		rbacv1.PolicyRuleArgs{ApiGroups: verbs(""), Resources: verbs("pods"), Verbs: verbs("list", "watch")},
+	}
+	if source == SourceAPI {
+		rules = append(rules,
+			// loki.source.kubernetes gets a pod to learn whether its container has terminated...
+			rbacv1.PolicyRuleArgs{ApiGroups: verbs(""), Resources: verbs("pods"), Verbs: verbs("get")},
+			// ...and streams the container's log through pods/log.
+			rbacv1.PolicyRuleArgs{ApiGroups: verbs(""), Resources: verbs("pods/log"), Verbs: verbs("get")},
+		)
+	}
+	role, err := rbacv1.NewClusterRole(ctx, name, &rbacv1.ClusterRoleArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(objectName), Labels: labels.All},
+		Rules:    rules,
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("creating Alloy ClusterRole: %w", err)
+	}
+	_, err = rbacv1.NewClusterRoleBinding(ctx, name, &rbacv1.ClusterRoleBindingArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(objectName), Labels: labels.All},
+		RoleRef: &rbacv1.RoleRefArgs{
+			ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("ClusterRole"), Name: role.Metadata.Name().Elem(),
+		},
+		Subjects: rbacv1.SubjectArray{rbacv1.SubjectArgs{
+			Kind: pulumi.String("ServiceAccount"), Name: sa.Metadata.Name().Elem(), Namespace: args.Namespace,
+		}},
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("creating Alloy ClusterRoleBinding: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,212 @@
+// Package gateway declares the nginx gateway in front of Loki: its routes are generated from
+// the Loki component's endpoints for the active mode, and with Loki auth on it requires basic
+// auth (a generated password, stored only in a Secret) and pins the tenant header.
+package gateway
+
+import (
+	"fmt"
+	"sort"
+
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"obs-stack/components/kube"
+	"obs-stack/stacks"
+)
+
+// Username of the gateway's basic auth.
+const Username = "obs-stack"
+
+// Args of the gateway component.
+type Args struct {
+	Spec      stacks.Spec
+	Namespace pulumi.StringInput
+	Instance  string
+	// Routes and RingPages come from the Loki component (loki.Loki.Routes / RingPages).
+	Routes    map[string]pulumi.StringOutput
+	RingPages map[string]pulumi.StringOutput
+}
+
+// Gateway is the component.
+type Gateway struct {
+	pulumi.ResourceState
+
+	// URL is the in-cluster base URL of the gateway Service (port 80).
+	URL pulumi.StringOutput
+	// PushURL and QueryURL are the Loki push and range-query endpoints behind the gateway.
+	PushURL  pulumi.StringOutput
+	QueryURL pulumi.StringOutput
+	// ConfigText is nginx's rendered config.
+	ConfigText pulumi.StringOutput
+	// AuthEnabled mirrors loki.authEnabled: when false there are no credentials.
+	AuthEnabled bool
+	// CredentialsSecret names the Secret with keys username, password and .htpasswd.
+	CredentialsSecret pulumi.StringOutput
+	// Password is the generated basic-auth password (a secret output).
+	Password pulumi.StringOutput
+}
+
+const uid = 101 // the nginx-unprivileged image's user
+
+// New declares the gateway.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Gateway, error) {
+	s := args.Spec
+	c := &Gateway{AuthEnabled: s.Loki.AuthEnabled}
+	if err := ctx.RegisterComponentResource("obs-stack:gateway:Gateway", name, c, opts...); err != nil {
+		return nil, fmt.Errorf("registering gateway component: %w", err)
+	}
+	parent := pulumi.Parent(c)
+	labels := kube.NewLabels("loki-gateway", args.Instance, "gateway", s.Gateway.Image)
+	const objectName = "loki-gateway"
+
+	// The config is known at preview: upstream URLs are built from Services with fixed names.
+	c.ConfigText = pulumi.All(outputMap(args.Routes), outputMap(args.RingPages)).ApplyT(func(v []any) (string, error) {
+		return BuildConfig(ConfigInput{
+			Resolver:    s.Cluster.DNSService,
+			Routes:      v[0].(map[string]string),
+			RingPages:   v[1].(map[string]string),
+			AuthEnabled: s.Loki.AuthEnabled,
+			Tenant:      s.Loki.Tenant,
+		})
+	}).(pulumi.StringOutput)
+
+	cm, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
+		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: labels.All},
+		Data:     pulumi.StringMap{ConfigFile: c.ConfigText},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating gateway ConfigMap: %w", err)
+	}
+
+	mounts := corev1.VolumeMountArray{
+		corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(ConfigDir), ReadOnly: pulumi.Bool(true)},
+		corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
+	}
+	volumes := corev1.VolumeArray{
+		corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: cm.Metadata.Name()}},
+		corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
+	}
+	if s.Loki.AuthEnabled {
+		// No keepers: the password is generated once and stays; its bcrypt hash is computed by
+		// the provider at creation, so the htpasswd line is the same on every preview.
+		password, err := random.NewRandomPassword(ctx, name+"-password", &random.RandomPasswordArgs{
+			Length: pulumi.Int(32), Special: pulumi.Bool(false),
+		}, parent, pulumi.AdditionalSecretOutputs([]string{"result", "bcryptHash"}))
+		if err != nil {
+			return nil, fmt.Errorf("creating gateway password: %w", err)
+		}
+		c.Password = password.Result
+		secret, err := corev1.NewSecret(ctx, name+"-auth", &corev1.SecretArgs{
+			Metadata: kube.Meta(objectName+"-auth", args.Namespace, labels.All),
+			Type:     pulumi.String("Opaque"),
+			StringData: pulumi.StringMap{
+				"username":   pulumi.String(Username),
+				"password":   password.Result,
+				HtpasswdFile: pulumi.Sprintf("%s:%s\n", Username, password.BcryptHash),
+			},
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("creating gateway auth Secret: %w", err)
+		}
+		c.CredentialsSecret = secret.Metadata.Name().Elem()
+		mounts = append(mounts, corev1.VolumeMountArgs{Name: pulumi.String("auth"), MountPath: pulumi.String(SecretsDir), ReadOnly: pulumi.Bool(true)})
+		volumes = append(volumes, corev1.VolumeArgs{Name: pulumi.String("auth"), Secret: &corev1.SecretVolumeSourceArgs{
+			SecretName: secret.Metadata.Name().Elem(),
+			Items:      corev1.KeyToPathArray{corev1.KeyToPathArgs{Key: pulumi.String(HtpasswdFile), Path: pulumi.String(HtpasswdFile)}},
+		}})
+	} else {
+		c.CredentialsSecret = pulumi.String("").ToStringOutput()
+		c.Password = pulumi.String("").ToStringOutput()
+	}
+
+	w := s.Gateway.Workload
+	_, err = appsv1.NewDeployment(ctx, objectName, &appsv1.DeploymentArgs{
+		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
+		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas: pulumi.Int(w.Replicas),
+			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{
+					Labels: labels.All,
+					Annotations: pulumi.StringMap{kube.ConfigHashAnnotation: c.ConfigText.ApplyT(func(text string) string {
+						return kube.Hash(text)
+					}).(pulumi.StringOutput)},
+				},
+				Spec: &corev1.PodSpecArgs{
+					AutomountServiceAccountToken: pulumi.Bool(false),
+					SecurityContext:              kube.PodSecurityContext(uid),
+					Affinity:                     kube.AntiAffinity(w.AntiAffinity, labels.Selector),
+					Containers: corev1.ContainerArray{corev1.ContainerArgs{
+						Name:    pulumi.String("nginx"),
+						Image:   pulumi.String(s.Gateway.Image),
+						Command: pulumi.ToStringArray([]string{"nginx"}),
+						Args:    pulumi.ToStringArray([]string{"-c", ConfigDir + "/" + ConfigFile, "-g", "daemon off;"}),
+						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
+							Name: pulumi.String("http"), ContainerPort: pulumi.Int(ListenPort),
+						}},
+						ReadinessProbe: &corev1.ProbeArgs{
+							HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/"), Port: pulumi.String("http")},
+						},
+						Resources:       kube.Resources(w.Resources),
+						SecurityContext: kube.ContainerSecurityContext(),
+						VolumeMounts:    mounts,
+					}},
+					Volumes: volumes,
+				},
+			},
+		},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating gateway Deployment: %w", err)
+	}
+	if w.Replicas > 1 {
+		if _, err := kube.NewPDB(ctx, objectName, args.Namespace, labels, parent); err != nil {
+			return nil, fmt.Errorf("creating gateway PodDisruptionBudget: %w", err)
+		}
+	}
+	svc, err := corev1.NewService(ctx, objectName, &corev1.ServiceArgs{
+		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
+		Spec: &corev1.ServiceSpecArgs{
+			Selector: labels.Selector,
+			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
+				Name: pulumi.String("http"), Port: pulumi.Int(80), TargetPort: pulumi.String("http"),
+			}},
+		},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating gateway Service: %w", err)
+	}
+
+	c.URL = pulumi.Sprintf("http://%s.%s.svc.%s", svc.Metadata.Name().Elem(), s.Cluster.Namespace, s.Cluster.Domain)
+	c.PushURL = pulumi.Sprintf("%s/loki/api/v1/push", c.URL)
+	c.QueryURL = pulumi.Sprintf("%s/loki/api/v1/query_range", c.URL)
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"url": c.URL, "pushUrl": c.PushURL, "queryUrl": c.QueryURL, "authEnabled": pulumi.Bool(c.AuthEnabled),
+	}); err != nil {
+		return nil, fmt.Errorf("registering gateway outputs: %w", err)
+	}
+	return c, nil
+}
+
+// outputMap turns a map of string outputs into one output of a plain map.
+func outputMap(m map[string]pulumi.StringOutput) pulumi.Output {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	values := make([]any, len(keys))
+	for i, k := range keys {
+		values[i] = m[k]
+	}
+	return pulumi.All(values...).ApplyT(func(v []any) map[string]string {
+		out := make(map[string]string, len(keys))
+		for i, k := range keys {
+			out[k] = v[i].(string)
+		}
+		return out
+	})
+}

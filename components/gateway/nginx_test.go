@@ -1,0 +1,267 @@
+package gateway
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"obs-stack/stacks"
+)
+
+// nginxBinary finds Debian's nginx; the test fails (never skips) without it.
+func nginxBinary(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"nginx", "/usr/sbin/nginx"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	t.Fatal("nginx is not installed: apt-get install -y nginx-light (scripts/test.sh does this)")
+	return ""
+}
+
+// received is what a stand-in upstream saw.
+type received struct {
+	target, method, path, orgID, upgrade string
+}
+
+// standIns starts one recording HTTP server on 127.0.0.1 per Loki target.
+type standIns struct {
+	mu   sync.Mutex
+	got  []received
+	urls map[string]string
+}
+
+func startStandIns(t *testing.T, targets []string) *standIns {
+	s := &standIns{urls: map[string]string{}}
+	for _, target := range targets {
+		target := target
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.mu.Lock()
+			s.got = append(s.got, received{target, r.Method, r.URL.Path, r.Header.Get("X-Scope-OrgID"), r.Header.Get("Upgrade")})
+			s.mu.Unlock()
+			if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+				conn, buf, err := w.(http.Hijacker).Hijack()
+				if err != nil {
+					return
+				}
+				buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+				buf.Flush()
+				conn.Close()
+				return
+			}
+			fmt.Fprintf(w, "%s saw %s", target, r.URL.Path)
+		}))
+		t.Cleanup(srv.Close)
+		s.urls[target] = srv.URL
+	}
+	return s
+}
+
+func (s *standIns) last() received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.got) == 0 {
+		return received{}
+	}
+	return s.got[len(s.got)-1]
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestRealNginxRoutes runs Debian's nginx with the generated config of each mode in front of
+// stand-in upstreams and checks where each kind of request lands.
+func TestRealNginxRoutes(t *testing.T) {
+	nginx := nginxBinary(t)
+	modes := []struct {
+		preset, mode string
+		auth         bool
+	}{
+		{"dev", stacks.SingleBinary, false},
+		{"prod", stacks.SimpleScalable, true},
+		{"prod", stacks.Distributed, true},
+		{"prod", stacks.Distributed, false},
+	}
+	for _, m := range modes {
+		t.Run(fmt.Sprintf("%s-auth=%v", m.mode, m.auth), func(t *testing.T) {
+			spec := stacks.Presets[m.preset]()
+			spec.Loki.Mode = m.mode
+			if !m.auth {
+				spec.Loki.AuthEnabled, spec.Loki.Tenant = false, "fake"
+			}
+			var targets []string
+			for _, target := range spec.Loki.Targets() {
+				targets = append(targets, target.Name)
+			}
+			ups := startStandIns(t, targets)
+
+			// nginx workers run as nobody: t.TempDir's parent is private, so use a world-readable one.
+			dir, err := os.MkdirTemp("", "obs-stack-nginx-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			if err := os.Chmod(dir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+			if err != nil {
+				t.Fatal(err)
+			}
+			htpasswd := filepath.Join(dir, HtpasswdFile)
+			if err := os.WriteFile(htpasswd, []byte(Username+":"+string(hash)+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			port := freePort(t)
+			in := ConfigInput{
+				Resolver: "127.0.0.1", Routes: map[string]string{}, RingPages: map[string]string{},
+				AuthEnabled: spec.Loki.AuthEnabled, Tenant: spec.Loki.Tenant,
+				Listen: fmt.Sprintf("127.0.0.1:%d", port), RuntimeDir: dir, HtpasswdPath: htpasswd,
+			}
+			for group, target := range spec.Loki.RouteTargets() {
+				in.Routes[group] = ups.urls[target]
+			}
+			for path, target := range spec.Loki.RingPageTargets() {
+				in.RingPages[path] = ups.urls[target]
+			}
+			text, err := BuildConfig(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conf := filepath.Join(dir, ConfigFile)
+			if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command(nginx, "-t", "-p", dir, "-c", conf).CombinedOutput(); err != nil {
+				t.Fatalf("nginx -t rejected the config: %v\n%s\n%s", err, out, text)
+			}
+			cmd := exec.Command(nginx, "-p", dir, "-c", conf, "-g", "daemon off;")
+			// A file, not a pipe: nginx's workers inherit it and would keep a pipe open.
+			logs, err := os.Create(filepath.Join(dir, "nginx.log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Stdout, cmd.Stderr = logs, logs
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				_ = cmd.Process.Signal(syscall.SIGTERM) // the master stops its workers
+				_ = cmd.Wait()
+				logs.Close()
+				if t.Failed() {
+					b, _ := os.ReadFile(logs.Name())
+					t.Logf("nginx log:\n%s", b)
+				}
+			})
+			base := fmt.Sprintf("http://127.0.0.1:%d", port)
+			waitFor(t, base+"/")
+
+			request := func(method, path string, auth bool, headers ...string) *http.Response {
+				t.Helper()
+				req, err := http.NewRequest(method, base+path, strings.NewReader("{}"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if auth {
+					req.SetBasicAuth(Username, "s3cret")
+				}
+				for i := 0; i+1 < len(headers); i += 2 {
+					req.Header.Set(headers[i], headers[i+1])
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatalf("%s %s: %v", method, path, err)
+				}
+				resp.Body.Close()
+				return resp
+			}
+			routes := spec.Loki.RouteTargets()
+			cases := []struct {
+				method, path, group string
+				headers             []string
+				status              int
+			}{
+				{"POST", "/loki/api/v1/push", stacks.RoutePush, nil, 200},
+				{"POST", "/otlp/v1/logs", stacks.RoutePush, nil, 200},
+				{"GET", "/loki/api/v1/query_range", stacks.RouteQuery, nil, 200},
+				{"GET", "/loki/api/v1/labels", stacks.RouteQuery, nil, 200},
+				{"GET", "/loki/api/v1/tail", stacks.RouteTail, []string{"Upgrade", "websocket", "Connection", "Upgrade"}, 101},
+				{"GET", "/loki/api/v1/rules", stacks.RouteRules, nil, 200},
+				{"GET", "/prometheus/api/v1/alerts", stacks.RouteRules, nil, 200},
+				{"POST", "/loki/api/v1/delete", stacks.RouteDelete, nil, 200},
+			}
+			for _, c := range cases {
+				resp := request(c.method, c.path, m.auth, c.headers...)
+				got := ups.last()
+				if resp.StatusCode != c.status || got.target != routes[c.group] || got.path != c.path {
+					t.Errorf("%s %s: status %d, reached %s at %s; want %d at %s", c.method, c.path, resp.StatusCode, got.target, got.path, c.status, routes[c.group])
+				}
+				wantOrg := ""
+				if m.auth {
+					wantOrg = spec.Loki.Tenant
+				}
+				if got.orgID != wantOrg {
+					t.Errorf("%s %s: X-Scope-OrgID %q, want %q", c.method, c.path, got.orgID, wantOrg)
+				}
+				if c.status == 101 && !strings.EqualFold(got.upgrade, "websocket") {
+					t.Errorf("tail: upstream saw Upgrade %q", got.upgrade)
+				}
+			}
+			for path, target := range spec.Loki.RingPageTargets() {
+				request("GET", path, m.auth)
+				if got := ups.last(); got.target != target || got.path != path {
+					t.Errorf("ring page %s reached %s, want %s", path, got.target, target)
+				}
+			}
+			if m.auth {
+				if resp := request("POST", "/loki/api/v1/push", false); resp.StatusCode != 401 {
+					t.Errorf("push without credentials: %d, want 401", resp.StatusCode)
+				}
+				// A client cannot choose its tenant: the gateway pins the header.
+				request("GET", "/loki/api/v1/labels", true, "X-Scope-OrgID", "someone-else")
+				if got := ups.last(); got.orgID != spec.Loki.Tenant {
+					t.Errorf("client-sent tenant leaked through: %q", got.orgID)
+				}
+			}
+			if resp := request("GET", "/", false); resp.StatusCode != 200 {
+				t.Errorf("health check without credentials: %d", resp.StatusCode)
+			}
+			if resp := request("GET", "/nothing-here", m.auth); resp.StatusCode != 404 {
+				t.Errorf("unknown path: %d, want 404", resp.StatusCode)
+			}
+		})
+	}
+}
+
+func waitFor(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("nginx did not answer on %s", url)
+}
+

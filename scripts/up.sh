@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The README's main command: deploy a stack (dev by default) and print its outputs.
+#   STACK=prod ./scripts/up.sh          deploy prod
+#   RENDER_DIR=out ./scripts/up.sh      write manifests to out/ instead of applying them
+#   ACTION=preview|destroy|recover ./scripts/up.sh
+# Uses the cluster of the current kube context when it answers; otherwise starts a local
+# control plane (toolchain/cluster-up.sh) whose pods are SIMULATED. Pulumi state goes to
+# .state/ in this folder unless PULUMI_BACKEND_URL is set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+STACK=${STACK:-dev}
+ACTION=${ACTION:-up}
+
+echo "up: building the pinned toolchain if needed (cold: 20-40 min once per machine; cached under ${OBS_STACK_CACHE:-$HOME/.cache/obs-stack})"
+OBS_STACK_TOOLCHAIN_BIN=$(bash toolchain/build.sh | tail -n1)
+export PATH=$OBS_STACK_TOOLCHAIN_BIN:$PATH OBS_STACK_TOOLCHAIN_BIN
+
+if [ -n "${RENDER_DIR:-}" ]; then
+  mkdir -p "$RENDER_DIR" .state/render
+  export OBS_STACK_RENDER_DIR
+  OBS_STACK_RENDER_DIR=$(cd "$RENDER_DIR" && pwd)
+  # Rendering has its own state: it must never share a stack with a deployment.
+  export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$PWD/.state/render}
+  echo "up: rendering $STACK to $OBS_STACK_RENDER_DIR (Secrets are written there in plain text)"
+elif kubectl version --request-timeout=5s >/dev/null 2>&1; then
+  echo "up: using the cluster of kube context '$(kubectl config current-context)'"
+else
+  state=$PWD/.state/cluster
+  if [ -f "$state/kube-apiserver.pid" ] && kill -0 "$(cat "$state/kube-apiserver.pid")" 2>/dev/null; then
+    echo "up: reusing the local control plane in $state"
+  else
+    echo "up: no reachable cluster in the current kube context; starting a local control plane in $state"
+    NODES=${NODES:-3} bash toolchain/cluster-up.sh "$state" >/dev/null
+  fi
+  export KUBECONFIG=$state/kubeconfig
+  echo "up: NOTE: this local cluster SIMULATES pods (kwok): objects, scheduling and readiness are real, containers never run."
+  echo "up: stop it with: bash toolchain/cluster-down.sh $state"
+fi
+
+go run ./cmd/deploy -stack "$STACK" -action "$ACTION"
