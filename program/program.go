@@ -11,9 +11,14 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"sigs.k8s.io/yaml"
 
+	"obs-stack/components/alloy"
+	"obs-stack/components/gateway"
+	"obs-stack/components/grafana"
+	"obs-stack/components/kafka"
 	"obs-stack/components/loki"
 	"obs-stack/stacks"
 )
@@ -65,8 +70,48 @@ func Run(ctx *pulumi.Context) error {
 		namespace = ns.Metadata.Name().Elem()
 	}
 
-	lk, err := loki.New(ctx, "loki", &loki.Args{Spec: spec, Namespace: namespace, Instance: Instance},
-		pulumi.Providers(provider))
+	// random's default provider is disabled too (stack files): one explicit instance for all.
+	randomProvider, err := random.NewProvider(ctx, "random", &random.ProviderArgs{})
+	if err != nil {
+		return fmt.Errorf("creating the random provider: %w", err)
+	}
+	children := pulumi.Providers(provider, randomProvider)
+	lk, err := loki.New(ctx, "loki", &loki.Args{Spec: spec, Namespace: namespace, Instance: Instance}, children)
+	if err != nil {
+		return err
+	}
+	gw, err := gateway.New(ctx, "gateway", &gateway.Args{
+		Spec: spec, Namespace: namespace, Instance: Instance, Routes: lk.Routes, RingPages: lk.RingPages,
+	}, children)
+	if err != nil {
+		return err
+	}
+
+	alloyArgs := &alloy.Args{Spec: spec, Namespace: namespace, Instance: Instance, PushURL: gw.PushURL}
+	if spec.Kafka.Enabled {
+		k, err := kafka.New(ctx, "kafka", &kafka.Args{Spec: spec, Namespace: namespace, Instance: Instance}, children)
+		if err != nil {
+			return err
+		}
+		if spec.Alloy.ConsumeKafka {
+			alloyArgs.KafkaBrokers, alloyArgs.KafkaTopics = k.BootstrapServers, k.Topics
+		}
+		ctx.Export("kafkaBootstrapServers", k.BootstrapServers)
+		ctx.Export("kafkaTopics", pulumi.ToStringArray(k.Topics))
+	}
+	grafanaArgs := &grafana.Args{Spec: spec, Namespace: namespace, Instance: Instance, GatewayURL: gw.URL}
+	if gw.AuthEnabled {
+		alloyArgs.CredentialsSecret = gw.CredentialsSecret
+		grafanaArgs.Username, grafanaArgs.Password = gateway.Username, gw.Password
+		ctx.Export("gatewayAuth", pulumi.Sprintf("basic auth as %s; the password is the secret output gatewayPassword (pulumi stack output gatewayPassword --show-secrets)", gateway.Username))
+		ctx.Export("gatewayPassword", pulumi.ToSecret(gw.Password))
+	} else {
+		ctx.Export("gatewayAuth", pulumi.String("off: loki.authEnabled is false, so anyone who reaches the gateway can push and query (tenant fake)"))
+	}
+	if _, err := alloy.New(ctx, "alloy", alloyArgs, children); err != nil {
+		return err
+	}
+	ds, err := grafana.New(ctx, "grafana", grafanaArgs, children)
 	if err != nil {
 		return err
 	}
@@ -77,6 +122,11 @@ func Run(ctx *pulumi.Context) error {
 	}
 	ctx.Export("lokiMode", pulumi.String(lk.Mode))
 	ctx.Export("lokiEndpoints", endpoints)
+	ctx.Export("gatewayUrl", gw.URL)
+	ctx.Export("pushUrl", gw.PushURL)
+	ctx.Export("queryUrl", gw.QueryURL)
+	ctx.Export("tenant", pulumi.String(spec.Loki.Tenant))
+	ctx.Export("grafanaDatasource", pulumi.StringMap{"name": pulumi.String(ds.Name), "uid": pulumi.String(ds.UID)})
 	ctx.Export("sizing", pulumi.ToMapArray(sizingOutput(spec)))
 	return nil
 }

@@ -28,8 +28,16 @@ type recorder struct {
 func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.resources = append(r.resources, registered{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs.Mappable()})
+	r.resources = append(r.resources, registered{Type: args.TypeToken, Name: args.Name, Inputs: plainMap(args.Inputs)})
 	outputs := args.Inputs.Copy()
+	switch args.TypeToken { // what the random provider computes
+	case "random:index/randomPassword:RandomPassword":
+		outputs["result"] = resource.MakeSecret(resource.NewStringProperty(mockPassword))
+		outputs["bcryptHash"] = resource.MakeSecret(resource.NewStringProperty("$2a$10$mockmockmockmockmockmuMOCKHASHmockmockmockmockmockmockm"))
+	case "random:index/randomId:RandomId":
+		outputs["b64Url"] = resource.NewStringProperty("bW9ja2NsdXN0ZXJpZDEyMw")
+		outputs["hex"] = resource.NewStringProperty("6d6f636b636c7573746572696431323")
+	}
 	// The real provider auto-names objects without metadata.name; do the same.
 	if meta, ok := outputs["metadata"]; ok && meta.IsObject() {
 		if _, named := meta.ObjectValue()["name"]; !named {
@@ -37,6 +45,37 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		}
 	}
 	return args.Name + "_id", outputs, nil
+}
+
+const mockPassword = "mock-gateway-password-4242"
+
+// plainMap turns inputs into plain Go values, unwrapping secrets and outputs.
+func plainMap(m resource.PropertyMap) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[string(k)] = plain(v)
+	}
+	return out
+}
+
+func plain(v resource.PropertyValue) any {
+	switch {
+	case v.IsSecret():
+		return plain(v.SecretValue().Element)
+	case v.IsOutput():
+		return plain(v.OutputValue().Element)
+	case v.IsObject():
+		return plainMap(v.ObjectValue())
+	case v.IsArray():
+		var out []any
+		for _, e := range v.ArrayValue() {
+			out = append(out, plain(e))
+		}
+		return out
+	case v.IsString(), v.IsNumber(), v.IsBool():
+		return v.V
+	}
+	return nil
 }
 
 func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
@@ -117,7 +156,12 @@ func keys(m map[string]registered) []string {
 
 func lokiConfig(t *testing.T, rec *recorder) map[string]any {
 	t.Helper()
-	cms := rec.ofType("kubernetes:core/v1:ConfigMap")
+	var cms []registered
+	for _, cm := range rec.ofType("kubernetes:core/v1:ConfigMap") {
+		if cm.Name == "loki-config" {
+			cms = append(cms, cm)
+		}
+	}
 	if len(cms) != 1 {
 		t.Fatalf("want one Loki ConfigMap, got %d", len(cms))
 	}

@@ -1,0 +1,275 @@
+// Package kafka declares a KRaft Kafka cluster (no ZooKeeper) on the official apache/kafka
+// image: combined broker+controller nodes in one StatefulSet, their Services, a cluster id
+// generated once, a disruption budget, and a Job that creates the spec's topics idempotently.
+package kafka
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"obs-stack/components/kube"
+	"obs-stack/stacks"
+)
+
+// Args of the Kafka component.
+type Args struct {
+	// Spec is the validated stack spec; Kafka reads its cluster and kafka sections.
+	Spec stacks.Spec
+	// Namespace of every object; pass the Namespace resource's name so objects wait for it.
+	Namespace pulumi.StringInput
+	// Instance is the app.kubernetes.io/instance label of every object.
+	Instance string
+}
+
+// Kafka is the component. Create it only when Spec.Kafka.Enabled.
+type Kafka struct {
+	pulumi.ResourceState
+
+	// BootstrapServers is the comma-separated host:port list of every broker, built from the
+	// StatefulSet's and the headless Service's names.
+	BootstrapServers pulumi.StringOutput
+	// Topics are the names of the topics the topic Job creates.
+	Topics []string
+	// ClusterID is the KRaft cluster id the brokers' storage is formatted with (not a secret).
+	ClusterID pulumi.StringOutput
+}
+
+// New declares Kafka.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Kafka, error) {
+	c := &Kafka{}
+	if err := ctx.RegisterComponentResource("obs-stack:kafka:Kafka", name, c, opts...); err != nil {
+		return nil, fmt.Errorf("registering Kafka component: %w", err)
+	}
+	s, k := args.Spec, args.Spec.Kafka
+	parent := pulumi.Parent(c)
+	labels := kube.NewLabels("kafka", args.Instance, "broker", k.Image)
+
+	// Generated once, in Kafka's format (16 bytes, URL-safe base64, 22 characters). No keepers,
+	// so no spec change ever replaces it: a new id would make the brokers refuse their data.
+	// Not protected, because that would block `pulumi destroy` (the integration tests destroy).
+	clusterID, err := random.NewRandomId(ctx, name+"-cluster-id", &random.RandomIdArgs{
+		ByteLength: pulumi.Int(16),
+	}, parent) // the random provider comes from the caller (pulumi.Providers): defaults are disabled
+	if err != nil {
+		return nil, fmt.Errorf("creating the Kafka cluster id: %w", err)
+	}
+	c.ClusterID = clusterID.B64Url
+
+	ports := func(names ...string) corev1.ServicePortArray {
+		numbers := map[string]int{"client": ClientPort, "controller": ControllerPort}
+		var out corev1.ServicePortArray
+		for _, n := range names {
+			out = append(out, corev1.ServicePortArgs{Name: pulumi.String(n), Port: pulumi.Int(numbers[n]), TargetPort: pulumi.String(n)})
+		}
+		return out
+	}
+	headless, err := corev1.NewService(ctx, name+"-headless", &corev1.ServiceArgs{
+		Metadata: kube.Meta(headlessName, args.Namespace, labels.All),
+		Spec: &corev1.ServiceSpecArgs{
+			ClusterIP: pulumi.String("None"),
+			// Controllers must resolve each other to form the quorum before any of them is Ready.
+			PublishNotReadyAddresses: pulumi.Bool(true),
+			Selector:                 labels.Selector,
+			Ports:                    ports("client", "controller"),
+		},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating Service %s: %w", headlessName, err)
+	}
+	if _, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{
+		Metadata: kube.Meta(serviceName, args.Namespace, labels.All),
+		Spec:     &corev1.ServiceSpecArgs{Selector: labels.Selector, Ports: ports("client")},
+	}, parent); err != nil {
+		return nil, fmt.Errorf("creating Service %s: %w", serviceName, err)
+	}
+
+	sts, err := appsv1.NewStatefulSet(ctx, name, &appsv1.StatefulSetArgs{
+		Metadata: kube.Meta(statefulSetName, args.Namespace, labels.All),
+		Spec: &appsv1.StatefulSetSpecArgs{
+			Replicas:    pulumi.Int(k.Replicas),
+			ServiceName: headless.Metadata.Name().Elem(),
+			Selector:    &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
+			// A quorum needs a majority of controllers up; OrderedReady would wait for kafka-0
+			// to be Ready before starting kafka-1, and kafka-0 cannot be Ready alone.
+			PodManagementPolicy: pulumi.String("Parallel"),
+			// Explicit: a replaced StatefulSet (e.g. a storage change) finds its data again.
+			// The PVCs outlive a destroy unless the stack owns the namespace; they then carry
+			// the old cluster id and must be deleted before the next deployment.
+			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs{
+				WhenDeleted: pulumi.String("Retain"),
+				WhenScaled:  pulumi.String("Retain"),
+			},
+			Template:             brokerPod(s, labels, clusterID.B64Url),
+			VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{dataClaim(s)},
+		},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating Kafka StatefulSet: %w", err)
+	}
+	if k.Replicas > 1 {
+		if _, err := kube.NewPDB(ctx, statefulSetName, args.Namespace, labels, parent); err != nil {
+			return nil, fmt.Errorf("creating PodDisruptionBudget of Kafka: %w", err)
+		}
+	}
+
+	c.BootstrapServers = pulumi.All(sts.Metadata.Name().Elem(), headless.Metadata.Name().Elem(), headless.Metadata.Namespace().Elem()).ApplyT(
+		func(v []any) string {
+			return bootstrapList(v[0].(string), v[1].(string), v[2].(string), s.Cluster.Domain, k.Replicas)
+		}).(pulumi.StringOutput)
+
+	if len(k.Topics) > 0 {
+		if err := topicJob(ctx, name, args, c.BootstrapServers, parent, pulumi.DependsOn([]pulumi.Resource{sts})); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range k.Topics {
+		c.Topics = append(c.Topics, t.Name)
+	}
+
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"bootstrapServers": c.BootstrapServers,
+		"topics":           pulumi.ToStringArray(c.Topics),
+		"clusterId":        c.ClusterID,
+	}); err != nil {
+		return nil, fmt.Errorf("registering Kafka outputs: %w", err)
+	}
+	return c, nil
+}
+
+// brokerPod is the pod template of the brokers.
+func brokerPod(s stacks.Spec, labels kube.Labels, clusterID pulumi.StringOutput) *corev1.PodTemplateSpecArgs {
+	k := s.Kafka
+	env := clusterID.ApplyT(func(id string) []corev1.EnvVar {
+		var out []corev1.EnvVar
+		for _, e := range BrokerEnv(s, id) {
+			out = append(out, corev1.EnvVar{Name: e.Name, Value: &e.Value})
+		}
+		return out
+	}).(corev1.EnvVarArrayOutput)
+	// The cluster id never changes, so it stays out of the hash (and the hash stays known at preview).
+	var config []string
+	for _, e := range BrokerEnv(s, "") {
+		config = append(config, e.Name+"="+e.Value)
+	}
+	configHash := kube.Hash(StartScript(s), strings.Join(config, "\n"))
+
+	mount := func(volume, path string) corev1.VolumeMountArgs {
+		return corev1.VolumeMountArgs{Name: pulumi.String(volume), MountPath: pulumi.String(path)}
+	}
+	emptyDir := func(volume string) corev1.VolumeArgs {
+		return corev1.VolumeArgs{Name: pulumi.String(volume), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}
+	}
+	return &corev1.PodTemplateSpecArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Labels:      labels.All,
+			Annotations: pulumi.StringMap{kube.ConfigHashAnnotation: pulumi.String(configHash)},
+		},
+		Spec: &corev1.PodSpecArgs{
+			AutomountServiceAccountToken: pulumi.Bool(false),
+			// The image turns every KAFKA_* variable into a server property, and a Service named
+			// kafka would inject KAFKA_PORT, KAFKA_SERVICE_HOST, ... into the pod.
+			EnableServiceLinks: pulumi.Bool(false),
+			SecurityContext:    kube.PodSecurityContext(uid),
+			Affinity:           kube.AntiAffinity(k.AntiAffinity, labels.Selector),
+			// The root filesystem is read-only, and the image writes its final config into
+			// configDir: seed an emptyDir with the image's own files so nothing it expects is missing.
+			InitContainers: corev1.ContainerArray{corev1.ContainerArgs{
+				Name:            pulumi.String("seed-config"),
+				Image:           pulumi.String(k.Image),
+				Command:         pulumi.ToStringArray([]string{"sh", "-c", "cp -R " + configDir + "/. /seed/"}),
+				Resources:       kube.Resources(k.Resources),
+				SecurityContext: kube.ContainerSecurityContext(),
+				VolumeMounts:    corev1.VolumeMountArray{mount("config", "/seed")},
+			}},
+			Containers: corev1.ContainerArray{corev1.ContainerArgs{
+				Name:    pulumi.String("kafka"),
+				Image:   pulumi.String(k.Image),
+				Command: pulumi.ToStringArray([]string{"sh", "-c", StartScript(s)}),
+				Env:     env,
+				Ports: corev1.ContainerPortArray{
+					corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(ClientPort)},
+					corev1.ContainerPortArgs{Name: pulumi.String("controller"), ContainerPort: pulumi.Int(ControllerPort)},
+				},
+				Resources: kube.Resources(k.Resources),
+				ReadinessProbe: &corev1.ProbeArgs{
+					TcpSocket:           &corev1.TCPSocketActionArgs{Port: pulumi.String("client")},
+					InitialDelaySeconds: pulumi.Int(10),
+					PeriodSeconds:       pulumi.Int(10),
+				},
+				SecurityContext: kube.ContainerSecurityContext(),
+				VolumeMounts: corev1.VolumeMountArray{
+					mount("data", dataDir),
+					mount("config", configDir),
+					mount("logs", logDir),
+					mount("tmp", "/tmp"), // the JVM's and the compression codecs' native libraries
+				},
+			}},
+			Volumes: corev1.VolumeArray{emptyDir("config"), emptyDir("logs"), emptyDir("tmp")},
+		},
+	}
+}
+
+// dataClaim is the per-broker PVC template.
+func dataClaim(s stacks.Spec) corev1.PersistentVolumeClaimTypeArgs {
+	spec := &corev1.PersistentVolumeClaimSpecArgs{
+		AccessModes: pulumi.StringArray{pulumi.String("ReadWriteOnce")},
+		Resources:   &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(s.Kafka.Storage)}},
+	}
+	if s.Cluster.StorageClass != "" {
+		spec.StorageClassName = pulumi.String(s.Cluster.StorageClass)
+	}
+	return corev1.PersistentVolumeClaimTypeArgs{Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("data")}, Spec: spec}
+}
+
+// topicJob creates the spec's topics. Jobs are immutable, so the name carries a hash of the
+// topics: changing them creates a new Job (and removes the old one) instead of failing.
+// ttlSecondsAfterFinished stays unset: Pulumi must find the finished Job on the next update.
+func topicJob(ctx *pulumi.Context, name string, args *Args, bootstrap pulumi.StringOutput, opts ...pulumi.ResourceOption) error {
+	k := args.Spec.Kafka
+	topics, err := json.Marshal(k.Topics)
+	if err != nil {
+		return fmt.Errorf("hashing the Kafka topics: %w", err)
+	}
+	jobName := "kafka-topics-" + kube.Hash(string(topics))[:8]
+	labels := kube.NewLabels("kafka", args.Instance, "topics", k.Image)
+	script := bootstrap.ApplyT(func(b string) string { return topicScript(TopicCommands(k.Topics, b)) }).(pulumi.StringOutput)
+	_, err = batchv1.NewJob(ctx, name+"-topics", &batchv1.JobArgs{
+		Metadata: kube.Meta(jobName, args.Namespace, labels.All),
+		Spec: &batchv1.JobSpecArgs{
+			BackoffLimit: pulumi.Int(6), // brokers may still be electing leaders right after start
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{Labels: labels.All},
+				Spec: &corev1.PodSpecArgs{
+					RestartPolicy:                pulumi.String("Never"), // failed attempts keep their logs
+					AutomountServiceAccountToken: pulumi.Bool(false),
+					SecurityContext:              kube.PodSecurityContext(uid),
+					Containers: corev1.ContainerArray{corev1.ContainerArgs{
+						Name:    pulumi.String("create-topics"),
+						Image:   pulumi.String(k.Image),
+						Command: pulumi.StringArray{pulumi.String("sh"), pulumi.String("-ec"), script},
+						// The admin tool's JVM (default heap 256M); not sized by the spec.
+						Resources: kube.Resources(stacks.Resources{
+							Requests: stacks.Quantities{CPU: "50m", Memory: "256Mi"},
+							Limits:   stacks.Quantities{Memory: "512Mi"},
+						}),
+						SecurityContext: kube.ContainerSecurityContext(),
+						VolumeMounts:    corev1.VolumeMountArray{corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")}},
+					}},
+					Volumes: corev1.VolumeArray{corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}},
+				},
+			},
+		},
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("creating Kafka topic Job %s: %w", jobName, err)
+	}
+	return nil
+}
