@@ -1,6 +1,8 @@
 package program
 
 import (
+	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -330,5 +332,103 @@ func TestSecretsStayOutOfConfigMaps(t *testing.T) {
 	env := dig(rec.lokiWorkloads()["StatefulSet/loki-ingester"].Inputs, "spec", "template", "spec", "containers", 0, "env", 1)
 	if dig(env, "valueFrom", "secretKeyRef", "name") != "loki-s3-credentials" {
 		t.Errorf("ingester env = %v", env)
+	}
+}
+
+func TestWholeStackIsDeclared(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		rec := mustRun(t, stack, nil)
+		for _, component := range []string{"obs-stack:loki:Loki", "obs-stack:gateway:Gateway", "obs-stack:grafana:Datasources", "obs-stack:alloy:Alloy", "obs-stack:kafka:Kafka"} {
+			if n := len(rec.ofType(component)); n != 1 {
+				t.Errorf("%s: %s registered %d times", stack, component, n)
+			}
+		}
+		if n := len(rec.ofType("pulumi:providers:kubernetes")) + len(rec.ofType("pulumi:providers:random")); n != 2 {
+			t.Errorf("%s: want one explicit kubernetes and one random provider, got %d", stack, n)
+		}
+	}
+}
+
+// serviceHost matches an in-cluster Service DNS name in any config text.
+var serviceHost = regexp.MustCompile(`([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9-]+)\.svc\.cluster\.local`)
+
+// TestNoDanglingServiceNames: every in-cluster name any component writes into a config,
+// an env var or an argument is a Service some component creates (or a per-pod name under a
+// headless one).
+func TestNoDanglingServiceNames(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		rec := mustRun(t, stack, nil)
+		services := map[string]bool{}
+		for _, svc := range rec.ofType("kubernetes:core/v1:Service") {
+			services[fmt.Sprint(dig(svc.Inputs, "metadata", "name"), ".", dig(svc.Inputs, "metadata", "namespace"))] = true
+		}
+		services["kube-dns.kube-system"] = true // the cluster's DNS, from cluster.dnsService
+		services["minio.minio"] = stack == "prod" // prod's object store, outside the stack (loki.storage.s3.endpoint)
+		found := 0
+		for _, r := range rec.resources {
+			text := fmt.Sprint(r.Inputs)
+			for _, m := range serviceHost.FindAllStringSubmatch(text, -1) {
+				found++
+				name := m[1] + "." + m[3]
+				if services[name] {
+					continue
+				}
+				// kafka-0.kafka-headless.ns: a pod under a headless Service
+				if pod, svc, ok := strings.Cut(m[0], "."); ok && pod != "" && services[strings.TrimSuffix(svc, ".svc.cluster.local")] {
+					continue
+				}
+				t.Errorf("%s: %s %s refers to %s, which no component creates", stack, r.Type, r.Name, m[0])
+			}
+		}
+		if found < 10 {
+			t.Fatalf("%s: only %d in-cluster names found; the scan is broken", stack, found)
+		}
+	}
+}
+
+func TestGrafanaReadsThroughTheGateway(t *testing.T) {
+	rec := mustRun(t, "prod", nil)
+	var file string
+	for _, s := range rec.ofType("kubernetes:core/v1:Secret") {
+		if dig(s.Inputs, "metadata", "labels", "grafana_datasource") == "1" {
+			file, _ = dig(s.Inputs, "stringData", "obs-stack-datasources.yaml").(string)
+		}
+	}
+	var prov struct {
+		Datasources []map[string]any `json:"datasources"`
+	}
+	if err := yaml.Unmarshal([]byte(file), &prov); err != nil || len(prov.Datasources) == 0 {
+		t.Fatalf("no datasource provisioning Secret (%v): %q", err, file)
+	}
+	loki := prov.Datasources[0]
+	if loki["url"] != "http://loki-gateway.observability.svc.cluster.local" {
+		t.Errorf("Loki datasource url = %v, want the gateway", loki["url"])
+	}
+	if dig(loki, "jsonData", "httpHeaderName1") != "X-Scope-OrgID" || dig(loki, "secureJsonData", "httpHeaderValue1") != "default" {
+		t.Errorf("tenant header = %v / %v", dig(loki, "jsonData"), dig(loki, "secureJsonData"))
+	}
+	if dig(loki, "jsonData", "timeout") != float64(60) || dig(loki, "jsonData", "maxLines") != float64(1000) {
+		t.Errorf("jsonData = %v", dig(loki, "jsonData"))
+	}
+	if dig(loki, "secureJsonData", "basicAuthPassword") != mockPassword {
+		t.Errorf("the datasource must carry the gateway password in secureJsonData")
+	}
+}
+
+// TestSecretsNeverInPlainObjects: the gateway password appears only in Secrets.
+func TestSecretsNeverInPlainObjects(t *testing.T) {
+	rec := mustRun(t, "prod", nil)
+	inSecret := 0
+	for _, r := range rec.resources {
+		has := strings.Contains(fmt.Sprint(r.Inputs), mockPassword)
+		switch {
+		case has && r.Type == "kubernetes:core/v1:Secret":
+			inSecret++
+		case has:
+			t.Errorf("%s %s contains the gateway password", r.Type, r.Name)
+		}
+	}
+	if inSecret != 2 { // the gateway auth Secret and Grafana's datasource Secret
+		t.Errorf("password found in %d Secrets, want 2", inSecret)
 	}
 }
