@@ -10,6 +10,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
 	"obs-stack/stacks"
@@ -362,7 +363,7 @@ func TestNoDanglingServiceNames(t *testing.T) {
 		for _, svc := range rec.ofType("kubernetes:core/v1:Service") {
 			services[fmt.Sprint(dig(svc.Inputs, "metadata", "name"), ".", dig(svc.Inputs, "metadata", "namespace"))] = true
 		}
-		services["kube-dns.kube-system"] = true // the cluster's DNS, from cluster.dnsService
+		services["kube-dns.kube-system"] = true   // the cluster's DNS, from cluster.dnsService
 		services["minio.minio"] = stack == "prod" // prod's object store, outside the stack (loki.storage.s3.endpoint)
 		found := 0
 		for _, r := range rec.resources {
@@ -430,5 +431,42 @@ func TestSecretsNeverInPlainObjects(t *testing.T) {
 	}
 	if inSecret != 2 { // the gateway auth Secret and Grafana's datasource Secret
 		t.Errorf("password found in %d Secrets, want 2", inSecret)
+	}
+}
+
+// TestPortNamesAreValid: the API server refuses container port names over 15 characters
+// (IANA service names), which mocks would not notice.
+func TestPortNamesAreValid(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		rec := mustRun(t, stack, nil)
+		checked := 0
+		for _, kind := range []string{"StatefulSet", "Deployment", "DaemonSet"} {
+			for _, w := range rec.ofType("kubernetes:apps/v1:" + kind) {
+				containers, _ := dig(w.Inputs, "spec", "template", "spec", "containers").([]any)
+				for _, c := range containers {
+					ports, _ := dig(c, "ports").([]any)
+					for _, p := range ports {
+						name, _ := dig(p, "name").(string)
+						checked++
+						if errs := validation.IsValidPortName(name); len(errs) > 0 {
+							t.Errorf("%s %s: port name %q: %v", kind, w.Name, name, errs)
+						}
+					}
+				}
+			}
+		}
+		for _, svc := range rec.ofType("kubernetes:core/v1:Service") {
+			ports, _ := dig(svc.Inputs, "spec", "ports").([]any)
+			for _, p := range ports {
+				if target, ok := dig(p, "targetPort").(string); ok {
+					if errs := validation.IsValidPortName(target); len(errs) > 0 {
+						t.Errorf("Service %s: targetPort %q: %v", svc.Name, target, errs)
+					}
+				}
+			}
+		}
+		if checked < 5 {
+			t.Fatalf("%s: only %d container ports checked", stack, checked)
+		}
 	}
 }

@@ -70,7 +70,7 @@ trap 'echo "cluster-up: failed; logs in $R/logs" >&2; bash "$HERE/cluster-down.s
 
 start() { # start NAME ARGS...: runs $BIN/NAME in the background, logging to logs/NAME.log
   local name=$1; shift
-  "$BIN/$name" "$@" </dev/null >"$R/logs/$name.log" 2>&1 &
+  "$BIN/$name" "$@" </dev/null >"$R/logs/$name.log" 2>&1 3>&- &  # 3>&-: do not hold the caller's stdout open
   echo $! >"$R/$name.pid"
 }
 

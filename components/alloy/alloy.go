@@ -262,15 +262,17 @@ func rbac(ctx *pulumi.Context, name string, args *Args, labels kube.Labels, sa *
 			rbacv1.PolicyRuleArgs{ApiGroups: verbs(""), Resources: verbs("pods/log"), Verbs: verbs("get")},
 		)
 	}
+	// Cluster-scoped names carry the namespace: two stacks (dev, prod) may share a cluster.
+	clusterName := "obs-stack-alloy-" + args.Spec.Cluster.Namespace
 	role, err := rbacv1.NewClusterRole(ctx, name, &rbacv1.ClusterRoleArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(objectName), Labels: labels.All},
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(clusterName), Labels: labels.All},
 		Rules:    rules,
 	}, parent)
 	if err != nil {
 		return fmt.Errorf("creating Alloy ClusterRole: %w", err)
 	}
 	_, err = rbacv1.NewClusterRoleBinding(ctx, name, &rbacv1.ClusterRoleBindingArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(objectName), Labels: labels.All},
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(clusterName), Labels: labels.All},
 		RoleRef: &rbacv1.RoleRefArgs{
 			ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("ClusterRole"), Name: role.Metadata.Name().Elem(),
 		},

@@ -248,7 +248,7 @@ func TestRBACIsReadOnlyOnPods(t *testing.T) {
 				t.Errorf("ClusterRole resources = %v, want %v", resources, tc.resources)
 			}
 			binding := rec.one(t, bindingType)
-			if dig(binding.Inputs, "roleRef", "name") != "alloy" || dig(binding.Inputs, "subjects", 0, "name") != "alloy" ||
+			if dig(binding.Inputs, "roleRef", "name") != "obs-stack-alloy-observability" || dig(binding.Inputs, "subjects", 0, "name") != "alloy" ||
 				dig(binding.Inputs, "subjects", 0, "namespace") != "observability" {
 				t.Errorf("ClusterRoleBinding = %v", binding.Inputs)
 			}

@@ -296,7 +296,10 @@ func pvc(name, storageClass, size string) corev1.PersistentVolumeClaimTypeArgs {
 func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 	labels := kube.NewLabels("memcached", w.args.Instance, cacheName, cache.Image)
 	svcName := w.names.service(cacheName)
-	if _, err := w.service(svcName, labels, true, labels.Selector, port("memcached-client", memcachedPort)); err != nil {
+	// Loki finds the pods through SRV records of this port's name; container port names are
+	// limited to 15 characters, so the target is the number.
+	client := corev1.ServicePortArgs{Name: pulumi.String("memcached-client"), Port: pulumi.Int(memcachedPort), TargetPort: pulumi.Int(memcachedPort)}
+	if _, err := w.service(svcName, labels, true, labels.Selector, client); err != nil {
 		return err
 	}
 	memory := fmt.Sprintf("%dMi", stacks.CacheMemoryMi(cache.SizeMB))
@@ -317,7 +320,7 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 						Args: pulumi.ToStringArray([]string{
 							"-m", fmt.Sprint(cache.SizeMB), "-I", "5m", "-c", "16384", "-v",
 						}),
-						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String("memcached-client"), ContainerPort: pulumi.Int(memcachedPort)}},
+						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(memcachedPort)}},
 						Resources: kube.Resources(stacks.Resources{
 							Requests: stacks.Quantities{CPU: cache.CPU, Memory: memory},
 							Limits:   stacks.Quantities{CPU: cache.CPU, Memory: memory},
