@@ -31,7 +31,8 @@ else
     echo "up: reusing the local control plane in $state"
   else
     echo "up: no reachable cluster in the current kube context; starting a local control plane in $state"
-    NODES=${NODES:-3} bash toolchain/cluster-up.sh "$state" >/dev/null
+    # Three simulated nodes of 8 CPU / 32Gi: what the prod preset expects, and room for dev.
+    NODES=${NODES:-3} NODE_CPU=${NODE_CPU:-8} NODE_MEMORY=${NODE_MEMORY:-32Gi} bash toolchain/cluster-up.sh "$state" >/dev/null
   fi
   export KUBECONFIG=$state/kubeconfig
   echo "up: NOTE: this local cluster SIMULATES pods (kwok): objects, scheduling and readiness are real, containers never run."

@@ -8,7 +8,7 @@
 # etcd data and certificates stay in STATE_DIR between runs; use a new folder for a fresh cluster.
 # Usage: bash toolchain/cluster-up.sh STATE_DIR
 # Env: CLUSTER_API_PORT (26443), CLUSTER_ETCD_PORT (22379), CLUSTER_ETCD_PEER_PORT (22380),
-#   NODE_CPU (8), NODE_MEMORY (16Gi), NODE_PODS (110), NODE_EPHEMERAL_STORAGE (100Gi),
+#   NODES (1, named kwok-simulated-node-<i>), NODE_CPU (8), NODE_MEMORY (16Gi), NODE_PODS (110), NODE_EPHEMERAL_STORAGE (100Gi),
 #   OBS_STACK_TOOLCHAIN_BIN (default: the folder build.sh prints), KWOK_EXTRA_CONFIG (more kwok
 #   config files, comma separated).
 set -Eeuo pipefail
@@ -19,7 +19,7 @@ exec 3>&1 1>&2 # logs to stderr; only the kubeconfig path goes to stdout
 API_PORT=${CLUSTER_API_PORT:-26443}
 ETCD_PORT=${CLUSTER_ETCD_PORT:-22379}
 ETCD_PEER_PORT=${CLUSTER_ETCD_PEER_PORT:-22380}
-NODE=kwok-simulated-node-0
+NODES=${NODES:-1} # simulated nodes, named kwok-simulated-node-0 ... -<NODES-1>
 SERVICE_CIDR=10.96.0.0/16 # keep apart from the pod CIDR below
 POD_CIDR=10.244.0.0/16
 BIN=${OBS_STACK_TOOLCHAIN_BIN:-$(bash "$HERE/build.sh" | tail -n1)}
@@ -108,18 +108,20 @@ start kwok --kubeconfig="$KC" --config="$BIN/kwok-stages.yaml,$HERE/kwok-extra-s
   --cidr="$POD_CIDR" --node-ip=10.243.0.1 --node-lease-duration-seconds=40
 
 k apply -f "$BIN/kwok-storageclass.yaml" >/dev/null # kwok-volume, annotated as the default class
-k apply -f - >/dev/null <<EOF
+for n in $(seq 0 $((NODES - 1))); do
+  node=kwok-simulated-node-$n
+  k apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Node
 metadata:
-  name: $NODE
+  name: $node
   annotations:
     kwok.x-k8s.io/node: fake
     node.alpha.kubernetes.io/ttl: "0"
     obs-stack/simulated: "SIMULATED node managed by kwok: pods scheduled here never run (no containers, no network, no probes)"
   labels:
     kubernetes.io/arch: amd64
-    kubernetes.io/hostname: $NODE
+    kubernetes.io/hostname: $node
     kubernetes.io/os: linux
     type: kwok
     obs-stack/simulated: "true"
@@ -133,7 +135,8 @@ status:
   nodeInfo: {architecture: amd64, kubeletVersion: kwok-simulated, operatingSystem: linux}
   phase: Running
 EOF
-k wait --for=condition=Ready "node/$NODE" --timeout=90s >/dev/null
+  k wait --for=condition=Ready "node/$node" --timeout=90s >/dev/null
+done
 for _ in $(seq 1 120); do k -n default get serviceaccount default >/dev/null 2>&1 && break; sleep 0.5; done
 k -n default get serviceaccount default >/dev/null
 trap - ERR
