@@ -46,10 +46,6 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 	if _, ok := os.LookupEnv("PULUMI_CONFIG_PASSPHRASE"); !ok && os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE") == "" {
 		env["PULUMI_CONFIG_PASSPHRASE"] = "" // local state only; set your own for anything shared
 	}
-	if os.Getenv(program.RenderDirEnv) != "" {
-		// The provider refuses a kubeconfig together with renderYamlToDirectory.
-		env["KUBECONFIG"] = ""
-	}
 	for k, v := range o.Env {
 		env[k] = v
 	}

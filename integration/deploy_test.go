@@ -64,6 +64,7 @@ func run(m *testing.M) int {
 	out, err := up.Output()
 	defer func() {
 		down := exec.Command("bash", filepath.Join(repoRoot, "toolchain/cluster-down.sh"), state)
+		down.Dir = repoRoot // the tests' working folders are gone by now
 		down.Stdout, down.Stderr = os.Stderr, os.Stderr
 		if err := down.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "integration: stopping the cluster:", err)

@@ -44,13 +44,18 @@ func Run(ctx *pulumi.Context) error {
 			return err
 		}
 	}
-	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
-		Context:               optional(spec.Cluster.KubeContext),
-		RenderYamlToDirectory: optional(renderDir),
+	providerArgs := &kubernetes.ProviderArgs{
+		Context: optional(spec.Cluster.KubeContext),
 		// A stable identity: a rotated kubeconfig or a new context name updates the provider
 		// in place instead of replacing every object it manages.
 		ClusterIdentifier: pulumi.String("obs-stack-" + ctx.Stack()),
-	})
+	}
+	if renderDir != "" {
+		// Rendering talks to no cluster; the SDK would otherwise fill kubeconfig from
+		// $KUBECONFIG, which the provider refuses next to renderYamlToDirectory.
+		providerArgs.RenderYamlToDirectory, providerArgs.Kubeconfig, providerArgs.Context = pulumi.String(renderDir), pulumi.String(""), nil
+	}
+	provider, err := kubernetes.NewProvider(ctx, "k8s", providerArgs)
 	if err != nil {
 		return fmt.Errorf("creating the Kubernetes provider: %w", err)
 	}
