@@ -5,96 +5,26 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
+	"obs-stack/internal/mocktest"
 	"obs-stack/stacks"
 )
 
-// registered is one resource the program declared.
-type registered struct {
-	Type, Name string
-	Inputs     map[string]any
-}
-
-// recorder is a mock engine that records every resource and echoes inputs as outputs.
-type recorder struct {
-	mu        sync.Mutex
-	resources []registered
-}
-
-func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.resources = append(r.resources, registered{Type: args.TypeToken, Name: args.Name, Inputs: plainMap(args.Inputs)})
-	outputs := args.Inputs.Copy()
-	switch args.TypeToken { // what the random provider computes
-	case "random:index/randomPassword:RandomPassword":
-		outputs["result"] = resource.MakeSecret(resource.NewStringProperty(mockPassword))
-		outputs["bcryptHash"] = resource.MakeSecret(resource.NewStringProperty("$2a$10$mockmockmockmockmockmuMOCKHASHmockmockmockmockmockmockm"))
-	case "random:index/randomId:RandomId":
-		outputs["b64Url"] = resource.NewStringProperty("bW9ja2NsdXN0ZXJpZDEyMw")
-		outputs["hex"] = resource.NewStringProperty("6d6f636b636c7573746572696431323")
-	}
-	// The real provider auto-names objects without metadata.name; do the same.
-	if meta, ok := outputs["metadata"]; ok && meta.IsObject() {
-		if _, named := meta.ObjectValue()["name"]; !named {
-			meta.ObjectValue()["name"] = resource.NewStringProperty(args.Name + "-mock1234")
-		}
-	}
-	return args.Name + "_id", outputs, nil
-}
-
-const mockPassword = "mock-gateway-password-4242"
-
-// plainMap turns inputs into plain Go values, unwrapping secrets and outputs.
-func plainMap(m resource.PropertyMap) map[string]any {
-	out := map[string]any{}
-	for k, v := range m {
-		out[string(k)] = plain(v)
-	}
-	return out
-}
-
-func plain(v resource.PropertyValue) any {
-	switch {
-	case v.IsSecret():
-		return plain(v.SecretValue().Element)
-	case v.IsOutput():
-		return plain(v.OutputValue().Element)
-	case v.IsObject():
-		return plainMap(v.ObjectValue())
-	case v.IsArray():
-		var out []any
-		for _, e := range v.ArrayValue() {
-			out = append(out, plain(e))
-		}
-		return out
-	case v.IsString(), v.IsNumber(), v.IsBool():
-		return v.V
-	}
-	return nil
-}
-
-func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	return args.Args, nil
-}
-
 // run runs the program for stack with config (full keys to raw values) against the mocks.
-func run(t *testing.T, stack string, config map[string]string) (*recorder, error) {
+func run(t *testing.T, stack string, config map[string]string) (*mocktest.Recorder, error) {
 	t.Helper()
-	rec := &recorder{}
+	rec := &mocktest.Recorder{}
 	withConfig := func(info *pulumi.RunInfo) { info.Config = config }
 	err := pulumi.RunErr(Run, pulumi.WithMocks("obs-stack", stack, rec), withConfig)
 	return rec, err
 }
 
-func mustRun(t *testing.T, stack string, config map[string]string) *recorder {
+func mustRun(t *testing.T, stack string, config map[string]string) *mocktest.Recorder {
 	t.Helper()
 	rec, err := run(t, stack, config)
 	if err != nil {
@@ -103,23 +33,12 @@ func mustRun(t *testing.T, stack string, config map[string]string) *recorder {
 	return rec
 }
 
-func (r *recorder) ofType(typ string) []registered {
-	var out []registered
-	for _, res := range r.resources {
-		if res.Type == typ {
-			out = append(out, res)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
 // lokiWorkloads are the Loki target workloads (not caches) by Kubernetes kind and name.
-func (r *recorder) lokiWorkloads() map[string]registered {
-	out := map[string]registered{}
+func lokiWorkloads(rec *mocktest.Recorder) map[string]mocktest.Resource {
+	out := map[string]mocktest.Resource{}
 	for _, kind := range []string{"StatefulSet", "Deployment"} {
-		for _, res := range r.ofType("kubernetes:apps/v1:" + kind) {
-			if dig(res.Inputs, "metadata", "labels", "app.kubernetes.io/name") == "loki" {
+		for _, res := range rec.OfType("kubernetes:apps/v1:" + kind) {
+			if mocktest.Dig(res.Inputs, "metadata", "labels", "app.kubernetes.io/name") == "loki" {
 				out[kind+"/"+res.Name] = res
 			}
 		}
@@ -127,28 +46,7 @@ func (r *recorder) lokiWorkloads() map[string]registered {
 	return out
 }
 
-// dig walks nested maps and lists (numbers as list indexes).
-func dig(v any, path ...any) any {
-	for _, p := range path {
-		switch key := p.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil
-			}
-			v = m[key]
-		case int:
-			l, ok := v.([]any)
-			if !ok || key >= len(l) {
-				return nil
-			}
-			v = l[key]
-		}
-	}
-	return v
-}
-
-func keys(m map[string]registered) []string {
+func keys(m map[string]mocktest.Resource) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -157,10 +55,10 @@ func keys(m map[string]registered) []string {
 	return out
 }
 
-func lokiConfig(t *testing.T, rec *recorder) map[string]any {
+func lokiConfig(t *testing.T, rec *mocktest.Recorder) map[string]any {
 	t.Helper()
-	var cms []registered
-	for _, cm := range rec.ofType("kubernetes:core/v1:ConfigMap") {
+	var cms []mocktest.Resource
+	for _, cm := range rec.OfType("kubernetes:core/v1:ConfigMap") {
 		if cm.Name == "loki-config" {
 			cms = append(cms, cm)
 		}
@@ -169,7 +67,7 @@ func lokiConfig(t *testing.T, rec *recorder) map[string]any {
 		t.Fatalf("want one Loki ConfigMap, got %d", len(cms))
 	}
 	var cfg map[string]any
-	if err := yaml.Unmarshal([]byte(dig(cms[0].Inputs, "data", "config.yaml").(string)), &cfg); err != nil {
+	if err := yaml.Unmarshal([]byte(mocktest.Dig(cms[0].Inputs, "data", "config.yaml").(string)), &cfg); err != nil {
 		t.Fatal(err)
 	}
 	return cfg
@@ -177,28 +75,28 @@ func lokiConfig(t *testing.T, rec *recorder) map[string]any {
 
 func TestDevRegistersOneSmallLoki(t *testing.T) {
 	rec := mustRun(t, "dev", nil)
-	workloads := rec.lokiWorkloads()
+	workloads := lokiWorkloads(rec)
 	if got := keys(workloads); len(got) != 1 || got[0] != "StatefulSet/loki-single-binary" {
 		t.Fatalf("dev Loki workloads = %v", got)
 	}
 	sts := workloads["StatefulSet/loki-single-binary"]
-	container := dig(sts.Inputs, "spec", "template", "spec", "containers", 0)
-	if got := dig(container, "resources", "limits", "memory"); got != "512Mi" {
+	container := mocktest.Dig(sts.Inputs, "spec", "template", "spec", "containers", 0)
+	if got := mocktest.Dig(container, "resources", "limits", "memory"); got != "512Mi" {
 		t.Errorf("memory limit = %v", got)
 	}
-	if got := dig(container, "args", 1); got != "-target=all" {
+	if got := mocktest.Dig(container, "args", 1); got != "-target=all" {
 		t.Errorf("target arg = %v", got)
 	}
-	if got := dig(sts.Inputs, "spec", "replicas"); got != float64(1) {
+	if got := mocktest.Dig(sts.Inputs, "spec", "replicas"); got != float64(1) {
 		t.Errorf("replicas = %v", got)
 	}
-	if got := dig(lokiConfig(t, rec), "common", "replication_factor"); got != float64(1) {
+	if got := mocktest.Dig(lokiConfig(t, rec), "common", "replication_factor"); got != float64(1) {
 		t.Errorf("replication_factor = %v", got)
 	}
-	if n := len(rec.ofType("kubernetes:policy/v1:PodDisruptionBudget")); n != 0 {
+	if n := len(rec.OfType("kubernetes:policy/v1:PodDisruptionBudget")); n != 0 {
 		t.Errorf("one replica needs no PDB, got %d", n)
 	}
-	if n := len(rec.ofType("kubernetes:kubernetes:Provider")) + len(rec.ofType("pulumi:providers:kubernetes")); n != 1 {
+	if n := len(rec.OfType("kubernetes:kubernetes:Provider")) + len(rec.OfType("pulumi:providers:kubernetes")); n != 1 {
 		t.Errorf("want exactly one explicit Kubernetes provider, got %d", n)
 	}
 }
@@ -217,16 +115,16 @@ func TestProdRegistersEveryDistributedComponent(t *testing.T) {
 	if len(want) != 8 {
 		t.Fatalf("Distributed should have 8 targets, preset has %d", len(want))
 	}
-	got := rec.lokiWorkloads()
+	got := lokiWorkloads(rec)
 	if strings.Join(keys(got), ",") != strings.Join(keysInt(want), ",") {
 		t.Fatalf("prod workloads = %v, want %v", keys(got), keysInt(want))
 	}
 	pdbs := map[string]bool{}
-	for _, p := range rec.ofType("kubernetes:policy/v1:PodDisruptionBudget") {
+	for _, p := range rec.OfType("kubernetes:policy/v1:PodDisruptionBudget") {
 		pdbs[p.Name] = true
 	}
 	for name, replicas := range want {
-		if r := dig(got[name].Inputs, "spec", "replicas"); r != float64(replicas) {
+		if r := mocktest.Dig(got[name].Inputs, "spec", "replicas"); r != float64(replicas) {
 			t.Errorf("%s replicas = %v, want %d", name, r, replicas)
 		}
 		_, short, _ := strings.Cut(name, "/")
@@ -235,18 +133,18 @@ func TestProdRegistersEveryDistributedComponent(t *testing.T) {
 		}
 	}
 	ingester := got["StatefulSet/loki-ingester"]
-	if aff := dig(ingester.Inputs, "spec", "template", "spec", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution", 0, "topologyKey"); aff != "kubernetes.io/hostname" {
+	if aff := mocktest.Dig(ingester.Inputs, "spec", "template", "spec", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution", 0, "topologyKey"); aff != "kubernetes.io/hostname" {
 		t.Errorf("ingesters must be spread one per node, affinity = %v", aff)
 	}
-	if got := dig(lokiConfig(t, rec), "common", "replication_factor"); got != float64(3) {
+	if got := mocktest.Dig(lokiConfig(t, rec), "common", "replication_factor"); got != float64(3) {
 		t.Errorf("replication_factor = %v", got)
 	}
 	caches := 0
-	for _, d := range rec.ofType("kubernetes:apps/v1:Deployment") {
-		if dig(d.Inputs, "metadata", "labels", "app.kubernetes.io/name") == "memcached" {
+	for _, d := range rec.OfType("kubernetes:apps/v1:Deployment") {
+		if mocktest.Dig(d.Inputs, "metadata", "labels", "app.kubernetes.io/name") == "memcached" {
 			caches++
-			mem := dig(d.Inputs, "spec", "template", "spec", "containers", 0, "resources")
-			if dig(mem, "requests", "memory") != dig(mem, "limits", "memory") {
+			mem := mocktest.Dig(d.Inputs, "spec", "template", "spec", "containers", 0, "resources")
+			if mocktest.Dig(mem, "requests", "memory") != mocktest.Dig(mem, "limits", "memory") {
 				t.Errorf("%s: cache memory request and limit must be one number: %v", d.Name, mem)
 			}
 		}
@@ -267,11 +165,11 @@ func keysInt(m map[string]int) []string {
 
 func TestModeOverrideRegistersOnlyReadWriteBackend(t *testing.T) {
 	rec := mustRun(t, "prod", map[string]string{"obs-stack:loki": `{"mode":"SimpleScalable"}`})
-	got := strings.Join(keys(rec.lokiWorkloads()), ",")
+	got := strings.Join(keys(lokiWorkloads(rec)), ",")
 	if want := "Deployment/loki-read,StatefulSet/loki-backend,StatefulSet/loki-write"; got != want {
 		t.Fatalf("SimpleScalable workloads = %s, want %s", got, want)
 	}
-	for _, svc := range rec.ofType("kubernetes:core/v1:Service") {
+	for _, svc := range rec.OfType("kubernetes:core/v1:Service") {
 		for _, gone := range []string{"distributor", "ingester", "querier", "single-binary"} {
 			if strings.Contains(svc.Name, gone) {
 				t.Errorf("Service %s belongs to another mode", svc.Name)
@@ -285,7 +183,7 @@ func TestInvalidConfigRegistersNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "obs-stack:loki.replicationFactor") {
 		t.Fatalf("want a key-named error, got %v", err)
 	}
-	for _, r := range rec.resources {
+	for _, r := range rec.Resources {
 		if r.Type != "pulumi:pulumi:Stack" {
 			t.Errorf("registered %s %s despite the invalid config", r.Type, r.Name)
 		}
@@ -293,9 +191,9 @@ func TestInvalidConfigRegistersNothing(t *testing.T) {
 }
 
 func TestConfigChangeRollsOnlyLokiPods(t *testing.T) {
-	hash := func(rec *recorder) any {
-		sts := rec.lokiWorkloads()["StatefulSet/loki-single-binary"]
-		return dig(sts.Inputs, "spec", "template", "metadata", "annotations", "obs-stack.io/config-hash")
+	hash := func(rec *mocktest.Recorder) any {
+		sts := lokiWorkloads(rec)["StatefulSet/loki-single-binary"]
+		return mocktest.Dig(sts.Inputs, "spec", "template", "metadata", "annotations", "obs-stack.io/config-hash")
 	}
 	before := mustRun(t, "dev", nil)
 	after := mustRun(t, "dev", map[string]string{"obs-stack:loki": `{"limits":{"retentionPeriod":"72h"}}`})
@@ -311,13 +209,13 @@ func TestConfigChangeRollsOnlyLokiPods(t *testing.T) {
 func TestPodsAreHardened(t *testing.T) {
 	rec := mustRun(t, "prod", nil)
 	for _, kind := range []string{"StatefulSet", "Deployment"} {
-		for _, w := range rec.ofType("kubernetes:apps/v1:" + kind) {
-			pod := dig(w.Inputs, "spec", "template", "spec")
-			if dig(pod, "securityContext", "runAsNonRoot") != true || dig(pod, "automountServiceAccountToken") != false {
-				t.Errorf("%s: pod security context %v", w.Name, dig(pod, "securityContext"))
+		for _, w := range rec.OfType("kubernetes:apps/v1:" + kind) {
+			pod := mocktest.Dig(w.Inputs, "spec", "template", "spec")
+			if mocktest.Dig(pod, "securityContext", "runAsNonRoot") != true || mocktest.Dig(pod, "automountServiceAccountToken") != false {
+				t.Errorf("%s: pod security context %v", w.Name, mocktest.Dig(pod, "securityContext"))
 			}
-			c := dig(pod, "containers", 0, "securityContext")
-			if dig(c, "readOnlyRootFilesystem") != true || dig(c, "allowPrivilegeEscalation") != false || dig(c, "capabilities", "drop", 0) != "ALL" {
+			c := mocktest.Dig(pod, "containers", 0, "securityContext")
+			if mocktest.Dig(c, "readOnlyRootFilesystem") != true || mocktest.Dig(c, "allowPrivilegeEscalation") != false || mocktest.Dig(c, "capabilities", "drop", 0) != "ALL" {
 				t.Errorf("%s: container security context %v", w.Name, c)
 			}
 		}
@@ -327,11 +225,11 @@ func TestPodsAreHardened(t *testing.T) {
 func TestSecretsStayOutOfConfigMaps(t *testing.T) {
 	rec := mustRun(t, "prod", nil)
 	cfg := lokiConfig(t, rec)
-	if got := dig(cfg, "common", "storage", "s3", "secret_access_key"); got != "${AWS_SECRET_ACCESS_KEY}" {
+	if got := mocktest.Dig(cfg, "common", "storage", "s3", "secret_access_key"); got != "${AWS_SECRET_ACCESS_KEY}" {
 		t.Errorf("S3 secret must come from the environment, config has %v", got)
 	}
-	env := dig(rec.lokiWorkloads()["StatefulSet/loki-ingester"].Inputs, "spec", "template", "spec", "containers", 0, "env", 1)
-	if dig(env, "valueFrom", "secretKeyRef", "name") != "loki-s3-credentials" {
+	env := mocktest.Dig(lokiWorkloads(rec)["StatefulSet/loki-ingester"].Inputs, "spec", "template", "spec", "containers", 0, "env", 1)
+	if mocktest.Dig(env, "valueFrom", "secretKeyRef", "name") != "loki-s3-credentials" {
 		t.Errorf("ingester env = %v", env)
 	}
 }
@@ -340,11 +238,11 @@ func TestWholeStackIsDeclared(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
 		rec := mustRun(t, stack, nil)
 		for _, component := range []string{"obs-stack:loki:Loki", "obs-stack:gateway:Gateway", "obs-stack:grafana:Datasources", "obs-stack:alloy:Alloy", "obs-stack:kafka:Kafka"} {
-			if n := len(rec.ofType(component)); n != 1 {
+			if n := len(rec.OfType(component)); n != 1 {
 				t.Errorf("%s: %s registered %d times", stack, component, n)
 			}
 		}
-		if n := len(rec.ofType("pulumi:providers:kubernetes")) + len(rec.ofType("pulumi:providers:random")); n != 2 {
+		if n := len(rec.OfType("pulumi:providers:kubernetes")) + len(rec.OfType("pulumi:providers:random")); n != 2 {
 			t.Errorf("%s: want one explicit kubernetes and one random provider, got %d", stack, n)
 		}
 	}
@@ -360,13 +258,13 @@ func TestNoDanglingServiceNames(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
 		rec := mustRun(t, stack, nil)
 		services := map[string]bool{}
-		for _, svc := range rec.ofType("kubernetes:core/v1:Service") {
-			services[fmt.Sprint(dig(svc.Inputs, "metadata", "name"), ".", dig(svc.Inputs, "metadata", "namespace"))] = true
+		for _, svc := range rec.OfType("kubernetes:core/v1:Service") {
+			services[fmt.Sprint(mocktest.Dig(svc.Inputs, "metadata", "name"), ".", mocktest.Dig(svc.Inputs, "metadata", "namespace"))] = true
 		}
 		services["kube-dns.kube-system"] = true   // the cluster's DNS, from cluster.dnsService
 		services["minio.minio"] = stack == "prod" // prod's object store, outside the stack (loki.storage.s3.endpoint)
 		found := 0
-		for _, r := range rec.resources {
+		for _, r := range rec.Resources {
 			text := fmt.Sprint(r.Inputs)
 			for _, m := range serviceHost.FindAllStringSubmatch(text, -1) {
 				found++
@@ -390,9 +288,9 @@ func TestNoDanglingServiceNames(t *testing.T) {
 func TestGrafanaReadsThroughTheGateway(t *testing.T) {
 	rec := mustRun(t, "prod", nil)
 	var file string
-	for _, s := range rec.ofType("kubernetes:core/v1:Secret") {
-		if dig(s.Inputs, "metadata", "labels", "grafana_datasource") == "1" {
-			file, _ = dig(s.Inputs, "stringData", "obs-stack-datasources.yaml").(string)
+	for _, s := range rec.OfType("kubernetes:core/v1:Secret") {
+		if mocktest.Dig(s.Inputs, "metadata", "labels", "grafana_datasource") == "1" {
+			file, _ = mocktest.Dig(s.Inputs, "stringData", "obs-stack-datasources.yaml").(string)
 		}
 	}
 	var prov struct {
@@ -405,13 +303,13 @@ func TestGrafanaReadsThroughTheGateway(t *testing.T) {
 	if loki["url"] != "http://loki-gateway.observability.svc.cluster.local" {
 		t.Errorf("Loki datasource url = %v, want the gateway", loki["url"])
 	}
-	if dig(loki, "jsonData", "httpHeaderName1") != "X-Scope-OrgID" || dig(loki, "secureJsonData", "httpHeaderValue1") != "default" {
-		t.Errorf("tenant header = %v / %v", dig(loki, "jsonData"), dig(loki, "secureJsonData"))
+	if mocktest.Dig(loki, "jsonData", "httpHeaderName1") != "X-Scope-OrgID" || mocktest.Dig(loki, "secureJsonData", "httpHeaderValue1") != "default" {
+		t.Errorf("tenant header = %v / %v", mocktest.Dig(loki, "jsonData"), mocktest.Dig(loki, "secureJsonData"))
 	}
-	if dig(loki, "jsonData", "timeout") != float64(60) || dig(loki, "jsonData", "maxLines") != float64(1000) {
-		t.Errorf("jsonData = %v", dig(loki, "jsonData"))
+	if mocktest.Dig(loki, "jsonData", "timeout") != float64(60) || mocktest.Dig(loki, "jsonData", "maxLines") != float64(1000) {
+		t.Errorf("jsonData = %v", mocktest.Dig(loki, "jsonData"))
 	}
-	if dig(loki, "secureJsonData", "basicAuthPassword") != mockPassword {
+	if mocktest.Dig(loki, "secureJsonData", "basicAuthPassword") != mocktest.Password {
 		t.Errorf("the datasource must carry the gateway password in secureJsonData")
 	}
 }
@@ -420,8 +318,8 @@ func TestGrafanaReadsThroughTheGateway(t *testing.T) {
 func TestSecretsNeverInPlainObjects(t *testing.T) {
 	rec := mustRun(t, "prod", nil)
 	inSecret := 0
-	for _, r := range rec.resources {
-		has := strings.Contains(fmt.Sprint(r.Inputs), mockPassword)
+	for _, r := range rec.Resources {
+		has := strings.Contains(fmt.Sprint(r.Inputs), mocktest.Password)
 		switch {
 		case has && r.Type == "kubernetes:core/v1:Secret":
 			inSecret++
@@ -441,12 +339,12 @@ func TestPortNamesAreValid(t *testing.T) {
 		rec := mustRun(t, stack, nil)
 		checked := 0
 		for _, kind := range []string{"StatefulSet", "Deployment", "DaemonSet"} {
-			for _, w := range rec.ofType("kubernetes:apps/v1:" + kind) {
-				containers, _ := dig(w.Inputs, "spec", "template", "spec", "containers").([]any)
+			for _, w := range rec.OfType("kubernetes:apps/v1:" + kind) {
+				containers, _ := mocktest.Dig(w.Inputs, "spec", "template", "spec", "containers").([]any)
 				for _, c := range containers {
-					ports, _ := dig(c, "ports").([]any)
+					ports, _ := mocktest.Dig(c, "ports").([]any)
 					for _, p := range ports {
-						name, _ := dig(p, "name").(string)
+						name, _ := mocktest.Dig(p, "name").(string)
 						checked++
 						if errs := validation.IsValidPortName(name); len(errs) > 0 {
 							t.Errorf("%s %s: port name %q: %v", kind, w.Name, name, errs)
@@ -455,10 +353,10 @@ func TestPortNamesAreValid(t *testing.T) {
 				}
 			}
 		}
-		for _, svc := range rec.ofType("kubernetes:core/v1:Service") {
-			ports, _ := dig(svc.Inputs, "spec", "ports").([]any)
+		for _, svc := range rec.OfType("kubernetes:core/v1:Service") {
+			ports, _ := mocktest.Dig(svc.Inputs, "spec", "ports").([]any)
 			for _, p := range ports {
-				if target, ok := dig(p, "targetPort").(string); ok {
+				if target, ok := mocktest.Dig(p, "targetPort").(string); ok {
 					if errs := validation.IsValidPortName(target); len(errs) > 0 {
 						t.Errorf("Service %s: targetPort %q: %v", svc.Name, target, errs)
 					}

@@ -4,88 +4,14 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"obs-stack/components/kube"
+	"obs-stack/internal/mocktest"
 	"obs-stack/stacks"
 )
-
-// registered is one resource the program declared.
-type registered struct {
-	Type, Name string
-	Inputs     map[string]any
-}
-
-// recorder is a mock engine that records every resource and echoes inputs as outputs
-// (copied from program/program_test.go).
-type recorder struct {
-	mu        sync.Mutex
-	resources []registered
-}
-
-func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.resources = append(r.resources, registered{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs.Mappable()})
-	outputs := args.Inputs.Copy()
-	// The real provider auto-names objects without metadata.name; do the same.
-	if meta, ok := outputs["metadata"]; ok && meta.IsObject() {
-		if _, named := meta.ObjectValue()["name"]; !named {
-			meta.ObjectValue()["name"] = resource.NewStringProperty(args.Name + "-mock1234")
-		}
-	}
-	return args.Name + "_id", outputs, nil
-}
-
-func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	return args.Args, nil
-}
-
-func (r *recorder) ofType(typ string) []registered {
-	var out []registered
-	for _, res := range r.resources {
-		if res.Type == typ {
-			out = append(out, res)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-// one returns the only resource of a type.
-func (r *recorder) one(t *testing.T, typ string) registered {
-	t.Helper()
-	got := r.ofType(typ)
-	if len(got) != 1 {
-		t.Fatalf("want one %s, got %d", typ, len(got))
-	}
-	return got[0]
-}
-
-// dig walks nested maps and lists (numbers as list indexes).
-func dig(v any, path ...any) any {
-	for _, p := range path {
-		switch key := p.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil
-			}
-			v = m[key]
-		case int:
-			l, ok := v.([]any)
-			if !ok || key >= len(l) {
-				return nil
-			}
-			v = l[key]
-		}
-	}
-	return v
-}
 
 const (
 	daemonSetType = "kubernetes:apps/v1:DaemonSet"
@@ -114,9 +40,9 @@ func testArgs(s stacks.Spec) *Args {
 }
 
 // run declares Alloy against the mocks; it returns the recorder and the MetricsService output.
-func run(t *testing.T, args *Args) (*recorder, string, error) {
+func run(t *testing.T, args *Args) (*mocktest.Recorder, string, error) {
 	t.Helper()
-	rec := &recorder{}
+	rec := &mocktest.Recorder{}
 	var metricsService string
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		c, err := New(ctx, "alloy", args)
@@ -129,7 +55,7 @@ func run(t *testing.T, args *Args) (*recorder, string, error) {
 	return rec, metricsService, err
 }
 
-func mustRun(t *testing.T, args *Args) *recorder {
+func mustRun(t *testing.T, args *Args) *mocktest.Recorder {
 	t.Helper()
 	rec, _, err := run(t, args)
 	if err != nil {
@@ -138,22 +64,22 @@ func mustRun(t *testing.T, args *Args) *recorder {
 	return rec
 }
 
-func container(ds registered) any {
-	return dig(ds.Inputs, "spec", "template", "spec", "containers", 0)
+func container(ds mocktest.Resource) any {
+	return mocktest.Dig(ds.Inputs, "spec", "template", "spec", "containers", 0)
 }
 
 // envByName maps the container's env vars by name.
-func envByName(ds registered) map[string]any {
+func envByName(ds mocktest.Resource) map[string]any {
 	out := map[string]any{}
-	for _, e := range dig(container(ds), "env").([]any) {
-		out[dig(e, "name").(string)] = e
+	for _, e := range mocktest.Dig(container(ds), "env").([]any) {
+		out[mocktest.Dig(e, "name").(string)] = e
 	}
 	return out
 }
 
-func renderedConfig(t *testing.T, rec *recorder) string {
+func renderedConfig(t *testing.T, rec *mocktest.Recorder) string {
 	t.Helper()
-	text, _ := dig(rec.one(t, configMapType).Inputs, "data", configFile).(string)
+	text, _ := mocktest.Dig(rec.One(t, configMapType).Inputs, "data", configFile).(string)
 	if text == "" {
 		t.Fatal("the ConfigMap holds no config")
 	}
@@ -166,51 +92,51 @@ func TestDaemonSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds := rec.one(t, daemonSetType)
-	if got := dig(ds.Inputs, "metadata", "name"); got != "alloy" {
+	ds := rec.One(t, daemonSetType)
+	if got := mocktest.Dig(ds.Inputs, "metadata", "name"); got != "alloy" {
 		t.Errorf("DaemonSet name = %v", got)
 	}
 	c := container(ds)
-	if got := dig(c, "image"); got != spec.Alloy.Image {
+	if got := mocktest.Dig(c, "image"); got != spec.Alloy.Image {
 		t.Errorf("image = %v", got)
 	}
 	wantArgs := []any{"run", "/etc/alloy/config.alloy", "--storage.path=/var/lib/alloy/data", "--server.http.listen-addr=0.0.0.0:12345"}
-	if got, _ := dig(c, "args").([]any); !slices.Equal(got, wantArgs) {
+	if got, _ := mocktest.Dig(c, "args").([]any); !slices.Equal(got, wantArgs) {
 		t.Errorf("args = %v", got)
 	}
-	if dig(c, "ports", 0, "containerPort") != float64(12345) || dig(c, "ports", 0, "name") != "http-metrics" {
-		t.Errorf("ports = %v", dig(c, "ports"))
+	if mocktest.Dig(c, "ports", 0, "containerPort") != float64(12345) || mocktest.Dig(c, "ports", 0, "name") != "http-metrics" {
+		t.Errorf("ports = %v", mocktest.Dig(c, "ports"))
 	}
-	if got := dig(c, "readinessProbe", "httpGet", "path"); got != "/-/ready" {
+	if got := mocktest.Dig(c, "readinessProbe", "httpGet", "path"); got != "/-/ready" {
 		t.Errorf("readiness path = %v", got)
 	}
-	if got := dig(c, "resources", "limits", "memory"); got != spec.Alloy.Resources.Limits.Memory {
+	if got := mocktest.Dig(c, "resources", "limits", "memory"); got != spec.Alloy.Resources.Limits.Memory {
 		t.Errorf("memory limit = %v", got)
 	}
-	pod := dig(ds.Inputs, "spec", "template", "spec")
-	if dig(pod, "securityContext", "runAsUser") != float64(uid) || dig(pod, "securityContext", "runAsNonRoot") != true {
-		t.Errorf("pod security context = %v", dig(pod, "securityContext"))
+	pod := mocktest.Dig(ds.Inputs, "spec", "template", "spec")
+	if mocktest.Dig(pod, "securityContext", "runAsUser") != float64(uid) || mocktest.Dig(pod, "securityContext", "runAsNonRoot") != true {
+		t.Errorf("pod security context = %v", mocktest.Dig(pod, "securityContext"))
 	}
-	if dig(c, "securityContext", "readOnlyRootFilesystem") != true || dig(c, "securityContext", "capabilities", "drop", 0) != "ALL" {
-		t.Errorf("container security context = %v", dig(c, "securityContext"))
+	if mocktest.Dig(c, "securityContext", "readOnlyRootFilesystem") != true || mocktest.Dig(c, "securityContext", "capabilities", "drop", 0) != "ALL" {
+		t.Errorf("container security context = %v", mocktest.Dig(c, "securityContext"))
 	}
-	if dig(pod, "automountServiceAccountToken") != true || dig(pod, "serviceAccountName") != "alloy" {
-		t.Errorf("pod logs need the alloy ServiceAccount's token: %v / %v", dig(pod, "automountServiceAccountToken"), dig(pod, "serviceAccountName"))
+	if mocktest.Dig(pod, "automountServiceAccountToken") != true || mocktest.Dig(pod, "serviceAccountName") != "alloy" {
+		t.Errorf("pod logs need the alloy ServiceAccount's token: %v / %v", mocktest.Dig(pod, "automountServiceAccountToken"), mocktest.Dig(pod, "serviceAccountName"))
 	}
-	if got := dig(envByName(ds)[envNodeName], "valueFrom", "fieldRef", "fieldPath"); got != "spec.nodeName" {
+	if got := mocktest.Dig(envByName(ds)[envNodeName], "valueFrom", "fieldRef", "fieldPath"); got != "spec.nodeName" {
 		t.Errorf("HOSTNAME must be the node name, got %v", got)
 	}
-	for _, v := range dig(pod, "volumes").([]any) {
-		if dig(v, "hostPath") != nil {
+	for _, v := range mocktest.Dig(pod, "volumes").([]any) {
+		if mocktest.Dig(v, "hostPath") != nil {
 			t.Errorf("api source mounts nothing from the host: %v", v)
 		}
 	}
-	if got := dig(ds.Inputs, "spec", "template", "metadata", "annotations", kube.ConfigHashAnnotation); got != kube.Hash(renderedConfig(t, rec)) {
+	if got := mocktest.Dig(ds.Inputs, "spec", "template", "metadata", "annotations", kube.ConfigHashAnnotation); got != kube.Hash(renderedConfig(t, rec)) {
 		t.Errorf("config hash annotation = %v, want the hash of the ConfigMap's config", got)
 	}
-	svc := rec.one(t, "kubernetes:core/v1:Service")
-	if dig(svc.Inputs, "spec", "ports", 0, "port") != float64(12345) || metricsService != "alloy" {
-		t.Errorf("metrics Service %v = %v", metricsService, dig(svc.Inputs, "spec", "ports"))
+	svc := rec.One(t, "kubernetes:core/v1:Service")
+	if mocktest.Dig(svc.Inputs, "spec", "ports", 0, "port") != float64(12345) || metricsService != "alloy" {
+		t.Errorf("metrics Service %v = %v", metricsService, mocktest.Dig(svc.Inputs, "spec", "ports"))
 	}
 }
 
@@ -226,18 +152,18 @@ func TestRBACIsReadOnlyOnPods(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := mustRun(t, testArgs(tc.spec))
-			role := rec.one(t, roleType)
+			role := rec.One(t, roleType)
 			var resources []string
-			for _, rule := range dig(role.Inputs, "rules").([]any) {
-				if dig(rule, "apiGroups", 0) != "" {
+			for _, rule := range mocktest.Dig(role.Inputs, "rules").([]any) {
+				if mocktest.Dig(rule, "apiGroups", 0) != "" {
 					t.Errorf("rule outside the core API group: %v", rule)
 				}
-				for _, v := range dig(rule, "verbs").([]any) {
+				for _, v := range mocktest.Dig(rule, "verbs").([]any) {
 					if !slices.Contains([]any{"get", "list", "watch"}, v) {
 						t.Errorf("verb %v: Alloy only reads", v)
 					}
 				}
-				for _, r := range dig(rule, "resources").([]any) {
+				for _, r := range mocktest.Dig(rule, "resources").([]any) {
 					if !slices.Contains(resources, r.(string)) {
 						resources = append(resources, r.(string))
 					}
@@ -247,9 +173,9 @@ func TestRBACIsReadOnlyOnPods(t *testing.T) {
 			if !slices.Equal(resources, tc.resources) {
 				t.Errorf("ClusterRole resources = %v, want %v", resources, tc.resources)
 			}
-			binding := rec.one(t, bindingType)
-			if dig(binding.Inputs, "roleRef", "name") != "obs-stack-alloy-observability" || dig(binding.Inputs, "subjects", 0, "name") != "alloy" ||
-				dig(binding.Inputs, "subjects", 0, "namespace") != "observability" {
+			binding := rec.One(t, bindingType)
+			if mocktest.Dig(binding.Inputs, "roleRef", "name") != "obs-stack-alloy-observability" || mocktest.Dig(binding.Inputs, "subjects", 0, "name") != "alloy" ||
+				mocktest.Dig(binding.Inputs, "subjects", 0, "namespace") != "observability" {
 				t.Errorf("ClusterRoleBinding = %v", binding.Inputs)
 			}
 		})
@@ -258,10 +184,10 @@ func TestRBACIsReadOnlyOnPods(t *testing.T) {
 	off := stacks.Dev()
 	off.Alloy.PodLogs = false
 	rec := mustRun(t, testArgs(off))
-	if n := len(rec.ofType(roleType)) + len(rec.ofType(bindingType)); n != 0 {
+	if n := len(rec.OfType(roleType)) + len(rec.OfType(bindingType)); n != 0 {
 		t.Errorf("without pod logs Alloy needs no API access, got %d RBAC objects", n)
 	}
-	if got := dig(rec.one(t, daemonSetType).Inputs, "spec", "template", "spec", "automountServiceAccountToken"); got != false {
+	if got := mocktest.Dig(rec.One(t, daemonSetType).Inputs, "spec", "template", "spec", "automountServiceAccountToken"); got != false {
 		t.Errorf("without pod logs no token is mounted, got %v", got)
 	}
 }
@@ -269,36 +195,36 @@ func TestRBACIsReadOnlyOnPods(t *testing.T) {
 func TestFileSourceMountsPodLogsReadOnly(t *testing.T) {
 	spec := stacks.Dev()
 	spec.Alloy.PodLogSource = SourceFile
-	ds := mustRun(t, testArgs(spec)).one(t, daemonSetType)
-	pod := dig(ds.Inputs, "spec", "template", "spec")
+	ds := mustRun(t, testArgs(spec)).One(t, daemonSetType)
+	pod := mocktest.Dig(ds.Inputs, "spec", "template", "spec")
 	var hostPaths []any
-	for _, v := range dig(pod, "volumes").([]any) {
-		if p := dig(v, "hostPath", "path"); p != nil {
+	for _, v := range mocktest.Dig(pod, "volumes").([]any) {
+		if p := mocktest.Dig(v, "hostPath", "path"); p != nil {
 			hostPaths = append(hostPaths, p)
 		}
 	}
 	if !slices.Equal(hostPaths, []any{podLogsDir}) {
 		t.Errorf("host paths = %v, want only %s", hostPaths, podLogsDir)
 	}
-	for _, m := range dig(container(ds), "volumeMounts").([]any) {
-		if dig(m, "mountPath") == podLogsDir && dig(m, "readOnly") != true {
+	for _, m := range mocktest.Dig(container(ds), "volumeMounts").([]any) {
+		if mocktest.Dig(m, "mountPath") == podLogsDir && mocktest.Dig(m, "readOnly") != true {
 			t.Errorf("%s must be mounted read-only", podLogsDir)
 		}
 	}
-	if got := dig(pod, "securityContext", "supplementalGroups", 0); got != float64(0) {
+	if got := mocktest.Dig(pod, "securityContext", "supplementalGroups", 0); got != float64(0) {
 		t.Errorf("reading root:root 0640 log files needs group 0, supplementalGroups = %v", got)
 	}
 }
 
 func TestCredentialsComeFromTheSecret(t *testing.T) {
 	prod := mustRun(t, testArgs(stacks.Prod()))
-	env := envByName(prod.one(t, daemonSetType))
+	env := envByName(prod.One(t, daemonSetType))
 	for envName, key := range map[string]string{envPassword: "password", envUsername: "username"} {
-		ref := dig(env[envName], "valueFrom", "secretKeyRef")
-		if dig(ref, "name") != "loki-gateway-credentials" || dig(ref, "key") != key {
+		ref := mocktest.Dig(env[envName], "valueFrom", "secretKeyRef")
+		if mocktest.Dig(ref, "name") != "loki-gateway-credentials" || mocktest.Dig(ref, "key") != key {
 			t.Errorf("%s = %v, want secretKeyRef loki-gateway-credentials/%s", envName, env[envName], key)
 		}
-		if dig(env[envName], "value") != nil {
+		if mocktest.Dig(env[envName], "value") != nil {
 			t.Errorf("%s has a literal value", envName)
 		}
 	}
@@ -307,7 +233,7 @@ func TestCredentialsComeFromTheSecret(t *testing.T) {
 	}
 
 	dev := mustRun(t, testArgs(stacks.Dev()))
-	env = envByName(dev.one(t, daemonSetType))
+	env = envByName(dev.One(t, daemonSetType))
 	if _, ok := env[envPassword]; ok {
 		t.Error("auth off: no password env")
 	}

@@ -2,10 +2,7 @@ package alloy
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -13,10 +10,9 @@ import (
 	"github.com/grafana/alloy/syntax/parser"
 	"github.com/grafana/alloy/syntax/printer"
 
+	"obs-stack/internal/golden"
 	"obs-stack/stacks"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // knownArguments lists, per block ("component > block > block" as the Alloy v1.18 reference
 // writes it), the argument and block names the reference documents. The parsed config may
@@ -133,20 +129,7 @@ func TestConfigGolden(t *testing.T) {
 	cases := configCases()
 	for _, name := range []string{"dev", "prod", "prod-file-source"} {
 		t.Run(name, func(t *testing.T) {
-			got := mustBuild(t, cases[name])
-			path := filepath.Join("testdata", "config-"+name+".alloy")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./components/alloy -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("rendered config differs from %s (run with -update if the change is intended):\n%s", path, got)
-			}
+			golden.Check(t, "config-"+name+".alloy", mustBuild(t, cases[name]))
 		})
 	}
 }

@@ -264,4 +264,3 @@ func waitFor(t *testing.T, url string) {
 	}
 	t.Fatalf("nginx did not answer on %s", url)
 }
-

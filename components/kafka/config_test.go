@@ -1,19 +1,16 @@
 package kafka
 
 import (
-	"flag"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
 
+	"obs-stack/internal/golden"
 	"obs-stack/stacks"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // testClusterID stands in for the generated id in golden files (22 characters, like Kafka's).
 const testClusterID = "TESTCLUSTERIDxxxxxxxxx"
@@ -39,8 +36,8 @@ func envMap(env []EnvVar) map[string]string {
 	return m
 }
 
-// golden is what a golden file holds: the broker env, its start script and the topic commands.
-type golden struct {
+// brokerFile is what a golden file holds: the broker env, its start script and the topic commands.
+type brokerFile struct {
 	Env           []EnvVar   `json:"env"`
 	StartScript   string     `json:"startScript"`
 	TopicCommands [][]string `json:"topicCommands"`
@@ -51,7 +48,7 @@ func TestBrokerGolden(t *testing.T) {
 		t.Run(preset, func(t *testing.T) {
 			s := mustLoad(t, preset, nil)
 			bootstrap := bootstrapList(statefulSetName, headlessName, s.Cluster.Namespace, s.Cluster.Domain, s.Kafka.Replicas)
-			got, err := yaml.Marshal(golden{
+			got, err := yaml.Marshal(brokerFile{
 				Env:           BrokerEnv(s, testClusterID),
 				StartScript:   StartScript(s),
 				TopicCommands: TopicCommands(s.Kafka.Topics, bootstrap),
@@ -59,19 +56,7 @@ func TestBrokerGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", "broker-"+preset+".yaml")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./components/kafka -update to create it)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("broker config differs from %s (run with -update if the change is intended):\n%s", path, got)
-			}
+			golden.Check(t, "broker-"+preset+".yaml", string(got))
 		})
 	}
 }

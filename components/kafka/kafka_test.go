@@ -2,72 +2,16 @@ package kafka
 
 import (
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"obs-stack/internal/mocktest"
 )
-
-// mockClusterID is what the mock random provider "generates".
-const mockClusterID = "MOCKCLUSTERIDxxxxxxxxx"
-
-// registered is one resource the component declared.
-type registered struct {
-	Type, Name, Parent, Provider string
-	Dependencies                 []string
-	Inputs                       map[string]any
-}
-
-// recorder is a mock engine that records every resource and echoes inputs as outputs.
-type recorder struct {
-	mu        sync.Mutex
-	resources []registered
-}
-
-func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	res := registered{Type: args.TypeToken, Name: args.Name, Provider: args.Provider, Inputs: args.Inputs.Mappable()}
-	if rpc := args.RegisterRPC; rpc != nil {
-		res.Parent, res.Dependencies = rpc.GetParent(), rpc.GetDependencies()
-	}
-	r.resources = append(r.resources, res)
-	outputs := args.Inputs.Copy()
-	if args.TypeToken == "random:index/randomId:RandomId" {
-		outputs["b64Url"] = resource.NewStringProperty(mockClusterID)
-	}
-	return args.Name + "_id", outputs, nil
-}
-
-func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	return args.Args, nil
-}
-
-func (r *recorder) ofType(typ string) []registered {
-	var out []registered
-	for _, res := range r.resources {
-		if res.Type == typ {
-			out = append(out, res)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-// one returns the only resource of a type, failing the test otherwise.
-func (r *recorder) one(t *testing.T, typ string) registered {
-	t.Helper()
-	all := r.ofType(typ)
-	if len(all) != 1 {
-		t.Fatalf("want one %s, got %d", typ, len(all))
-	}
-	return all[0]
-}
 
 // result is the component's outputs, resolved.
 type result struct {
@@ -76,10 +20,10 @@ type result struct {
 }
 
 // run declares the component for a preset (plus config overrides) against the mocks.
-func run(t *testing.T, preset string, config map[string]string) (*recorder, result) {
+func run(t *testing.T, preset string, config map[string]string) (*mocktest.Recorder, result) {
 	t.Helper()
 	spec := mustLoad(t, preset, config)
-	rec := &recorder{}
+	rec := &mocktest.Recorder{}
 	var out result
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		rp, err := random.NewProvider(ctx, "random", &random.ProviderArgs{})
@@ -107,32 +51,11 @@ func run(t *testing.T, preset string, config map[string]string) (*recorder, resu
 	return rec, out
 }
 
-// dig walks nested maps and lists (numbers as list indexes).
-func dig(v any, path ...any) any {
-	for _, p := range path {
-		switch key := p.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil
-			}
-			v = m[key]
-		case int:
-			l, ok := v.([]any)
-			if !ok || key >= len(l) {
-				return nil
-			}
-			v = l[key]
-		}
-	}
-	return v
-}
-
-func containerEnv(sts registered) map[string]string {
+func containerEnv(sts mocktest.Resource) map[string]string {
 	env := map[string]string{}
-	list, _ := dig(sts.Inputs, "spec", "template", "spec", "containers", 0, "env").([]any)
+	list, _ := mocktest.Dig(sts.Inputs, "spec", "template", "spec", "containers", 0, "env").([]any)
 	for _, e := range list {
-		env[dig(e, "name").(string)] = dig(e, "value").(string)
+		env[mocktest.Dig(e, "name").(string)] = mocktest.Dig(e, "value").(string)
 	}
 	return env
 }
@@ -140,77 +63,77 @@ func containerEnv(sts registered) map[string]string {
 func TestDevRegistersOneBroker(t *testing.T) {
 	rec, out := run(t, "dev", nil)
 
-	sts := rec.one(t, "kubernetes:apps/v1:StatefulSet")
-	if got := dig(sts.Inputs, "metadata", "name"); got != "kafka" {
+	sts := rec.One(t, "kubernetes:apps/v1:StatefulSet")
+	if got := mocktest.Dig(sts.Inputs, "metadata", "name"); got != "kafka" {
 		t.Errorf("StatefulSet name = %v", got)
 	}
-	if got := dig(sts.Inputs, "spec", "replicas"); got != float64(1) {
+	if got := mocktest.Dig(sts.Inputs, "spec", "replicas"); got != float64(1) {
 		t.Errorf("replicas = %v", got)
 	}
-	if got := dig(sts.Inputs, "spec", "serviceName"); got != "kafka-headless" {
+	if got := mocktest.Dig(sts.Inputs, "spec", "serviceName"); got != "kafka-headless" {
 		t.Errorf("serviceName = %v", got)
 	}
-	if got := dig(sts.Inputs, "spec", "podManagementPolicy"); got != "Parallel" {
+	if got := mocktest.Dig(sts.Inputs, "spec", "podManagementPolicy"); got != "Parallel" {
 		t.Errorf("podManagementPolicy = %v", got)
 	}
-	claim := dig(sts.Inputs, "spec", "volumeClaimTemplates", 0)
-	if dig(claim, "metadata", "name") != "data" || dig(claim, "spec", "resources", "requests", "storage") != "10Gi" {
+	claim := mocktest.Dig(sts.Inputs, "spec", "volumeClaimTemplates", 0)
+	if mocktest.Dig(claim, "metadata", "name") != "data" || mocktest.Dig(claim, "spec", "resources", "requests", "storage") != "10Gi" {
 		t.Errorf("volume claim template = %v", claim)
 	}
 
-	services := rec.ofType("kubernetes:core/v1:Service")
+	services := rec.OfType("kubernetes:core/v1:Service")
 	if len(services) != 2 {
 		t.Fatalf("want a headless and a ClusterIP Service, got %d", len(services))
 	}
-	byName := map[string]registered{}
+	byName := map[string]mocktest.Resource{}
 	for _, s := range services {
-		byName[dig(s.Inputs, "metadata", "name").(string)] = s
+		byName[mocktest.Dig(s.Inputs, "metadata", "name").(string)] = s
 	}
 	headless, client := byName["kafka-headless"], byName["kafka"]
-	if dig(headless.Inputs, "spec", "clusterIP") != "None" || dig(headless.Inputs, "spec", "publishNotReadyAddresses") != true {
-		t.Errorf("kafka-headless spec = %v", dig(headless.Inputs, "spec"))
+	if mocktest.Dig(headless.Inputs, "spec", "clusterIP") != "None" || mocktest.Dig(headless.Inputs, "spec", "publishNotReadyAddresses") != true {
+		t.Errorf("kafka-headless spec = %v", mocktest.Dig(headless.Inputs, "spec"))
 	}
-	if dig(headless.Inputs, "spec", "ports", 0, "port") != float64(9092) || dig(headless.Inputs, "spec", "ports", 1, "port") != float64(9093) {
-		t.Errorf("kafka-headless ports = %v", dig(headless.Inputs, "spec", "ports"))
+	if mocktest.Dig(headless.Inputs, "spec", "ports", 0, "port") != float64(9092) || mocktest.Dig(headless.Inputs, "spec", "ports", 1, "port") != float64(9093) {
+		t.Errorf("kafka-headless ports = %v", mocktest.Dig(headless.Inputs, "spec", "ports"))
 	}
-	if dig(client.Inputs, "spec", "clusterIP") != nil || dig(client.Inputs, "spec", "ports", 0, "port") != float64(9092) || dig(client.Inputs, "spec", "ports", 1) != nil {
-		t.Errorf("kafka (ClusterIP) spec = %v", dig(client.Inputs, "spec"))
+	if mocktest.Dig(client.Inputs, "spec", "clusterIP") != nil || mocktest.Dig(client.Inputs, "spec", "ports", 0, "port") != float64(9092) || mocktest.Dig(client.Inputs, "spec", "ports", 1) != nil {
+		t.Errorf("kafka (ClusterIP) spec = %v", mocktest.Dig(client.Inputs, "spec"))
 	}
 
-	id := rec.one(t, "random:index/randomId:RandomId")
-	if dig(id.Inputs, "byteLength") != float64(16) || dig(id.Inputs, "keepers") != nil {
+	id := rec.One(t, "random:index/randomId:RandomId")
+	if mocktest.Dig(id.Inputs, "byteLength") != float64(16) || mocktest.Dig(id.Inputs, "keepers") != nil {
 		t.Errorf("cluster id inputs = %v (16 bytes, no keepers)", id.Inputs)
 	}
 	if !strings.Contains(id.Provider, "pulumi:providers:random") {
 		t.Errorf("the cluster id must use an explicit random provider, got %q", id.Provider)
 	}
-	if got := containerEnv(sts)["CLUSTER_ID"]; got != mockClusterID || out.clusterID != mockClusterID {
-		t.Errorf("CLUSTER_ID env = %q, clusterId output = %q, want the generated %q", got, out.clusterID, mockClusterID)
+	if got := containerEnv(sts)["CLUSTER_ID"]; got != mocktest.ClusterID || out.clusterID != mocktest.ClusterID {
+		t.Errorf("CLUSTER_ID env = %q, clusterId output = %q, want the generated %q", got, out.clusterID, mocktest.ClusterID)
 	}
 
-	job := rec.one(t, "kubernetes:batch/v1:Job")
-	if name, _ := dig(job.Inputs, "metadata", "name").(string); !regexp.MustCompile(`^kafka-topics-[0-9a-f]{8}$`).MatchString(name) {
+	job := rec.One(t, "kubernetes:batch/v1:Job")
+	if name, _ := mocktest.Dig(job.Inputs, "metadata", "name").(string); !regexp.MustCompile(`^kafka-topics-[0-9a-f]{8}$`).MatchString(name) {
 		t.Errorf("Job name = %q", name)
 	}
-	if dig(job.Inputs, "spec", "backoffLimit") != float64(6) || dig(job.Inputs, "spec", "ttlSecondsAfterFinished") != nil {
-		t.Errorf("Job spec = %v", dig(job.Inputs, "spec"))
+	if mocktest.Dig(job.Inputs, "spec", "backoffLimit") != float64(6) || mocktest.Dig(job.Inputs, "spec", "ttlSecondsAfterFinished") != nil {
+		t.Errorf("Job spec = %v", mocktest.Dig(job.Inputs, "spec"))
 	}
-	if !contains(job.Dependencies, sts.URNSuffix()) {
+	if !contains(job.Dependencies, urnSuffix(sts)) {
 		t.Errorf("the Job must depend on the StatefulSet, depends on %v", job.Dependencies)
 	}
-	script, _ := dig(job.Inputs, "spec", "template", "spec", "containers", 0, "command", 2).(string)
+	script, _ := mocktest.Dig(job.Inputs, "spec", "template", "spec", "containers", 0, "command", 2).(string)
 	if !strings.Contains(script, "--create --if-not-exists --topic logs --partitions 1 --replication-factor 1") {
 		t.Errorf("topic script = %q", script)
 	}
 
-	if n := len(rec.ofType("kubernetes:policy/v1:PodDisruptionBudget")); n != 0 {
+	if n := len(rec.OfType("kubernetes:policy/v1:PodDisruptionBudget")); n != 0 {
 		t.Errorf("one broker needs no PDB, got %d", n)
 	}
 	if strings.Join(out.topics, ",") != "logs" {
 		t.Errorf("Topics = %v", out.topics)
 	}
-	rec.one(t, "obs-stack:kafka:Kafka")
-	for _, r := range rec.resources {
+	rec.One(t, "obs-stack:kafka:Kafka")
+	for _, r := range rec.Resources {
 		if r.Type != "obs-stack:kafka:Kafka" && r.Type != "pulumi:providers:random" && !strings.HasSuffix(r.Parent, "obs-stack:kafka:Kafka::kafka") {
 			t.Errorf("%s %s is not a child of the component (parent %q)", r.Type, r.Name, r.Parent)
 		}
@@ -219,8 +142,8 @@ func TestDevRegistersOneBroker(t *testing.T) {
 
 func TestProdRegistersAQuorumOfThree(t *testing.T) {
 	rec, out := run(t, "prod", nil)
-	sts := rec.one(t, "kubernetes:apps/v1:StatefulSet")
-	if got := dig(sts.Inputs, "spec", "replicas"); got != float64(3) {
+	sts := rec.One(t, "kubernetes:apps/v1:StatefulSet")
+	if got := mocktest.Dig(sts.Inputs, "spec", "replicas"); got != float64(3) {
 		t.Errorf("replicas = %v", got)
 	}
 	env := containerEnv(sts)
@@ -230,11 +153,11 @@ func TestProdRegistersAQuorumOfThree(t *testing.T) {
 	if got := env["KAFKA_HEAP_OPTS"]; got != "-Xmx2048m -Xms2048m" {
 		t.Errorf("heap = %q, want half of the 4Gi limit", got)
 	}
-	if aff := dig(sts.Inputs, "spec", "template", "spec", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution", 0, "topologyKey"); aff != "kubernetes.io/hostname" {
+	if aff := mocktest.Dig(sts.Inputs, "spec", "template", "spec", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution", 0, "topologyKey"); aff != "kubernetes.io/hostname" {
 		t.Errorf("prod brokers must be spread one per node, affinity = %v", aff)
 	}
-	pdb := rec.one(t, "kubernetes:policy/v1:PodDisruptionBudget")
-	if got, want := dig(pdb.Inputs, "spec", "selector", "matchLabels"), dig(sts.Inputs, "spec", "selector", "matchLabels"); !equalMaps(got, want) {
+	pdb := rec.One(t, "kubernetes:policy/v1:PodDisruptionBudget")
+	if got, want := mocktest.Dig(pdb.Inputs, "spec", "selector", "matchLabels"), mocktest.Dig(sts.Inputs, "spec", "selector", "matchLabels"); !equalMaps(got, want) {
 		t.Errorf("PDB selects %v, brokers are %v", got, want)
 	}
 	if got := strings.Count(out.bootstrapServers, ",") + 1; got != 3 {
@@ -247,16 +170,16 @@ func TestProdRegistersAQuorumOfThree(t *testing.T) {
 func TestJobBootstrapNamesTheComponentsObjects(t *testing.T) {
 	for _, preset := range []string{"dev", "prod"} {
 		rec, out := run(t, preset, nil)
-		sts := rec.one(t, "kubernetes:apps/v1:StatefulSet")
-		stsName, ns := dig(sts.Inputs, "metadata", "name"), dig(sts.Inputs, "metadata", "namespace")
-		replicas := int(dig(sts.Inputs, "spec", "replicas").(float64))
+		sts := rec.One(t, "kubernetes:apps/v1:StatefulSet")
+		stsName, ns := mocktest.Dig(sts.Inputs, "metadata", "name"), mocktest.Dig(sts.Inputs, "metadata", "namespace")
+		replicas := int(mocktest.Dig(sts.Inputs, "spec", "replicas").(float64))
 		headless := map[string]bool{}
-		for _, s := range rec.ofType("kubernetes:core/v1:Service") {
-			if dig(s.Inputs, "spec", "clusterIP") == "None" && dig(s.Inputs, "metadata", "namespace") == ns {
-				headless[dig(s.Inputs, "metadata", "name").(string)] = true
+		for _, s := range rec.OfType("kubernetes:core/v1:Service") {
+			if mocktest.Dig(s.Inputs, "spec", "clusterIP") == "None" && mocktest.Dig(s.Inputs, "metadata", "namespace") == ns {
+				headless[mocktest.Dig(s.Inputs, "metadata", "name").(string)] = true
 			}
 		}
-		script := dig(rec.one(t, "kubernetes:batch/v1:Job").Inputs, "spec", "template", "spec", "containers", 0, "command", 2).(string)
+		script := mocktest.Dig(rec.One(t, "kubernetes:batch/v1:Job").Inputs, "spec", "template", "spec", "containers", 0, "command", 2).(string)
 		m := regexp.MustCompile(`--bootstrap-server (\S+)`).FindStringSubmatch(script)
 		if m == nil {
 			t.Fatalf("%s: no --bootstrap-server in %q", preset, script)
@@ -281,32 +204,32 @@ func TestJobBootstrapNamesTheComponentsObjects(t *testing.T) {
 func TestBrokerPodsAreHardened(t *testing.T) {
 	rec, _ := run(t, "prod", nil)
 	for _, typ := range []string{"kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job"} {
-		w := rec.one(t, typ)
-		pod := dig(w.Inputs, "spec", "template", "spec")
-		sc := dig(pod, "securityContext")
-		if dig(sc, "runAsNonRoot") != true || dig(sc, "runAsUser") != float64(1000) || dig(pod, "automountServiceAccountToken") != false {
-			t.Errorf("%s: pod security %v, automount %v", typ, sc, dig(pod, "automountServiceAccountToken"))
+		w := rec.One(t, typ)
+		pod := mocktest.Dig(w.Inputs, "spec", "template", "spec")
+		sc := mocktest.Dig(pod, "securityContext")
+		if mocktest.Dig(sc, "runAsNonRoot") != true || mocktest.Dig(sc, "runAsUser") != float64(1000) || mocktest.Dig(pod, "automountServiceAccountToken") != false {
+			t.Errorf("%s: pod security %v, automount %v", typ, sc, mocktest.Dig(pod, "automountServiceAccountToken"))
 		}
 		for _, list := range []string{"initContainers", "containers"} {
-			containers, _ := dig(pod, list).([]any)
+			containers, _ := mocktest.Dig(pod, list).([]any)
 			for _, c := range containers {
-				csc := dig(c, "securityContext")
-				if dig(csc, "readOnlyRootFilesystem") != true || dig(csc, "allowPrivilegeEscalation") != false || dig(csc, "capabilities", "drop", 0) != "ALL" {
-					t.Errorf("%s %s: container security context %v", typ, dig(c, "name"), csc)
+				csc := mocktest.Dig(c, "securityContext")
+				if mocktest.Dig(csc, "readOnlyRootFilesystem") != true || mocktest.Dig(csc, "allowPrivilegeEscalation") != false || mocktest.Dig(csc, "capabilities", "drop", 0) != "ALL" {
+					t.Errorf("%s %s: container security context %v", typ, mocktest.Dig(c, "name"), csc)
 				}
 			}
 		}
 	}
-	pod := dig(rec.one(t, "kubernetes:apps/v1:StatefulSet").Inputs, "spec", "template", "spec")
-	if dig(pod, "enableServiceLinks") != false {
+	pod := mocktest.Dig(rec.One(t, "kubernetes:apps/v1:StatefulSet").Inputs, "spec", "template", "spec")
+	if mocktest.Dig(pod, "enableServiceLinks") != false {
 		t.Error("service links would inject KAFKA_PORT etc., which the image reads as server properties")
 	}
-	if dig(pod, "containers", 0, "readinessProbe", "tcpSocket", "port") != "client" {
-		t.Errorf("readiness probe = %v", dig(pod, "containers", 0, "readinessProbe"))
+	if mocktest.Dig(pod, "containers", 0, "readinessProbe", "tcpSocket", "port") != "client" {
+		t.Errorf("readiness probe = %v", mocktest.Dig(pod, "containers", 0, "readinessProbe"))
 	}
 	mounts := map[string]bool{}
-	for _, m := range dig(pod, "containers", 0, "volumeMounts").([]any) {
-		mounts[dig(m, "mountPath").(string)] = true
+	for _, m := range mocktest.Dig(pod, "containers", 0, "volumeMounts").([]any) {
+		mounts[mocktest.Dig(m, "mountPath").(string)] = true
 	}
 	for _, path := range []string{dataDir, configDir, logDir, "/tmp"} {
 		if !mounts[path] {
@@ -316,11 +239,11 @@ func TestBrokerPodsAreHardened(t *testing.T) {
 }
 
 func TestConfigChangeRollsBrokersAndTopicChangeRenamesTheJob(t *testing.T) {
-	hash := func(rec *recorder) any {
-		return dig(rec.one(t, "kubernetes:apps/v1:StatefulSet").Inputs, "spec", "template", "metadata", "annotations", "obs-stack.io/config-hash")
+	hash := func(rec *mocktest.Recorder) any {
+		return mocktest.Dig(rec.One(t, "kubernetes:apps/v1:StatefulSet").Inputs, "spec", "template", "metadata", "annotations", "obs-stack.io/config-hash")
 	}
-	jobName := func(rec *recorder) any {
-		return dig(rec.one(t, "kubernetes:batch/v1:Job").Inputs, "metadata", "name")
+	jobName := func(rec *mocktest.Recorder) any {
+		return mocktest.Dig(rec.One(t, "kubernetes:batch/v1:Job").Inputs, "metadata", "name")
 	}
 	before, _ := run(t, "dev", nil)
 	again, _ := run(t, "dev", nil)
@@ -343,8 +266,8 @@ func TestConfigChangeRollsBrokersAndTopicChangeRenamesTheJob(t *testing.T) {
 	}
 }
 
-// URNSuffix is how the resource's URN ends: type and name.
-func (r registered) URNSuffix() string { return r.Type + "::" + r.Name }
+// urnSuffix is how the resource's URN ends: type and name.
+func urnSuffix(r mocktest.Resource) string { return r.Type + "::" + r.Name }
 
 func contains(urns []string, suffix string) bool {
 	for _, u := range urns {

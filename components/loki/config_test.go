@@ -1,18 +1,14 @@
 package loki
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
 
+	"obs-stack/internal/golden"
 	"obs-stack/stacks"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func mustLoad(t *testing.T, stack string, config map[string]string) stacks.Spec {
 	t.Helper()
@@ -42,19 +38,7 @@ func TestConfigGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", "config-"+name+".yaml")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./components/loki -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("rendered config differs from %s (run with -update if the change is intended):\n%s", path, got)
-			}
+			golden.Check(t, "config-"+name+".yaml", got)
 		})
 	}
 }
