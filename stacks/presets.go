@@ -35,6 +35,8 @@ func base() Spec {
 			NodeMemory:      "8Gi",
 			DNSService:      "kube-dns.kube-system.svc.cluster.local",
 			Domain:          "cluster.local",
+			// Below this share of free CPU/memory preview warns.
+			MinHeadroomPercent: 20,
 		},
 		Loki: Loki{
 			Mode:              SingleBinary,

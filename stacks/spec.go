@@ -42,6 +42,9 @@ type Cluster struct {
 	DNSService string `json:"dnsService"`
 	// Domain is the cluster DNS domain. Default: cluster.local.
 	Domain string `json:"domain"`
+	// MinHeadroomPercent warns at preview when less of the cluster's CPU or memory stays free
+	// after the stack's requests. Default: 20.
+	MinHeadroomPercent int `json:"minHeadroomPercent"`
 }
 
 // Resources are the CPU/memory requests and limits of one container.

@@ -47,6 +47,7 @@ func (s Spec) Validate() (warnings []string, err error) {
 	s.checkGrafana(c)
 	s.checkAlloy(c)
 	s.checkKafka(c)
+	s.checkCapacity(c)
 	return c.warnings, errors.Join(c.errs...)
 }
 
@@ -97,13 +98,18 @@ func (s Spec) checkLoki(c *checker) {
 	for _, t := range targets {
 		key := "loki." + t.Key
 		checkWorkload(c, key, t.Workload, t.Stateful, s.Cluster.Nodes)
-		if t.HoldsData && l.ReplicationFactor > t.Workload.Replicas && t.Workload.Replicas > 0 {
+		// Replicas that can run: hard anti-affinity places at most one per node.
+		placeable := t.Workload.Replicas
+		if t.Workload.AntiAffinity == AntiAffinityHard && s.Cluster.Nodes >= 1 {
+			placeable = min(placeable, s.Cluster.Nodes)
+		}
+		if t.HoldsData && l.ReplicationFactor > placeable && placeable > 0 {
 			quorum := l.ReplicationFactor/2 + 1
-			reason := fmt.Sprintf("writes need %d live %s replicas but only %d exist, so every push fails (\"too many unhealthy instances in the ring\")",
-				quorum, t.Name, t.Workload.Replicas)
-			if t.Workload.Replicas >= quorum {
+			reason := fmt.Sprintf("writes need %d live %s replicas but only %d can run, so every push fails (\"too many unhealthy instances in the ring\")",
+				quorum, t.Name, placeable)
+			if placeable >= quorum {
 				reason = fmt.Sprintf("only %d %s replicas hold data, so each stream has fewer copies than the factor promises and losing %d pod(s) stops writes",
-					t.Workload.Replicas, t.Name, t.Workload.Replicas-quorum+1)
+					placeable, t.Name, placeable-quorum+1)
 			}
 			c.fail("loki.replicationFactor", l.ReplicationFactor, reason,
 				"set obs-stack:loki.replicationFactor to at most %d, or obs-stack:%s.replicas to at least %d", t.Workload.Replicas, key, l.ReplicationFactor)
@@ -237,8 +243,7 @@ func checkCache(c *checker, key string, cache Cache, nodes int) {
 	if cache.SizeMB < 64 {
 		c.fail(key+".sizeMB", cache.SizeMB, "a memcached cache below 64 MB evicts faster than it serves", "set it to at least 64, or disable the cache")
 	}
-	w := Workload{Replicas: cache.Replicas, AntiAffinity: cache.AntiAffinity, Resources: res(cache.CPU, fmt.Sprintf("%dMi", CacheMemoryMi(cache.SizeMB)), cache.CPU, fmt.Sprintf("%dMi", CacheMemoryMi(cache.SizeMB)))}
-	checkWorkload(c, key, w, false, nodes)
+	checkWorkload(c, key, cache.Workload(), false, nodes)
 	required(c, key+".image", cache.Image, "memcached:1.6.39-alpine")
 }
 

@@ -1,0 +1,73 @@
+package stacks
+
+import (
+	"strings"
+	"testing"
+)
+
+// The field failure behind this project: SimpleScalable with read 2 / write 3 / backend 1,
+// replication factor 3, hard anti-affinity and the chart's 8192 MB chunks cache on one
+// k3d node of 4 CPU / 8Gi.
+var historical = map[string]string{
+	"obs-stack:cluster": `{"nodes":1,"nodeCPU":"4","nodeMemory":"8Gi"}`,
+	"obs-stack:loki": `{"mode":"SimpleScalable","replicationFactor":3,
+		"read":{"replicas":2,"antiAffinity":"hard"},"write":{"replicas":3,"antiAffinity":"hard"},"backend":{"replicas":1,"antiAffinity":"hard"},
+		"caches":{"chunksCache":{"enabled":true,"sizeMB":8192,"replicas":1}}}`,
+}
+
+func TestHistoricalFailureIsCaughtAtPreview(t *testing.T) {
+	_, err := loadAndValidate("prod", historical)
+	if err == nil {
+		t.Fatal("the historical one-node SimpleScalable setup was accepted")
+	}
+	for _, want := range []string{
+		"obs-stack:loki.write.antiAffinity = \"hard\"",          // 2 of 3 writers stay Pending
+		"obs-stack:loki.read.antiAffinity = \"hard\"",           // 1 of 2 readers stays Pending
+		"obs-stack:loki.caches.chunksCache.sizeMB = \"9831Mi\"", // 1.2 x 8192 MB on an 8Gi node
+		"obs-stack:loki.replicationFactor = 3",                  // 1 placeable writer < quorum of 2
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+func TestDevFitsTheSameNodeWithHeadroom(t *testing.T) {
+	warnings, err := loadAndValidate("dev", map[string]string{"obs-stack:cluster": historical["obs-stack:cluster"]})
+	if err != nil || len(warnings) > 0 {
+		t.Fatalf("dev on one 4 CPU / 8Gi node: err %v, warnings %v", err, warnings)
+	}
+	s := Dev()
+	_, total, _ := s.Cluster.Allocatable()
+	if req := s.Requested(); req.MemoryBytes*100/total.MemoryBytes > 80 {
+		t.Errorf("dev uses %d%% of the node's memory", req.MemoryBytes*100/total.MemoryBytes)
+	}
+}
+
+func TestCapacityChecks(t *testing.T) {
+	cases := []struct {
+		name   string
+		config map[string]string
+		want   string
+	}{
+		{"one pod bigger than a node", map[string]string{"obs-stack:loki": `{"singleBinary":{"resources":{"requests":{"memory":"12Gi"},"limits":{"memory":"12Gi"}}}}`},
+			"obs-stack:loki.singleBinary.resources.requests.memory = \"12Gi\": one loki-single-binary pod requests 12Gi"},
+		{"cpu above a node", map[string]string{"obs-stack:kafka": `{"resources":{"requests":{"cpu":"6"},"limits":{"cpu":"6"}}}`},
+			"obs-stack:kafka.resources.requests.cpu = \"6\""},
+		{"everything together above the cluster", map[string]string{"obs-stack:loki": `{"singleBinary":{"resources":{"requests":{"memory":"3Gi","cpu":"3"},"limits":{"memory":"4Gi","cpu":"4"}}}}`,
+			"obs-stack:kafka": `{"resources":{"requests":{"memory":"3Gi","cpu":"1"},"limits":{"memory":"4Gi","cpu":"2"}}}`},
+			"obs-stack:cluster.nodes = 1: the stack requests 4150m CPU and 6.2Gi memory but 1 node(s) of 4 CPU / 8Gi provide 4 CPU"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := loadAndValidate("dev", c.config)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want %q in %v", c.want, err)
+			}
+		})
+	}
+	warnings, err := loadAndValidate("dev", map[string]string{"obs-stack:loki": `{"singleBinary":{"resources":{"requests":{"memory":"6Gi"},"limits":{"memory":"6Gi"}}}}`})
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "obs-stack:cluster.minHeadroomPercent") {
+		t.Fatalf("low headroom should warn, not fail: err %v, warnings %v", err, warnings)
+	}
+}
