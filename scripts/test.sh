@@ -12,7 +12,8 @@ step() { echo; echo "== $* (at $((SECONDS - t0)) s)"; }
 
 step "system packages"
 need=()
-command -v openssl >/dev/null || need+=(openssl)
+command -v openssl >/dev/null || need+=(openssl)                        # local control plane certificates
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light) # the gateway tests run real nginx
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
