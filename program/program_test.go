@@ -1,7 +1,10 @@
 package program
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -19,8 +22,25 @@ import (
 func run(t *testing.T, stack string, config map[string]string) (*mocktest.Recorder, error) {
 	t.Helper()
 	rec := &mocktest.Recorder{}
-	withConfig := func(info *pulumi.RunInfo) { info.Config = config }
-	err := pulumi.RunErr(Run, pulumi.WithMocks("obs-stack", stack, rec), withConfig)
+	// As after `pulumi config set`: the engine passes the values, the stack file lists the keys.
+	file := map[string]any{}
+	for k, v := range config {
+		var value any
+		if json.Unmarshal([]byte(v), &value) != nil {
+			value = v
+		}
+		file[k] = value
+	}
+	raw, err := yaml.Marshal(map[string]any{"config": file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi."+stack+".yaml"), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	withConfig := func(info *pulumi.RunInfo) { info.Config, info.RootDirectory = config, dir }
+	err = pulumi.RunErr(Run, pulumi.WithMocks("obs-stack", stack, rec), withConfig)
 	return rec, err
 }
 

@@ -35,6 +35,7 @@ func base() Spec {
 			NodeMemory:      "8Gi",
 			DNSService:      "kube-dns.kube-system.svc.cluster.local",
 			Domain:          "cluster.local",
+			NetworkPolicies: true,
 			// Below this share of free CPU/memory preview warns.
 			MinHeadroomPercent: 20,
 		},
@@ -164,6 +165,7 @@ func Prod() Spec {
 	l.SingleBinary = stateful(1, res("1", "2Gi", "2", "4Gi"), "50Gi", AntiAffinitySoft)
 
 	s.Gateway.Replicas = 2
+	s.Gateway.RequireAuth = true
 	s.Alloy.Replicas = 2
 	s.Kafka.Replicas = 3
 	s.Kafka.Resources = res("500m", "2Gi", "2", "4Gi")

@@ -42,6 +42,9 @@ type Cluster struct {
 	DNSService string `json:"dnsService"`
 	// Domain is the cluster DNS domain. Default: cluster.local.
 	Domain string `json:"domain"`
+	// NetworkPolicies denies all traffic in the namespace by default and allows exactly the
+	// pipeline's flows. Default: true.
+	NetworkPolicies bool `json:"networkPolicies"`
 	// MinHeadroomPercent warns at preview when less of the cluster's CPU or memory stays free
 	// after the stack's requests. Default: 20.
 	MinHeadroomPercent int `json:"minHeadroomPercent"`
@@ -225,6 +228,9 @@ type Cache struct {
 type Gateway struct {
 	// Image of unprivileged nginx. Default: nginxinc/nginx-unprivileged:1.29-alpine.
 	Image string `json:"image"`
+	// RequireAuth refuses a stack whose Loki runs without auth (anyone reaching the gateway
+	// could read and write every log). Default: dev false, prod true.
+	RequireAuth bool `json:"requireAuth"`
 	// Workload sizes the gateway. Default: dev 1 replica, prod 2.
 	Workload
 }
