@@ -5,6 +5,11 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"obs-stack/internal/mocktest"
+	"obs-stack/stacks"
 )
 
 // TestBadConfigsRegisterNothing runs the whole bad-config catalogue (stacks/testdata) through
@@ -43,5 +48,22 @@ func TestBadConfigsRegisterNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDataLossRefusedBeforeAnyObject: with a deployed dev stack on record, a mode switch off
+// its filesystem PVC fails the preview before any Kubernetes object is declared.
+func TestDataLossRefusedBeforeAnyObject(t *testing.T) {
+	deployed := factsOutput(stacks.Dev())
+	rec := &mocktest.Recorder{Previous: map[string]any{"dataFacts": deployed}}
+	config := map[string]string{"obs-stack:loki": `{"mode":"SimpleScalable","storage":{"type":"s3","s3":{"buckets":{"chunks":"loki-c1","ruler":"loki-r1"},"credentialsSecret":{"name":"s3"}}},"schemas":[{"objectStore":"s3"}],"read":{"replicas":1},"write":{"replicas":1},"backend":{"replicas":1}}`}
+	err := pulumi.RunErr(Run, pulumi.WithMocks("obs-stack", "dev", rec), func(info *pulumi.RunInfo) { info.Config = config })
+	if err == nil || !strings.Contains(err.Error(), "obs-stack:loki.mode") || !strings.Contains(err.Error(), "allowDataLoss") {
+		t.Fatalf("want a refusal naming loki.mode and allowDataLoss, got %v", err)
+	}
+	for _, r := range rec.Resources {
+		if strings.HasPrefix(r.Type, "kubernetes:") {
+			t.Errorf("declared %s %s before refusing", r.Type, r.Name)
+		}
 	}
 }

@@ -3,10 +3,12 @@
 package program
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -35,6 +37,9 @@ const RenderDirEnv = "OBS_STACK_RENDER_DIR"
 func Run(ctx *pulumi.Context) error {
 	spec, err := LoadSpec(ctx)
 	if err != nil {
+		return err
+	}
+	if err := checkChanges(ctx, spec); err != nil {
 		return err
 	}
 
@@ -132,6 +137,7 @@ func Run(ctx *pulumi.Context) error {
 	ctx.Export("queryUrl", gw.QueryURL)
 	ctx.Export("tenant", pulumi.String(spec.Loki.Tenant))
 	ctx.Export("grafanaDatasource", pulumi.StringMap{"name": pulumi.String(ds.Name), "uid": pulumi.String(ds.UID)})
+	ctx.Export("dataFacts", pulumi.ToMap(factsOutput(spec)))
 	ctx.Export("sizing", pulumi.ToMapArray(sizingOutput(spec)))
 	return nil
 }
@@ -205,4 +211,34 @@ func optional(s string) pulumi.StringPtrInput {
 		return nil
 	}
 	return pulumi.String(s)
+}
+
+// checkChanges compares the spec with what the last update of this stack recorded (its
+// dataFacts output, read through a reference to the stack itself) and refuses changes that
+// would lose data. Nothing of the cluster is touched before this passes.
+func checkChanges(ctx *pulumi.Context, spec stacks.Spec) error {
+	self := ctx.Organization() + "/" + ctx.Project() + "/" + ctx.Stack()
+	ref, err := pulumi.NewStackReference(ctx, "previous-update", &pulumi.StackReferenceArgs{Name: pulumi.String(self)})
+	if err != nil {
+		return fmt.Errorf("reading the previous update of %s: %w", self, err)
+	}
+	details, err := ref.GetOutputDetails("dataFacts")
+	if err != nil {
+		return fmt.Errorf("reading the previous update's dataFacts: %w", err)
+	}
+	prev, err := stacks.FactsFromOutput(details.Value)
+	if err != nil {
+		return err
+	}
+	if err := spec.CheckChanges(prev, time.Now()); err != nil {
+		return fmt.Errorf("stack %q: this change would lose data:\n%w", ctx.Stack(), err)
+	}
+	return nil
+}
+
+func factsOutput(spec stacks.Spec) map[string]any {
+	raw, _ := json.Marshal(spec.Facts())
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return out
 }

@@ -19,6 +19,10 @@ type Spec struct {
 	Grafana Grafana `json:"grafana"`
 	Alloy   Alloy   `json:"alloy"`
 	Kafka   Kafka   `json:"kafka"`
+	// AllowDataLoss acknowledges a change that would lose stored logs or Kafka data (a mode
+	// switch off a filesystem PVC, a changed volume template). Set it for one update, then
+	// remove it. Default: false.
+	AllowDataLoss bool `json:"allowDataLoss"`
 }
 
 // Cluster describes the Kubernetes cluster the stack targets.

@@ -28,6 +28,8 @@ type Resource struct {
 type Recorder struct {
 	mu        sync.Mutex
 	Resources []Resource
+	// Previous are the outputs a StackReference reads (the last update's, for a self-reference).
+	Previous map[string]any
 }
 
 // NewResource implements pulumi.MockResourceMonitor.
@@ -46,6 +48,8 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		outputs["bcryptHash"] = resource.MakeSecret(resource.NewStringProperty("$2a$10$mockmockmockmockmockmuMOCKHASHmockmockmockmockmockmockm"))
 	case "random:index/randomId:RandomId":
 		outputs["b64Url"] = resource.NewStringProperty(ClusterID)
+	case "pulumi:pulumi:StackReference":
+		outputs["outputs"] = resource.NewObjectProperty(resource.NewPropertyMapFromMap(r.Previous))
 	}
 	// The real provider auto-names objects without metadata.name; do the same.
 	if meta, ok := outputs["metadata"]; ok && meta.IsObject() {

@@ -1,0 +1,66 @@
+package stacks
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+var now = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+
+func mustSpec(t *testing.T, stack string, config map[string]string) Spec {
+	t.Helper()
+	s, err := Load(stack, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestChangesThatLoseDataAreRefused(t *testing.T) {
+	deployed := Dev().Facts()
+	cases := []struct {
+		name   string
+		config map[string]string
+		want   string
+	}{
+		{"mode switch off a filesystem PVC", map[string]string{"obs-stack:loki": `{"mode":"SimpleScalable","storage":{"type":"s3","s3":{"buckets":{"chunks":"c","ruler":"r"}}}}`},
+			"obs-stack:loki.mode = \"SimpleScalable\": the deployed Loki (SingleBinary) keeps its logs on a filesystem PVC"},
+		{"bigger Loki volume", map[string]string{"obs-stack:loki": `{"singleBinary":{"storage":"20Gi"}}`},
+			"obs-stack:loki.singleBinary.storage = \"20Gi on the default class\": the deployed volume template is 10Gi on the default class"},
+		{"other Kafka storage class", map[string]string{"obs-stack:cluster": `{"storageClass":"fast"}`},
+			"obs-stack:kafka.storage = \"10Gi on fast\""},
+		{"new schema period starting today", map[string]string{"obs-stack:loki": `{"schemas":[{},{"from":"2026-11-26","store":"tsdb","objectStore":"filesystem","schema":"v13","indexPrefix":"index_","indexPeriod":"24h"}]}`},
+			"obs-stack:loki.schemas[1].from = \"2026-11-26\": a schema period added to a running store must start in the future, or data already written under the old schema becomes unreadable; fix: set it to 2026-11-27 or later"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := mustSpec(t, "dev", c.config).CheckChanges(&deployed, now)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want %q in %v", c.want, err)
+			}
+		})
+	}
+}
+
+func TestAcknowledgedOrHarmlessChangesPass(t *testing.T) {
+	deployed := Dev().Facts()
+	for name, config := range map[string]map[string]string{
+		"no change":              nil,
+		"retention change":       {"obs-stack:loki": `{"limits":{"retentionPeriod":"72h"}}`},
+		"future schema period":   {"obs-stack:loki": `{"schemas":[{},{"from":"2026-11-27","store":"tsdb","objectStore":"filesystem","schema":"v13","indexPrefix":"index_","indexPeriod":"24h"}]}`},
+		"acknowledged data loss": {"obs-stack:allowDataLoss": "true", "obs-stack:loki": `{"singleBinary":{"storage":"20Gi"}}`},
+	} {
+		if err := mustSpec(t, "dev", config).CheckChanges(&deployed, now); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if err := mustSpec(t, "prod", nil).CheckChanges(nil, now); err != nil {
+		t.Errorf("a first deployment has nothing to lose: %v", err)
+	}
+	// Switching modes is fine when the data already lives in object storage.
+	prod := Prod().Facts()
+	if err := mustSpec(t, "prod", map[string]string{"obs-stack:loki": `{"mode":"SimpleScalable"}`}).CheckChanges(&prod, now); err != nil {
+		t.Errorf("mode switch on s3: %v", err)
+	}
+}
