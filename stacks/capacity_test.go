@@ -21,10 +21,10 @@ func TestHistoricalFailureIsCaughtAtPreview(t *testing.T) {
 		t.Fatal("the historical one-node SimpleScalable setup was accepted")
 	}
 	for _, want := range []string{
-		"obs-stack:loki.write.antiAffinity = \"hard\"",          // 2 of 3 writers stay Pending
-		"obs-stack:loki.read.antiAffinity = \"hard\"",           // 1 of 2 readers stays Pending
-		"obs-stack:loki.caches.chunksCache.sizeMB = \"9831Mi\"", // 1.2 x 8192 MB on an 8Gi node
-		"obs-stack:loki.replicationFactor = 3",                  // 1 placeable writer < quorum of 2
+		"obs-stack:loki.write.antiAffinity = \"hard\"",                                               // 2 of 3 writers stay Pending
+		"obs-stack:loki.read.antiAffinity = \"hard\"",                                                // 1 of 2 readers stays Pending
+		"obs-stack:loki.caches.chunksCache.sizeMB = 8192: one loki-chunks-cache pod requests 9831Mi", // 1.2 x 8192 MB on an 8Gi node
+		"obs-stack:loki.replicationFactor = 3",                                                       // 1 placeable writer < quorum of 2
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

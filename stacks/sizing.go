@@ -117,13 +117,14 @@ func (s Spec) checkCapacity(c *checker) {
 	for _, g := range s.Sizing() {
 		r := g.Requests()
 		memKey, cpuKey := g.Key+".resources.requests.memory", g.Key+".resources.requests.cpu"
+		var memValue any = g.Resources.Requests.Memory
 		memFix := fmt.Sprintf("lower obs-stack:%s or use nodes with more memory (obs-stack:cluster.nodeMemory)", memKey)
-		if g.Key == "loki.caches.chunksCache" || g.Key == "loki.caches.resultsCache" {
-			memKey = g.Key + ".sizeMB"
+		if cache, ok := s.cacheByKey(g.Key); ok {
+			memKey, memValue = g.Key+".sizeMB", cache.SizeMB
 			memFix = fmt.Sprintf("lower obs-stack:%s (pod memory is 1.2 x the cache size) or use bigger nodes", memKey)
 		}
 		if r.MemoryBytes > perNode.MemoryBytes {
-			c.fail(memKey, g.Resources.Requests.Memory,
+			c.fail(memKey, memValue,
 				fmt.Sprintf("one %s pod requests %s of memory but a node has %s allocatable, so it stays Pending (\"Insufficient memory\")", g.Component, g.Resources.Requests.Memory, s.Cluster.NodeMemory),
 				"%s", memFix)
 		}
@@ -156,4 +157,14 @@ func capacityFix(mode string) string {
 		return "add nodes (obs-stack:cluster.nodes) or lower requests"
 	}
 	return "set obs-stack:loki.mode SingleBinary, add nodes (obs-stack:cluster.nodes) or lower replicas and requests"
+}
+
+func (s Spec) cacheByKey(key string) (Cache, bool) {
+	switch key {
+	case "loki.caches.chunksCache":
+		return s.Loki.Caches.ChunksCache, true
+	case "loki.caches.resultsCache":
+		return s.Loki.Caches.ResultsCache, true
+	}
+	return Cache{}, false
 }

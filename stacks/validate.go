@@ -112,7 +112,7 @@ func (s Spec) checkLoki(c *checker) {
 					placeable, t.Name, placeable-quorum+1)
 			}
 			c.fail("loki.replicationFactor", l.ReplicationFactor, reason,
-				"set obs-stack:loki.replicationFactor to at most %d, or obs-stack:%s.replicas to at least %d", t.Workload.Replicas, key, l.ReplicationFactor)
+				"set obs-stack:loki.replicationFactor to at most %d, or run at least %d %s replicas (obs-stack:%s.replicas, with room to place them)", placeable, l.ReplicationFactor, t.Name, key)
 		}
 		if t.Key == "compactor" && t.Workload.Replicas > 1 {
 			c.fail(key+".replicas", t.Workload.Replicas, "only one compactor may run; more corrupt retention and the index", "set it to 1")
@@ -187,7 +187,7 @@ func checkSchemas(c *checker, l Loki) {
 		default:
 			c.fail(key+".store", p.Store, "unknown index store", "set it to tsdb")
 		}
-		if p.ObjectStore != l.Storage.Type {
+		if p.ObjectStore != l.Storage.Type && (l.Storage.Type == StorageFilesystem || l.Storage.Type == StorageS3) {
 			c.fail(key+".objectStore", p.ObjectStore, fmt.Sprintf("the period stores into %q but loki.storage.type is %q", p.ObjectStore, l.Storage.Type),
 				"set it to %s", l.Storage.Type)
 		}
@@ -206,12 +206,13 @@ func checkSchemas(c *checker, l Loki) {
 	}
 	// Loki checks the newest period: older ones may keep an old schema during a migration.
 	last, key := l.Schemas[len(l.Schemas)-1], fmt.Sprintf("loki.schemas[%d]", len(l.Schemas)-1)
+	_, knownSchema := schemaNames[last.Schema]
 	if l.Limits.AllowStructuredMetadata {
-		if last.Schema != "v13" {
+		if knownSchema && last.Schema != "v13" {
 			c.fail(key+".schema", last.Schema, "CONFIG ERROR: schema v13 is required to store structured metadata (loki.limits.allowStructuredMetadata is true)",
 				"on a new install set obs-stack:%s.schema to v13 (with store tsdb); on an existing store add a v13 tsdb period with a future from date", key)
 		}
-		if last.Store != "tsdb" {
+		if last.Store == "boltdb-shipper" {
 			c.fail(key+".store", last.Store, "CONFIG ERROR: the tsdb index type is required to store structured metadata (loki.limits.allowStructuredMetadata is true)",
 				"set obs-stack:%s.store to tsdb, or add a tsdb v13 period with a future from date", key)
 		}
@@ -392,12 +393,20 @@ func required(c *checker, key, value, example string) {
 }
 
 func dnsLabel(c *checker, key, value string) {
+	if value == "" {
+		c.fail(key, value, "required", "set it to a DNS label, e.g. observability")
+		return
+	}
 	if errs := validation.IsDNS1123Label(value); len(errs) > 0 {
 		c.fail(key, value, "not a DNS label: "+strings.Join(errs, "; "), "use lower-case letters, digits and '-', at most 63 characters, e.g. observability")
 	}
 }
 
 func dnsSubdomain(c *checker, key, value string) {
+	if value == "" {
+		c.fail(key, value, "required", "set it to a DNS name")
+		return
+	}
 	if errs := validation.IsDNS1123Subdomain(value); len(errs) > 0 {
 		c.fail(key, value, "not a DNS name: "+strings.Join(errs, "; "), "use lower-case letters, digits, '-' and '.'")
 	}
