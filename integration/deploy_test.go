@@ -216,7 +216,9 @@ func TestDeploy(t *testing.T) {
 			s := open(t, dir, "prod", nil)
 			// One simulated node: keep prod's sizing but let replicas share it, in its own namespace.
 			setPath(t, s, "obs-stack:cluster.namespace", "observability-prod")
-			setPath(t, s, "obs-stack:cluster.nodes", "1")
+			setPath(t, s, "obs-stack:cluster.nodes", "1") // the simulated node of TestMain
+			setPath(t, s, "obs-stack:cluster.nodeCPU", "32")
+			setPath(t, s, "obs-stack:cluster.nodeMemory", "64Gi")
 			setPath(t, s, "obs-stack:loki.ingester.antiAffinity", "soft")
 			setPath(t, s, "obs-stack:kafka.antiAffinity", "soft")
 
@@ -279,7 +281,16 @@ func TestDeploy(t *testing.T) {
 				}
 			}
 		}},
-		{"destroy leaves nothing behind", func(t *testing.T) {
+		{"destroy leaves nothing behind once protection is lifted", func(t *testing.T) {
+			// prod protects its data: destroy is refused until protectData is turned off and applied.
+			prod := open(t, dir, "prod", nil)
+			if _, err := prod.Destroy(ctx); err == nil || !strings.Contains(err.Error(), "protected") {
+				t.Fatalf("destroying prod must be refused while its data is protected, got %v", err)
+			}
+			setPath(t, prod, "obs-stack:cluster.protectData", "false")
+			if _, err := prod.Up(ctx); err != nil {
+				t.Fatalf("unprotecting prod: %v", err)
+			}
 			for stack, ns := range map[string]string{"dev": "observability", "prod": "observability-prod"} {
 				s := open(t, dir, stack, nil)
 				if _, err := s.Destroy(ctx, optdestroy.ProgressStreams(testWriter{t})); err != nil {

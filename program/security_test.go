@@ -78,3 +78,23 @@ func TestOnlyAlloyReadsTheCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestProdProtectsItsData: prod's StatefulSets and Kafka cluster id are protected and keep
+// their PVCs; dev's are not protected, so `pulumi destroy` cleans a dev stack up.
+func TestProdProtectsItsData(t *testing.T) {
+	for stack, protect := range map[string]bool{"dev": false, "prod": true} {
+		rec := mustRun(t, stack, nil)
+		data := append(rec.OfType("kubernetes:apps/v1:StatefulSet"), rec.OfType("random:index/randomId:RandomId")...)
+		if len(data) < 2 {
+			t.Fatalf("%s: only %d data resources", stack, len(data))
+		}
+		for _, r := range data {
+			if r.Protect != protect || !r.DeleteBeforeReplace {
+				t.Errorf("%s %s: protect %v (want %v), deleteBeforeReplace %v", stack, r.Name, r.Protect, protect, r.DeleteBeforeReplace)
+			}
+			if r.Type == "kubernetes:apps/v1:StatefulSet" && mocktest.Dig(r.Inputs, "spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted") != "Retain" {
+				t.Errorf("%s %s: PVCs must be retained explicitly", stack, r.Name)
+			}
+		}
+	}
+}

@@ -126,6 +126,7 @@ func Dev() Spec {
 func Prod() Spec {
 	s := base()
 	s.Cluster.Nodes, s.Cluster.NodeCPU, s.Cluster.NodeMemory = 3, "8", "32Gi"
+	s.Cluster.ProtectData = true
 
 	l := &s.Loki
 	l.Mode = Distributed

@@ -46,6 +46,10 @@ type Cluster struct {
 	DNSService string `json:"dnsService"`
 	// Domain is the cluster DNS domain. Default: cluster.local.
 	Domain string `json:"domain"`
+	// ProtectData marks the StatefulSets holding logs and Kafka data, and the Kafka cluster id,
+	// as protected: Pulumi refuses to delete or replace them (`pulumi destroy` included) until
+	// this is set to false and applied. Default: dev false, prod true.
+	ProtectData bool `json:"protectData"`
 	// NetworkPolicies denies all traffic in the namespace by default and allows exactly the
 	// pipeline's flows. Default: true.
 	NetworkPolicies bool `json:"networkPolicies"`

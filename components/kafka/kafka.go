@@ -57,7 +57,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// Not protected, because that would block `pulumi destroy` (the integration tests destroy).
 	clusterID, err := random.NewRandomId(ctx, name+"-cluster-id", &random.RandomIdArgs{
 		ByteLength: pulumi.Int(16),
-	}, parent) // the random provider comes from the caller (pulumi.Providers): defaults are disabled
+	}, append(kube.DataOptions(s), parent)...) // random's provider comes from the caller (pulumi.Providers)
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kafka cluster id: %w", err)
 	}
@@ -103,14 +103,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			// Explicit: a replaced StatefulSet (e.g. a storage change) finds its data again.
 			// The PVCs outlive a destroy unless the stack owns the namespace; they then carry
 			// the old cluster id and must be deleted before the next deployment.
-			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs{
-				WhenDeleted: pulumi.String("Retain"),
-				WhenScaled:  pulumi.String("Retain"),
-			},
-			Template:             brokerPod(s, labels, clusterID.B64Url),
-			VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{dataClaim(s)},
+			PersistentVolumeClaimRetentionPolicy: kube.RetainClaims(),
+			Template:                             brokerPod(s, labels, clusterID.B64Url),
+			VolumeClaimTemplates:                 corev1.PersistentVolumeClaimTypeArray{dataClaim(s)},
 		},
-	}, parent)
+	}, append(kube.DataOptions(s), parent)...)
 	if err != nil {
 		return nil, fmt.Errorf("creating Kafka StatefulSet: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"strings"
 
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
@@ -132,4 +133,20 @@ func NewPDB(ctx *pulumi.Context, name string, namespace pulumi.StringInput, labe
 // ServiceFQDN is the in-cluster DNS name of a Service.
 func ServiceFQDN(name, namespace, domain string) string {
 	return name + "." + namespace + ".svc." + domain
+}
+
+// DataOptions are the resource options of whatever holds data (StatefulSets with PVCs, the
+// Kafka cluster id): protected when the spec asks for it, and replaced delete-first, which
+// is what a fixed name needs anyway, said explicitly.
+func DataOptions(s stacks.Spec) []pulumi.ResourceOption {
+	return []pulumi.ResourceOption{pulumi.Protect(s.Cluster.ProtectData), pulumi.DeleteBeforeReplace(true)}
+}
+
+// RetainClaims keeps a StatefulSet's PVCs when it is deleted or scaled down: a replaced
+// StatefulSet (same name) finds its data again.
+func RetainClaims() *appsv1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs {
+	return &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs{
+		WhenDeleted: pulumi.String("Retain"),
+		WhenScaled:  pulumi.String("Retain"),
+	}
 }

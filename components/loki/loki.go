@@ -257,8 +257,9 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 				VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{
 					pvc("storage", w.args.Spec.Cluster.StorageClass, t.Workload.Storage),
 				},
+				PersistentVolumeClaimRetentionPolicy: kube.RetainClaims(),
 			},
-		}, w.parent)
+		}, append(kube.DataOptions(w.args.Spec), w.parent)...)
 	} else {
 		_, err = appsv1.NewDeployment(w.ctx, workloadName, &appsv1.DeploymentArgs{
 			Metadata: kube.Meta(workloadName, w.args.Namespace, labels.All),

@@ -21,6 +21,7 @@ const (
 type Resource struct {
 	Type, Name, Parent, Provider string
 	Dependencies                 []string
+	Protect, DeleteBeforeReplace bool
 	Inputs                       map[string]any
 }
 
@@ -39,6 +40,7 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	res := Resource{Type: args.TypeToken, Name: args.Name, Provider: args.Provider, Inputs: Plain(args.Inputs)}
 	if rpc := args.RegisterRPC; rpc != nil {
 		res.Parent, res.Dependencies = rpc.GetParent(), rpc.GetDependencies()
+		res.Protect, res.DeleteBeforeReplace = rpc.GetProtect(), rpc.GetDeleteBeforeReplace()
 	}
 	r.Resources = append(r.Resources, res)
 	outputs := args.Inputs.Copy()
