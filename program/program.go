@@ -22,6 +22,7 @@ import (
 	"obs-stack/components/grafana"
 	"obs-stack/components/kafka"
 	"obs-stack/components/loki"
+	"obs-stack/components/netpol"
 	"obs-stack/stacks"
 )
 
@@ -86,6 +87,11 @@ func Run(ctx *pulumi.Context) error {
 		return fmt.Errorf("creating the random provider: %w", err)
 	}
 	children := pulumi.Providers(provider, randomProvider)
+	if spec.Cluster.NetworkPolicies {
+		if _, err := netpol.New(ctx, "netpol", &netpol.Args{Spec: spec, Namespace: namespace, Instance: Instance}, children); err != nil {
+			return err
+		}
+	}
 	lk, err := loki.New(ctx, "loki", &loki.Args{Spec: spec, Namespace: namespace, Instance: Instance}, children)
 	if err != nil {
 		return err

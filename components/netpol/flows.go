@@ -1,0 +1,220 @@
+package netpol
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"obs-stack/components/gateway"
+	"obs-stack/components/kafka"
+	"obs-stack/components/loki"
+	"obs-stack/stacks"
+)
+
+// Ports of other components that their packages do not export. The cross-check test compares
+// them with the container ports the real components declare.
+const (
+	memcachedPort = 11211 // loki's memcached client port
+	alloyHTTPPort = 12345 // Alloy's UI and /metrics
+	dnsPort       = 53
+)
+
+// API server ports a pod may meet behind the kubernetes Service: policies see the endpoint
+// after the Service's DNAT, so both are needed (kubeadm, kind and k3s: 6443; GKE, EKS, AKS: 443).
+var apiServerPorts = []int{443, 6443}
+
+// Opt-in namespace labels: a cluster admin labels the namespaces allowed in (namespace labels
+// need cluster-level rights, pod labels do not, so a pod cannot let itself in).
+const (
+	// MetricsScraperLabel admits every pod of a namespace labelled "true" to Loki's and
+	// Alloy's metrics ports, e.g. kubectl label namespace monitoring obs-stack.io/metrics-scraper=true.
+	MetricsScraperLabel = "obs-stack.io/metrics-scraper"
+	// KafkaProducerLabel admits every pod of a namespace labelled "true" to the Kafka brokers'
+	// client port, e.g. kubectl label namespace shop obs-stack.io/kafka-producer=true.
+	KafkaProducerLabel = "obs-stack.io/kafka-producer"
+)
+
+// NamespaceNameLabel is the label the API server sets on every namespace to its name.
+const NamespaceNameLabel = "kubernetes.io/metadata.name"
+
+// GrafanaPodLabels select Grafana's pods (the grafana and kube-prometheus-stack charts' label).
+var GrafanaPodLabels = map[string]string{"app.kubernetes.io/name": "grafana"}
+
+// Anywhere is every address; only used for egress to things that are not pods.
+var Anywhere = []string{"0.0.0.0/0", "::/0"}
+
+// Protocols of a Port.
+const (
+	TCP = "TCP"
+	UDP = "UDP"
+)
+
+// Port is a destination port as the receiving pod sees it: a Service's port is translated to
+// the pod's port before policies apply, so the gateway is 8080, not its Service's 80.
+type Port struct {
+	Protocol string
+	Number   int
+}
+
+func tcp(n int) Port { return Port{Protocol: TCP, Number: n} }
+func udp(n int) Port { return Port{Protocol: UDP, Number: n} }
+
+// Peer is one end of a flow; which fields are set decides what it is:
+//   - App set: the stack's own pods, by app.kubernetes.io/name (and app.kubernetes.io/component
+//     when Component is set); the selector also carries app.kubernetes.io/instance.
+//   - Pods set: pods with these labels, not the stack's own (Grafana's).
+//   - Namespace / NamespaceLabels set: the pods (Pods, or all when nil) of the namespace with
+//     that name / of every namespace with those labels; neither: the stack's namespace.
+//   - CIDRs set: addresses that are not pods (the API server, a cloud object store).
+//
+// A Peer with none of these is every pod of the stack's namespace.
+type Peer struct {
+	// Name identifies the peer in the table and in policy names; a DNS label.
+	Name            string
+	App, Component  string
+	Pods            map[string]string
+	Namespace       string
+	NamespaceLabels map[string]string
+	CIDRs           []string
+}
+
+// InNamespace reports whether the peer's pods live in the stack's namespace, where the
+// default-deny policy governs their traffic, so the stack must declare both ends of a flow.
+func (p Peer) InNamespace() bool {
+	return p.Namespace == "" && p.NamespaceLabels == nil && len(p.CIDRs) == 0
+}
+
+// Flow is one connection the pipeline needs: From opens it to To on one of Ports.
+type Flow struct {
+	From, To Peer
+	Ports    []Port
+	// Why says what the connection carries.
+	Why string
+}
+
+// The stack's pods. Names and components are the ones the components' New functions label
+// their pods with (kube.NewLabels); the cross-check test holds them to the real pod templates.
+var (
+	allPods     = Peer{Name: "all-pods"}
+	lokiPods    = Peer{Name: "loki", App: "loki"} // every target, whatever the mode
+	memcached   = Peer{Name: "memcached", App: "memcached"}
+	gatewayPods = Peer{Name: "gateway", App: "loki-gateway", Component: "gateway"}
+	alloyPods   = Peer{Name: "alloy", App: "alloy", Component: "collector"}
+	kafkaPods   = Peer{Name: "kafka", App: "kafka", Component: "broker"}
+	topicJob    = Peer{Name: "kafka-topics", App: "kafka", Component: "topics"}
+)
+
+// Peers outside the stack.
+var (
+	kubeDNS        = Peer{Name: "kube-dns", Namespace: "kube-system"}
+	apiServer      = Peer{Name: "kube-apiserver", CIDRs: Anywhere}
+	prometheus     = Peer{Name: "prometheus", NamespaceLabels: map[string]string{MetricsScraperLabel: "true"}}
+	kafkaProducers = Peer{Name: "kafka-producers", NamespaceLabels: map[string]string{KafkaProducerLabel: "true"}}
+)
+
+// Flows are the connections the spec's pipeline needs, and nothing else; only components the
+// spec creates appear.
+func Flows(spec stacks.Spec) []Flow {
+	var flows []Flow
+	add := func(from, to Peer, why string, ports ...Port) {
+		flows = append(flows, Flow{From: from, To: to, Ports: ports, Why: why})
+	}
+	l, k := spec.Loki, spec.Kafka
+
+	add(allPods, kubeDNS, "DNS: Service names, Loki's memcached SRV records, nginx's resolver", udp(dnsPort), tcp(dnsPort))
+
+	add(alloyPods, gatewayPods, "log push", tcp(gateway.ListenPort))
+	add(Grafana(spec), gatewayPods, "Grafana's Loki datasource: queries, tail, rules", tcp(gateway.ListenPort))
+	add(gatewayPods, lokiPods, "every route the gateway proxies (Loki's HTTP API)", tcp(loki.HTTPPort))
+	// All three ports in every mode: the peers are Loki pods only, so a port a lone single
+	// binary does not gossip on admits nobody new.
+	add(lokiPods, lokiPods, "memberlist ring, scheduler/index-gateway gRPC, compactor and tail HTTP",
+		tcp(loki.HTTPPort), tcp(loki.GRPCPort), tcp(loki.MemberlistPort))
+	if l.Caches.ChunksCache.Enabled || l.Caches.ResultsCache.Enabled {
+		add(lokiPods, memcached, "chunks and results caches", tcp(memcachedPort))
+	}
+	if l.Storage.Type == stacks.StorageS3 {
+		store, ports, _ := ObjectStore(l.Storage.S3, spec.Cluster.Domain) // New reports the error
+		add(lokiPods, store, "chunks, index and rules in the S3 bucket", ports...)
+	}
+	add(prometheus, lokiPods, "scraping Loki's /metrics", tcp(loki.HTTPPort))
+
+	if spec.Alloy.PodLogs {
+		var ports []Port
+		for _, p := range apiServerPorts {
+			ports = append(ports, tcp(p))
+		}
+		add(alloyPods, apiServer, "pod discovery and (source api) log tailing", ports...)
+	}
+	add(prometheus, alloyPods, "scraping Alloy's /metrics", tcp(alloyHTTPPort))
+
+	if k.Enabled {
+		add(kafkaPods, kafkaPods, "KRaft quorum and replication", tcp(kafka.ClientPort), tcp(kafka.ControllerPort))
+		if len(k.Topics) > 0 {
+			add(topicJob, kafkaPods, "creating the topics", tcp(kafka.ClientPort))
+		}
+		if spec.Alloy.ConsumeKafka {
+			add(alloyPods, kafkaPods, "consuming the topics", tcp(kafka.ClientPort))
+		}
+		add(kafkaProducers, kafkaPods, "applications producing log records", tcp(kafka.ClientPort))
+	}
+	return flows
+}
+
+// Grafana is the peer reading Loki: Grafana's pods in grafana.namespace, the namespace its
+// datasource sidecar watches, or in the stack's namespace when that is empty.
+func Grafana(spec stacks.Spec) Peer {
+	p := Peer{Name: "grafana", Pods: GrafanaPodLabels}
+	if ns := spec.Grafana.Namespace; ns != "" && ns != spec.Cluster.Namespace {
+		p.Namespace = ns
+	}
+	return p
+}
+
+// ObjectStore is where Loki's S3 traffic goes and on which ports. An in-cluster endpoint
+// (<service>.<namespace>.svc[.<domain>]) is that namespace's pods on the endpoint's port (the
+// Service's port, assumed equal to its target port); an IP literal is that address; any other
+// host, or none (AWS S3), is Anywhere, because a cloud store's addresses are many and change.
+// On an error the peer is Anywhere on 443.
+func ObjectStore(s3 stacks.S3Storage, domain string) (Peer, []Port, error) {
+	fallback := Peer{Name: "object-store", CIDRs: Anywhere}
+	if s3.Endpoint == "" {
+		return fallback, []Port{tcp(443)}, nil // AWS S3 over HTTPS
+	}
+	raw := s3.Endpoint
+	if !strings.Contains(raw, "://") { // Loki takes a bare host[:port] and picks the scheme by insecure
+		scheme := "https"
+		if s3.Insecure {
+			scheme = "http"
+		}
+		raw = scheme + "://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		return fallback, []Port{tcp(443)}, fmt.Errorf("loki.storage.s3.endpoint = %q: not a URL or host[:port], so its egress rule cannot be derived; write e.g. http://minio.minio.svc.cluster.local:9000", s3.Endpoint)
+	}
+	port := map[string]int{"http": 80, "https": 443}[u.Scheme]
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil {
+			return fallback, []Port{tcp(443)}, fmt.Errorf("loki.storage.s3.endpoint = %q: port %q is not a number", s3.Endpoint, p)
+		}
+	}
+	if port == 0 {
+		return fallback, []Port{tcp(443)}, fmt.Errorf("loki.storage.s3.endpoint = %q: scheme %q has no default port; use http:// or https://, or name the port", s3.Endpoint, u.Scheme)
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); ip != nil {
+		bits := 32
+		if ip.To4() == nil {
+			bits = 128
+		}
+		return Peer{Name: "object-store", CIDRs: []string{fmt.Sprintf("%s/%d", ip, bits)}}, []Port{tcp(port)}, nil
+	}
+	labels := strings.Split(host, ".")
+	if len(labels) >= 3 && labels[2] == "svc" && (len(labels) == 3 || strings.Join(labels[3:], ".") == domain) {
+		return Peer{Name: "object-store", Namespace: labels[1]}, []Port{tcp(port)}, nil
+	}
+	return fallback, []Port{tcp(port)}, nil
+}

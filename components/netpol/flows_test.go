@@ -1,0 +1,165 @@
+package netpol
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"obs-stack/stacks"
+)
+
+// pairs renders a flow table as "from -> to ports", sorted.
+func pairs(flows []Flow) []string {
+	var out []string
+	for _, f := range flows {
+		var ports []string
+		for _, p := range f.Ports {
+			ports = append(ports, fmt.Sprintf("%s/%d", p.Protocol, p.Number))
+		}
+		out = append(out, fmt.Sprintf("%s -> %s %s", f.From.Name, f.To.Name, strings.Join(ports, ",")))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// The connections the pipeline needs, written out by hand: the table must hold each of them
+// and nothing else.
+var (
+	pipelineCore = []string{
+		"all-pods -> kube-dns UDP/53,TCP/53",
+		"alloy -> gateway TCP/8080",
+		"grafana -> gateway TCP/8080",
+		"gateway -> loki TCP/3100",
+		"loki -> loki TCP/3100,TCP/9095,TCP/7946",
+		"prometheus -> loki TCP/3100",
+		"alloy -> kube-apiserver TCP/443,TCP/6443",
+		"prometheus -> alloy TCP/12345",
+	}
+	pipelineKafka = []string{
+		"kafka -> kafka TCP/9092,TCP/9093",
+		"kafka-topics -> kafka TCP/9092",
+		"alloy -> kafka TCP/9092",
+		"kafka-producers -> kafka TCP/9092",
+	}
+	pipelineProdStorage = []string{
+		"loki -> memcached TCP/11211",
+		"loki -> object-store TCP/9000", // the prod preset's MinIO
+	}
+)
+
+func sorted(lists ...[]string) []string {
+	out := slices.Concat(lists...)
+	slices.Sort(out)
+	return out
+}
+
+func TestFlowsAreExactlyThePipeline(t *testing.T) {
+	noKafka := stacks.Prod()
+	noKafka.Kafka.Enabled = false
+	noConsumer := stacks.Dev()
+	noConsumer.Alloy.ConsumeKafka = false
+	noTopics := stacks.Dev()
+	noTopics.Kafka.Topics = nil
+	noPodLogs := stacks.Dev()
+	noPodLogs.Alloy.PodLogs = false
+	oneCache := stacks.Prod()
+	oneCache.Loki.Caches.ResultsCache.Enabled = false
+
+	without := func(list []string, drop ...string) []string {
+		return slices.DeleteFunc(slices.Clone(list), func(p string) bool { return slices.Contains(drop, p) })
+	}
+	for _, tc := range []struct {
+		name string
+		spec stacks.Spec
+		want []string
+	}{
+		{"dev", stacks.Dev(), sorted(pipelineCore, pipelineKafka)},
+		{"prod", stacks.Prod(), sorted(pipelineCore, pipelineKafka, pipelineProdStorage)},
+		{"prod without kafka", noKafka, sorted(pipelineCore, pipelineProdStorage)},
+		{"alloy not consuming kafka", noConsumer, sorted(pipelineCore, without(pipelineKafka, "alloy -> kafka TCP/9092"))},
+		{"no topics to create", noTopics, sorted(pipelineCore, without(pipelineKafka, "kafka-topics -> kafka TCP/9092"))},
+		{"no pod logs", noPodLogs, sorted(without(pipelineCore, "alloy -> kube-apiserver TCP/443,TCP/6443"), pipelineKafka)},
+		{"one cache still needs memcached", oneCache, sorted(pipelineCore, pipelineKafka, pipelineProdStorage)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := pairs(Flows(tc.spec))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("flows:\n  got  %q\n  want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFlowsNeverRepeatAPolicyName(t *testing.T) {
+	for _, spec := range []stacks.Spec{stacks.Dev(), stacks.Prod()} {
+		seen := map[string]bool{DefaultDeny: true}
+		for _, f := range Flows(spec) {
+			for _, dir := range []string{"ingress", "egress"} {
+				if n := PolicyName(f, dir); seen[n] {
+					t.Errorf("two flows share policy name %s", n)
+				} else {
+					seen[n] = true
+				}
+			}
+		}
+	}
+}
+
+func TestGrafanaPeerFollowsGrafanaNamespace(t *testing.T) {
+	s := stacks.Dev()
+	if p := Grafana(s); !p.InNamespace() {
+		t.Errorf("grafana.namespace empty: Grafana should be in the stack's namespace, got %+v", p)
+	}
+	s.Grafana.Namespace = s.Cluster.Namespace
+	if p := Grafana(s); !p.InNamespace() {
+		t.Errorf("grafana.namespace = stack namespace: got %+v", p)
+	}
+	s.Grafana.Namespace = "monitoring"
+	if p := Grafana(s); p.Namespace != "monitoring" || p.InNamespace() {
+		t.Errorf("grafana.namespace monitoring: got %+v", p)
+	}
+}
+
+func TestObjectStorePeer(t *testing.T) {
+	for _, tc := range []struct {
+		endpoint  string
+		insecure  bool
+		namespace string
+		cidrs     []string
+		port      int
+		err       bool
+	}{
+		{endpoint: "", cidrs: Anywhere, port: 443}, // AWS S3
+		{endpoint: "http://minio.minio.svc.cluster.local:9000", namespace: "minio", port: 9000},
+		{endpoint: "http://minio.storage.svc:9000", namespace: "storage", port: 9000},
+		{endpoint: "minio.storage.svc:9000", insecure: true, namespace: "storage", port: 9000},
+		{endpoint: "minio.storage.svc", insecure: true, namespace: "storage", port: 80},
+		{endpoint: "https://minio.storage.svc.other.domain", cidrs: Anywhere, port: 443}, // not this cluster's domain
+		{endpoint: "https://s3.eu-central-1.amazonaws.com", cidrs: Anywhere, port: 443},
+		{endpoint: "http://10.0.0.5:9000", cidrs: []string{"10.0.0.5/32"}, port: 9000},
+		{endpoint: "http://[fd00::5]:9000", cidrs: []string{"fd00::5/128"}, port: 9000},
+		{endpoint: "http://minio:notaport", err: true},
+		{endpoint: "ftp://store.example", err: true},
+		{endpoint: "http://", err: true},
+	} {
+		t.Run(tc.endpoint, func(t *testing.T) {
+			peer, ports, err := ObjectStore(stacks.S3Storage{Endpoint: tc.endpoint, Insecure: tc.insecure}, "cluster.local")
+			if (err != nil) != tc.err {
+				t.Fatalf("err = %v, want error: %t", err, tc.err)
+			}
+			if tc.err {
+				if !strings.Contains(err.Error(), "loki.storage.s3.endpoint") {
+					t.Errorf("error should name the config key: %v", err)
+				}
+				return
+			}
+			if peer.Namespace != tc.namespace || !slices.Equal(peer.CIDRs, tc.cidrs) {
+				t.Errorf("peer = %+v, want namespace %q cidrs %v", peer, tc.namespace, tc.cidrs)
+			}
+			if len(ports) != 1 || ports[0] != tcp(tc.port) {
+				t.Errorf("ports = %v, want TCP/%d", ports, tc.port)
+			}
+		})
+	}
+}

@@ -1,0 +1,191 @@
+// Package netpol declares the stack's NetworkPolicies: one that denies all ingress and egress
+// of every pod in the stack's namespace, then exactly the pipeline's flows (Flows), each as an
+// ingress policy on the receiving pods and an egress policy on the sending pods when they live
+// in the namespace. Create it only when Spec.Cluster.NetworkPolicies is true.
+//
+// Who may come in from outside the namespace:
+//   - Grafana: pods labelled GrafanaPodLabels in grafana.namespace (the stack's namespace when
+//     empty) may reach the gateway; Grafana always reads Loki through the gateway.
+//   - Prometheus: every pod of a namespace labelled MetricsScraperLabel=true may scrape Loki
+//     (3100) and Alloy (12345); the gateway, memcached and Kafka serve no metrics.
+//   - Kafka producers: every pod of a namespace labelled KafkaProducerLabel=true may reach the
+//     brokers' client port; inside the stack's namespace only Alloy and the topic Job may.
+//
+// No ingress policy admits traffic from everywhere. Two egress flows go to Anywhere, because
+// their peers are not pods and their addresses are not known at preview: Alloy to the API
+// server (TCP 443 and 6443), and Loki to an S3 store outside the cluster (its port only).
+//
+// What the policies leave to the cluster: Kubernetes always allows a pod's traffic with its own
+// node (the kubelet's probes); a node-local DNS cache (169.254.20.10) is no kube-system pod and
+// needs its own egress rule; Cilium matches an API server on the nodes as an entity, not by
+// ipBlock, and needs a CiliumNetworkPolicy toEntities kube-apiserver. Every pod of the stack's
+// namespace is under default-deny, a Grafana there too: it gets DNS and the gateway, nothing
+// more, not even its users' ingress, so run Grafana in its own namespace (grafana.namespace).
+package netpol
+
+import (
+	"errors"
+	"fmt"
+
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"obs-stack/components/kube"
+	"obs-stack/stacks"
+)
+
+// Args of the NetworkPolicies component. Who may come in from other namespaces is decided by
+// the spec (grafana.namespace) and by namespace labels (MetricsScraperLabel,
+// KafkaProducerLabel), so the flow table stays a function of the spec alone.
+type Args struct {
+	// Spec is the validated stack spec; it decides which components, and so which flows, exist.
+	Spec stacks.Spec
+	// Namespace of every policy; pass the Namespace resource's name so policies wait for it.
+	Namespace pulumi.StringInput
+	// Instance is the app.kubernetes.io/instance label of the stack's pods and of every policy.
+	Instance string
+}
+
+// Policies is the component.
+type Policies struct {
+	pulumi.ResourceState
+
+	// Names are the NetworkPolicies' metadata names, default-deny first, then per flow.
+	Names []string
+}
+
+// DefaultDeny is the name of the policy that denies everything in the namespace.
+const DefaultDeny = "default-deny"
+
+// New declares the NetworkPolicies.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Policies, error) {
+	if err := check(args.Spec); err != nil {
+		return nil, err
+	}
+	c := &Policies{}
+	if err := ctx.RegisterComponentResource("obs-stack:netpol:Policies", name, c, opts...); err != nil {
+		return nil, fmt.Errorf("registering NetworkPolicies component: %w", err)
+	}
+	parent := pulumi.Parent(c)
+	policy := func(policyName, selected string, spec *networkingv1.NetworkPolicySpecArgs) error {
+		labels := kube.NewLabels("network-policy", args.Instance, selected, "")
+		_, err := networkingv1.NewNetworkPolicy(ctx, name+"-"+policyName, &networkingv1.NetworkPolicyArgs{
+			Metadata: kube.Meta(policyName, args.Namespace, labels.All),
+			Spec:     spec,
+		}, parent)
+		if err != nil {
+			return fmt.Errorf("creating NetworkPolicy %s: %w", policyName, err)
+		}
+		c.Names = append(c.Names, policyName)
+		return nil
+	}
+
+	// No rules: with both types listed, nothing in or out is allowed unless a flow below allows it.
+	if err := policy(DefaultDeny, "all-pods", &networkingv1.NetworkPolicySpecArgs{
+		PodSelector: &metav1.LabelSelectorArgs{},
+		PolicyTypes: pulumi.StringArray{pulumi.String("Ingress"), pulumi.String("Egress")},
+	}); err != nil {
+		return nil, err
+	}
+	for _, f := range Flows(args.Spec) {
+		ports := policyPorts(f.Ports)
+		if f.To.InNamespace() {
+			if err := policy(PolicyName(f, "ingress"), f.To.Name, &networkingv1.NetworkPolicySpecArgs{
+				PodSelector: podSelector(f.To, args.Instance),
+				PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
+				Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
+					From: policyPeers(f.From, args.Instance), Ports: ports,
+				}},
+			}); err != nil {
+				return nil, err
+			}
+		}
+		if f.From.InNamespace() {
+			if err := policy(PolicyName(f, "egress"), f.From.Name, &networkingv1.NetworkPolicySpecArgs{
+				PodSelector: podSelector(f.From, args.Instance),
+				PolicyTypes: pulumi.StringArray{pulumi.String("Egress")},
+				Egress: networkingv1.NetworkPolicyEgressRuleArray{networkingv1.NetworkPolicyEgressRuleArgs{
+					To: policyPeers(f.To, args.Instance), Ports: ports,
+				}},
+			}); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"names": pulumi.ToStringArray(c.Names)}); err != nil {
+		return nil, fmt.Errorf("registering NetworkPolicies outputs: %w", err)
+	}
+	return c, nil
+}
+
+// PolicyName names the policy of one side of a flow: <from>-to-<to>-<ingress|egress>.
+func PolicyName(f Flow, direction string) string {
+	return f.From.Name + "-to-" + f.To.Name + "-" + direction
+}
+
+// check refuses specs whose flows cannot be expressed, before anything is registered.
+func check(s stacks.Spec) error {
+	var errs []error
+	if !s.Cluster.NetworkPolicies {
+		errs = append(errs, errors.New("netpol: cluster.networkPolicies is false; create the NetworkPolicies only when it is true"))
+	}
+	if s.Loki.Storage.Type == stacks.StorageS3 {
+		store, _, err := ObjectStore(s.Loki.Storage.S3, s.Cluster.Domain)
+		if err != nil {
+			errs = append(errs, err)
+		} else if store.Namespace == s.Cluster.Namespace {
+			errs = append(errs, fmt.Errorf("loki.storage.s3.endpoint = %q is in the stack's namespace %s, where default-deny blocks the store's own pods; run the store in its own namespace, or set obs-stack:cluster.networkPolicies false",
+				s.Loki.Storage.S3.Endpoint, s.Cluster.Namespace))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// podLabels are the labels selecting the peer's pods; empty selects every pod.
+func (p Peer) podLabels(instance string) pulumi.StringMap {
+	m := pulumi.StringMap{}
+	if p.App != "" {
+		m["app.kubernetes.io/name"] = pulumi.String(p.App)
+		m["app.kubernetes.io/instance"] = pulumi.String(instance)
+		if p.Component != "" {
+			m["app.kubernetes.io/component"] = pulumi.String(p.Component)
+		}
+	}
+	for k, v := range p.Pods {
+		m[k] = pulumi.String(v)
+	}
+	return m
+}
+
+func podSelector(p Peer, instance string) *metav1.LabelSelectorArgs {
+	return &metav1.LabelSelectorArgs{MatchLabels: p.podLabels(instance)}
+}
+
+// policyPeers renders a peer as the from/to of a rule.
+func policyPeers(p Peer, instance string) networkingv1.NetworkPolicyPeerArray {
+	var out networkingv1.NetworkPolicyPeerArray
+	for _, cidr := range p.CIDRs {
+		out = append(out, networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(cidr)}})
+	}
+	if len(out) > 0 {
+		return out
+	}
+	peer := networkingv1.NetworkPolicyPeerArgs{PodSelector: podSelector(p, instance)}
+	switch {
+	case p.Namespace != "":
+		peer.NamespaceSelector = &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{NamespaceNameLabel: pulumi.String(p.Namespace)}}
+	case p.NamespaceLabels != nil:
+		peer.NamespaceSelector = &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(p.NamespaceLabels)}
+	}
+	return networkingv1.NetworkPolicyPeerArray{peer}
+}
+
+func policyPorts(ports []Port) networkingv1.NetworkPolicyPortArray {
+	var out networkingv1.NetworkPolicyPortArray
+	for _, p := range ports {
+		out = append(out, networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String(p.Protocol), Port: pulumi.Int(p.Number)})
+	}
+	return out
+}
