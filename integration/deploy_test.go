@@ -263,7 +263,23 @@ func TestDeploy(t *testing.T) {
 			if err != nil || out != "3" {
 				t.Fatalf("loki-ingester ready replicas = %q (%v)", out, err)
 			}
-			expectNoChanges(t, open(t, dir, "prod", nil))
+			prod := open(t, dir, "prod", nil)
+			expectNoChanges(t, prod)
+
+			// The gateway password is a secret output and appears in no ConfigMap of the cluster.
+			outputs, err := prod.Outputs(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			password, ok := outputs["gatewayPassword"].Value.(string)
+			if !ok || len(password) < 32 || !outputs["gatewayPassword"].Secret {
+				t.Fatalf("gatewayPassword must be a secret output of 32 characters, got secret=%v", outputs["gatewayPassword"].Secret)
+			}
+			for _, kind := range []string{"configmaps", "deployments", "statefulsets", "daemonsets"} {
+				if out, err := kubectl(t, "get", kind, "-A", "-o", "yaml"); err != nil || strings.Contains(out, password) {
+					t.Errorf("the gateway password appears in %s (or kubectl failed: %v)", kind, err)
+				}
+			}
 		}},
 		{"rendered manifests pass a server-side dry run", func(t *testing.T) {
 			for _, stack := range []string{"dev", "prod"} {
