@@ -159,7 +159,7 @@ func TestDeploy(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "obs-stack:loki.replicationFactor = 3") {
 				t.Fatalf("preview should fail naming the key, got %v", err)
 			}
-			if out, err := kubectl(t, "get", "namespace", "observability"); err == nil {
+			if out, err := kubectl(t, "get", "namespace", "observability-dev"); err == nil {
 				t.Fatalf("the failed preview left a namespace behind: %s", out)
 			}
 			if err := s.Workspace().RemoveStack(ctx, "bad"); err != nil {
@@ -177,7 +177,7 @@ func TestDeploy(t *testing.T) {
 			if mode := res.Outputs["lokiMode"].Value; mode != "SingleBinary" {
 				t.Errorf("lokiMode output = %v", mode)
 			}
-			out, err := kubectl(t, "-n", "observability", "get", "statefulset", "loki-single-binary", "-o", "jsonpath={.status.readyReplicas}")
+			out, err := kubectl(t, "-n", "observability-dev", "get", "statefulset", "loki-single-binary", "-o", "jsonpath={.status.readyReplicas}")
 			if err != nil || out != "1" {
 				t.Fatalf("loki-single-binary ready replicas = %q (%v)", out, err)
 			}
@@ -307,7 +307,7 @@ func TestDeploy(t *testing.T) {
 			if _, err := prod.Up(ctx); err != nil {
 				t.Fatalf("unprotecting prod: %v", err)
 			}
-			for stack, ns := range map[string]string{"dev": "observability", "prod": "observability-prod"} {
+			for stack, ns := range map[string]string{"dev": "observability-dev", "prod": "observability-prod"} {
 				s := open(t, dir, stack, nil)
 				if _, err := s.Destroy(ctx, optdestroy.ProgressStreams(testWriter{t})); err != nil {
 					t.Fatalf("destroy %s: %v", stack, err)

@@ -117,6 +117,9 @@ func base() Spec {
 // replication factor 1, no memcached.
 func Dev() Spec {
 	s := base()
+	// Its own namespace, so a dev stack next to prod in one cluster never adopts prod's objects
+	// (server-side apply would take over an object of the same name).
+	s.Cluster.Namespace = "observability-dev"
 	s.Loki.SingleBinary.Resources = res("200m", "256Mi", "500m", "512Mi")
 	return s
 }

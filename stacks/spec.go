@@ -27,7 +27,7 @@ type Spec struct {
 
 // Cluster describes the Kubernetes cluster the stack targets.
 type Cluster struct {
-	// Namespace every namespaced object goes to. Default: observability.
+	// Namespace every namespaced object goes to. Default: dev observability-dev, prod observability.
 	Namespace string `json:"namespace"`
 	// CreateNamespace makes the stack own the Namespace object. Default: true.
 	CreateNamespace bool `json:"createNamespace"`

@@ -174,8 +174,8 @@ func TestRBACIsReadOnlyOnPods(t *testing.T) {
 				t.Errorf("ClusterRole resources = %v, want %v", resources, tc.resources)
 			}
 			binding := rec.One(t, bindingType)
-			if mocktest.Dig(binding.Inputs, "roleRef", "name") != "obs-stack-alloy-observability" || mocktest.Dig(binding.Inputs, "subjects", 0, "name") != "alloy" ||
-				mocktest.Dig(binding.Inputs, "subjects", 0, "namespace") != "observability" {
+			if mocktest.Dig(binding.Inputs, "roleRef", "name") != "obs-stack-alloy-observability-dev" || mocktest.Dig(binding.Inputs, "subjects", 0, "name") != "alloy" ||
+				mocktest.Dig(binding.Inputs, "subjects", 0, "namespace") != "observability-dev" {
 				t.Errorf("ClusterRoleBinding = %v", binding.Inputs)
 			}
 		})

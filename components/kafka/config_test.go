@@ -67,7 +67,7 @@ func TestBrokerEnvFacts(t *testing.T) {
 	for name, want := range map[string]string{
 		"CLUSTER_ID":                             testClusterID,
 		"KAFKA_PROCESS_ROLES":                    "broker,controller",
-		"KAFKA_CONTROLLER_QUORUM_VOTERS":         "0@kafka-0.kafka-headless.observability.svc.cluster.local:9093",
+		"KAFKA_CONTROLLER_QUORUM_VOTERS":         "0@kafka-0.kafka-headless.observability-dev.svc.cluster.local:9093",
 		"KAFKA_LISTENERS":                        "PLAINTEXT://:9092,CONTROLLER://:9093",
 		"KAFKA_CONTROLLER_LISTENER_NAMES":        "CONTROLLER",
 		"KAFKA_INTER_BROKER_LISTENER_NAME":       "PLAINTEXT",
