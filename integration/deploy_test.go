@@ -168,6 +168,7 @@ func TestDeploy(t *testing.T) {
 		}},
 		{"dev comes up Ready under Pulumi's waits", func(t *testing.T) {
 			s := open(t, dir, "dev", nil)
+			setPath(t, s, "obs-stack:cluster.useLiveNodes", "true") // size against the simulated node
 			start := time.Now()
 			res, err := s.Up(ctx, optup.ProgressStreams(testWriter{t}))
 			if err != nil {

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -161,6 +163,16 @@ func LoadSpec(ctx *pulumi.Context) (stacks.Spec, error) {
 	if err != nil {
 		return spec, fmt.Errorf("stack config of %q is invalid:\n%w", ctx.Stack(), err)
 	}
+	if spec.Cluster.UseLiveNodes && os.Getenv(RenderDirEnv) == "" {
+		if err := useLiveNodes(&spec.Cluster); err != nil {
+			return spec, fmt.Errorf("obs-stack:cluster.useLiveNodes = true: %w; fix: make the kube context reachable (kubectl get nodes), "+
+				"or set obs-stack:cluster.useLiveNodes false and describe the nodes in obs-stack:cluster.nodes, nodeCPU and nodeMemory", err)
+		}
+		if err := ctx.Log.Info(fmt.Sprintf("sizing against the live cluster: %d schedulable node(s) of at least %s CPU / %s",
+			spec.Cluster.Nodes, spec.Cluster.NodeCPU, spec.Cluster.NodeMemory), nil); err != nil {
+			return spec, err
+		}
+	}
 	warnings, err := spec.Validate()
 	for _, w := range warnings {
 		if logErr := ctx.Log.Warn(w, nil); logErr != nil {
@@ -247,4 +259,22 @@ func factsOutput(spec stacks.Spec) map[string]any {
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
 	return out
+}
+
+// useLiveNodes asks the cluster (through kubectl, in the same kubeconfig and context as the
+// provider) which nodes it has.
+func useLiveNodes(c *stacks.Cluster) error {
+	args := []string{"get", "nodes", "-o", "json", "--request-timeout=10s"}
+	if c.KubeContext != "" {
+		args = append(args, "--context", c.KubeContext)
+	}
+	out, err := exec.Command("kubectl", args...).Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("kubectl get nodes failed: %s", strings.TrimSpace(string(exit.Stderr)))
+		}
+		return fmt.Errorf("running kubectl: %w", err)
+	}
+	return c.ApplyLiveNodes(out)
 }

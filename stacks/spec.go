@@ -39,6 +39,10 @@ type Cluster struct {
 	NodeCPU string `json:"nodeCPU"`
 	// NodeMemory is the allocatable memory of one node. Default: dev 8Gi, prod 32Gi.
 	NodeMemory string `json:"nodeMemory"`
+	// UseLiveNodes takes nodes, nodeCPU and nodeMemory from the live cluster at preview
+	// (`kubectl get nodes` in the provider's context): the schedulable nodes and the smallest
+	// allocatable CPU and memory among them. Default: false.
+	UseLiveNodes bool `json:"useLiveNodes"`
 	// StorageClass for every PVC; empty means the cluster's default class. Default: "".
 	StorageClass string `json:"storageClass"`
 	// DNSService is the cluster DNS Service FQDN nginx resolves through.
