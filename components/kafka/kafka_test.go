@@ -22,7 +22,7 @@ type result struct {
 // run declares the component for a preset (plus config overrides) against the mocks.
 func run(t *testing.T, preset string, config map[string]string) (*mocktest.Recorder, result) {
 	t.Helper()
-	spec := mustLoad(t, preset, config)
+	spec := mocktest.Spec(t, preset, config)
 	rec := &mocktest.Recorder{}
 	var out result
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {

@@ -7,27 +7,16 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"obs-stack/internal/golden"
+	"obs-stack/internal/mocktest"
 	"obs-stack/stacks"
 )
-
-func mustLoad(t *testing.T, stack string, config map[string]string) stacks.Spec {
-	t.Helper()
-	s, err := stacks.Load(stack, config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // goldenSpecs are the rendered configs covered by golden files.
 func goldenSpecs(t *testing.T) map[string]stacks.Spec {
 	return map[string]stacks.Spec{
-		"dev":                  mustLoad(t, "dev", nil),
-		"prod":                 mustLoad(t, "prod", nil),
-		"prod-simple-scalable": mustLoad(t, "prod", map[string]string{"obs-stack:loki": `{"mode":"SimpleScalable"}`}),
+		"dev":                  mocktest.Spec(t, "dev", nil),
+		"prod":                 mocktest.Spec(t, "prod", nil),
+		"prod-simple-scalable": mocktest.Spec(t, "prod", map[string]string{"obs-stack:loki": `{"mode":"SimpleScalable"}`}),
 	}
 }
 
@@ -106,7 +95,7 @@ func TestConfigFacts(t *testing.T) {
 	}
 
 	// Retention off: the compactor must not claim a delete request store it does not need.
-	noRetention := mustLoad(t, "dev", map[string]string{"obs-stack:loki": `{"limits":{"retentionPeriod":"0s"}}`})
+	noRetention := mocktest.Spec(t, "dev", map[string]string{"obs-stack:loki": `{"limits":{"retentionPeriod":"0s"}}`})
 	if m := read(noRetention); get(m, "compactor.retention_enabled") != false || get(m, "compactor.delete_request_store") != nil {
 		t.Errorf("retention 0s: compactor = %v", get(m, "compactor"))
 	}

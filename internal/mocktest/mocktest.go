@@ -9,6 +9,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"obs-stack/stacks"
 )
 
 // What the mock random provider "generates".
@@ -137,4 +139,17 @@ func plain(v resource.PropertyValue) any {
 		return v.V
 	}
 	return nil
+}
+
+// Spec loads a preset with config overrides and validates it, failing the test on any error.
+func Spec(t *testing.T, stack string, config map[string]string) stacks.Spec {
+	t.Helper()
+	s, err := stacks.Load(stack, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
