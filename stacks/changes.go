@@ -19,11 +19,13 @@ type Facts struct {
 	Volumes map[string]string `json:"volumes"`
 	// SchemaFroms are the start dates of the schema periods.
 	SchemaFroms []string `json:"schemaFroms"`
+	// KafkaClusterID is the adopted cluster id ("" while generated).
+	KafkaClusterID string `json:"kafkaClusterId"`
 }
 
 // Facts of the spec as it would be deployed.
 func (s Spec) Facts() Facts {
-	f := Facts{LokiMode: s.Loki.Mode, LokiStorage: s.Loki.Storage.Type, Volumes: map[string]string{}}
+	f := Facts{LokiMode: s.Loki.Mode, LokiStorage: s.Loki.Storage.Type, Volumes: map[string]string{}, KafkaClusterID: s.Kafka.ClusterID}
 	class := s.Cluster.StorageClass
 	if class == "" {
 		class = "the default class"
@@ -70,6 +72,15 @@ func (s Spec) CheckChanges(prev *Facts, now time.Time) error {
 				fmt.Sprintf("the deployed Loki (%s) keeps its logs on a filesystem PVC, which does not follow the pods into %s: every stored log would be lost",
 					prev.LokiMode, next.LokiMode),
 				"move to object storage first (a new schema period on s3 with a future from date, in %s mode), let retention age out the filesystem data, then switch modes; or %s", prev.LokiMode, ack)
+		}
+		if s.Kafka.Enabled && prev.KafkaClusterID != next.KafkaClusterID {
+			was := prev.KafkaClusterID
+			if was == "" {
+				was = "the generated one"
+			}
+			c.fail("kafka.clusterId", next.KafkaClusterID,
+				fmt.Sprintf("the brokers' storage is formatted with cluster id %s; a different id makes them refuse it, orphaning every topic's data", was),
+				"keep the deployed id (remove the key if it was generated), or %s", ack)
 		}
 		keys := make([]string, 0, len(next.Volumes))
 		for key := range next.Volumes {

@@ -30,6 +30,8 @@ func TestChangesThatLoseDataAreRefused(t *testing.T) {
 			"obs-stack:loki.singleBinary.storage = \"20Gi on the default class\": the deployed volume template is 10Gi on the default class"},
 		{"other Kafka storage class", map[string]string{"obs-stack:cluster": `{"storageClass":"fast"}`},
 			"obs-stack:kafka.storage = \"10Gi on fast\""},
+		{"a Kafka cluster id replacing the generated one", map[string]string{"obs-stack:kafka": `{"clusterId":"MkU4OEVBMjU1OTJDNEI3Rg"}`},
+			"obs-stack:kafka.clusterId = \"MkU4OEVBMjU1OTJDNEI3Rg\": the brokers' storage is formatted with cluster id the generated one"},
 		{"new schema period starting today", map[string]string{"obs-stack:loki": `{"schemas":[{},{"from":"2026-11-26","store":"tsdb","objectStore":"filesystem","schema":"v13","indexPrefix":"index_","indexPeriod":"24h"}]}`},
 			"obs-stack:loki.schemas[1].from = \"2026-11-26\": a schema period added to a running store must start in the future, or data already written under the old schema becomes unreadable; fix: set it to 2026-11-27 or later"},
 	}

@@ -293,6 +293,10 @@ type Kafka struct {
 	Image string `json:"image"`
 	// Workload sizes the brokers (combined broker+controller nodes). Default: dev 1, prod 3.
 	Workload
+	// ClusterID adopts brokers already formatted with this KRaft cluster id (22 characters of
+	// URL-safe base64). Empty: generated once and kept. Changing it later orphans the brokers'
+	// data, so preview refuses that unless allowDataLoss is set. Default: "".
+	ClusterID string `json:"clusterId"`
 	// OffsetsReplicationFactor of __consumer_offsets; at most the broker count. Default: dev 1, prod 3.
 	OffsetsReplicationFactor int `json:"offsetsReplicationFactor"`
 	// TransactionReplicationFactor of __transaction_state; at most the broker count. Default: dev 1, prod 3.

@@ -298,6 +298,10 @@ func (s Spec) checkKafka(c *checker) {
 		return
 	}
 	required(c, "kafka.image", k.Image, "apache/kafka:4.1.1")
+	if k.ClusterID != "" && !regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`).MatchString(k.ClusterID) {
+		c.fail("kafka.clusterId", k.ClusterID, "a KRaft cluster id is 16 bytes in URL-safe base64: 22 letters, digits, - or _",
+			"leave it empty to generate one, or copy the id from meta.properties of the existing brokers")
+	}
 	checkWorkload(c, "kafka", k.Workload, true, s.Cluster.Nodes)
 	brokers := k.Replicas
 	for _, f := range []struct {

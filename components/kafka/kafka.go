@@ -52,16 +52,21 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	parent := pulumi.Parent(c)
 	labels := kube.NewLabels("kafka", args.Instance, "broker", k.Image)
 
-	// Generated once, in Kafka's format (16 bytes, URL-safe base64, 22 characters). No keepers,
-	// so no spec change ever replaces it: a new id would make the brokers refuse their data.
-	// Not protected, because that would block `pulumi destroy` (the integration tests destroy).
-	clusterID, err := random.NewRandomId(ctx, name+"-cluster-id", &random.RandomIdArgs{
-		ByteLength: pulumi.Int(16),
-	}, append(kube.DataOptions(s), parent)...) // random's provider comes from the caller (pulumi.Providers)
-	if err != nil {
-		return nil, fmt.Errorf("creating the Kafka cluster id: %w", err)
+	if k.ClusterID != "" {
+		// Adopted: brokers whose storage is already formatted with this id.
+		c.ClusterID = pulumi.String(k.ClusterID).ToStringOutput()
+	} else {
+		// Generated once, in Kafka's format (16 bytes, URL-safe base64, 22 characters). No
+		// keepers, so no spec change ever replaces it: a new id would make the brokers refuse
+		// their data. Protected with the data when cluster.protectData is on.
+		clusterID, err := random.NewRandomId(ctx, name+"-cluster-id", &random.RandomIdArgs{
+			ByteLength: pulumi.Int(16),
+		}, append(kube.DataOptions(s), parent)...) // random's provider comes from the caller (pulumi.Providers)
+		if err != nil {
+			return nil, fmt.Errorf("creating the Kafka cluster id: %w", err)
+		}
+		c.ClusterID = clusterID.B64Url
 	}
-	c.ClusterID = clusterID.B64Url
 
 	ports := func(names ...string) corev1.ServicePortArray {
 		numbers := map[string]int{"client": ClientPort, "controller": ControllerPort}
@@ -104,7 +109,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			// The PVCs outlive a destroy unless the stack owns the namespace; they then carry
 			// the old cluster id and must be deleted before the next deployment.
 			PersistentVolumeClaimRetentionPolicy: kube.RetainClaims(),
-			Template:                             brokerPod(s, labels, clusterID.B64Url),
+			Template:                             brokerPod(s, labels, c.ClusterID),
 			VolumeClaimTemplates:                 corev1.PersistentVolumeClaimTypeArray{dataClaim(s)},
 		},
 	}, append(kube.DataOptions(s), parent)...)

@@ -291,3 +291,15 @@ func equalMaps(a, b any) bool {
 	}
 	return true
 }
+
+// TestAdoptedClusterID: an explicit kafka.clusterId is used as is and nothing is generated.
+func TestAdoptedClusterID(t *testing.T) {
+	const id = "MkU4OEVBMjU1OTJDNEI3Rg"
+	rec, out := run(t, "dev", map[string]string{"obs-stack:kafka": `{"clusterId":"` + id + `"}`})
+	if n := len(rec.OfType("random:index/randomId:RandomId")); n != 0 {
+		t.Errorf("an adopted id must not generate one, got %d RandomIds", n)
+	}
+	if out.clusterID != id {
+		t.Errorf("clusterId output = %q, want %q", out.clusterID, id)
+	}
+}
