@@ -279,6 +279,9 @@ type Alloy struct {
 	PodLogSource string `json:"podLogSource"`
 	// ConsumeKafka reads kafka.topics with loki.source.kafka. Default: true.
 	ConsumeKafka bool `json:"consumeKafka"`
+	// ServiceMonitor creates a Prometheus Operator ServiceMonitor for Alloy's /metrics (the
+	// CRD must be installed). Alloy is scraped, never a Grafana datasource. Default: false.
+	ServiceMonitor bool `json:"serviceMonitor"`
 	// KafkaGroupID is the consumer group. Default: alloy.
 	KafkaGroupID string `json:"kafkaGroupId"`
 	// Workload sizes Alloy.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -187,6 +189,22 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("creating Alloy Service: %w", err)
 	}
 	c.MetricsService = svc.Metadata.Name().Elem()
+
+	if args.Spec.Alloy.ServiceMonitor {
+		// Prometheus Operator scrapes Alloy through its metrics Service (the CRD must exist).
+		_, err := apiextensions.NewCustomResource(ctx, name+"-servicemonitor", &apiextensions.CustomResourceArgs{
+			ApiVersion: pulumi.String("monitoring.coreos.com/v1"),
+			Kind:       pulumi.String("ServiceMonitor"),
+			Metadata:   kube.Meta(objectName, args.Namespace, labels.All),
+			OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
+				"selector":  pulumi.Map{"matchLabels": labels.Selector},
+				"endpoints": pulumi.Array{pulumi.Map{"port": pulumi.String(portName), "path": pulumi.String("/metrics")}},
+			}},
+		}, parent, pulumi.DependsOn([]pulumi.Resource{svc}))
+		if err != nil {
+			return nil, fmt.Errorf("creating Alloy ServiceMonitor: %w", err)
+		}
+	}
 
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"metricsService": c.MetricsService}); err != nil {
 		return nil, fmt.Errorf("registering Alloy outputs: %w", err)

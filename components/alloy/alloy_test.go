@@ -274,3 +274,27 @@ func TestKafkaSourceOnlyWithBrokers(t *testing.T) {
 		t.Errorf("consumeKafka without brokers must fail, got %v", err)
 	}
 }
+
+// TestServiceMonitorOnlyWhenAsked: the ServiceMonitor needs Prometheus Operator's CRD, so it
+// exists only with alloy.serviceMonitor, and then selects the metrics Service's port.
+func TestServiceMonitorOnlyWhenAsked(t *testing.T) {
+	const smType = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
+	spec := mocktest.Spec(t, "prod", nil)
+	rec, _, err := run(t, testArgs(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.OfType(smType)); n != 0 {
+		t.Fatalf("ServiceMonitor without alloy.serviceMonitor: %d", n)
+	}
+	spec.Alloy.ServiceMonitor = true
+	rec, _, err = run(t, testArgs(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := rec.One(t, smType)
+	if mocktest.Dig(sm.Inputs, "spec", "endpoints", 0, "port") != "http-metrics" ||
+		mocktest.Dig(sm.Inputs, "spec", "selector", "matchLabels", "app.kubernetes.io/name") != "alloy" {
+		t.Errorf("ServiceMonitor = %v", sm.Inputs)
+	}
+}
