@@ -1,5 +1,5 @@
-// Package program is the obs-stack Pulumi program; main.go runs it through the Pulumi
-// language host and tests run it with mocks (and, later, through the Automation API).
+// Package program is the obs-stack Pulumi program: main.go runs it through the Pulumi
+// language host, deploy/ runs it inline through the Automation API, tests run it with mocks.
 package program
 
 import (
