@@ -23,6 +23,7 @@ import (
 	"obs-stack/components/gateway"
 	"obs-stack/components/grafana"
 	"obs-stack/components/kafka"
+	"obs-stack/components/kube"
 	"obs-stack/components/loki"
 	"obs-stack/components/netpol"
 	"obs-stack/stacks"
@@ -89,25 +90,24 @@ func Run(ctx *pulumi.Context) error {
 		return fmt.Errorf("creating the random provider: %w", err)
 	}
 	children := pulumi.Providers(provider, randomProvider)
+	common := kube.Common{Spec: spec, Namespace: namespace, Instance: Instance}
 	if spec.Cluster.NetworkPolicies {
-		if _, err := netpol.New(ctx, "netpol", &netpol.Args{Spec: spec, Namespace: namespace, Instance: Instance}, children); err != nil {
+		if _, err := netpol.New(ctx, "netpol", &common, children); err != nil {
 			return err
 		}
 	}
-	lk, err := loki.New(ctx, "loki", &loki.Args{Spec: spec, Namespace: namespace, Instance: Instance}, children)
+	lk, err := loki.New(ctx, "loki", &common, children)
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(ctx, "gateway", &gateway.Args{
-		Spec: spec, Namespace: namespace, Instance: Instance, Routes: lk.Routes, RingPages: lk.RingPages,
-	}, children)
+	gw, err := gateway.New(ctx, "gateway", &gateway.Args{Common: common, Routes: lk.Routes, RingPages: lk.RingPages}, children)
 	if err != nil {
 		return err
 	}
 
-	alloyArgs := &alloy.Args{Spec: spec, Namespace: namespace, Instance: Instance, PushURL: gw.PushURL}
+	alloyArgs := &alloy.Args{Common: common, PushURL: gw.PushURL}
 	if spec.Kafka.Enabled {
-		k, err := kafka.New(ctx, "kafka", &kafka.Args{Spec: spec, Namespace: namespace, Instance: Instance}, children)
+		k, err := kafka.New(ctx, "kafka", &common, children)
 		if err != nil {
 			return err
 		}
@@ -117,7 +117,7 @@ func Run(ctx *pulumi.Context) error {
 		ctx.Export("kafkaBootstrapServers", k.BootstrapServers)
 		ctx.Export("kafkaTopics", pulumi.ToStringArray(k.Topics))
 	}
-	grafanaArgs := &grafana.Args{Spec: spec, Namespace: namespace, Instance: Instance, GatewayURL: gw.URL}
+	grafanaArgs := &grafana.Args{Common: common, GatewayURL: gw.URL}
 	if gw.AuthEnabled {
 		alloyArgs.CredentialsSecret = gw.CredentialsSecret
 		grafanaArgs.Username, grafanaArgs.Password = gateway.Username, gw.Password

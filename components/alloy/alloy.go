@@ -21,12 +21,8 @@ import (
 
 // Args of the Alloy component.
 type Args struct {
-	// Spec is the validated stack spec; Alloy reads its cluster, loki, alloy and kafka sections.
-	Spec stacks.Spec
-	// Namespace of every object; pass the Namespace resource's name so objects wait for it.
-	Namespace pulumi.StringInput
-	// Instance is the app.kubernetes.io/instance label of every object.
-	Instance string
+	// Common: Alloy reads the cluster, loki, alloy and kafka sections of the spec.
+	kube.Common
 	// PushURL is the gateway's push URL, e.g. http://loki-gateway.observability.svc.cluster.local/loki/api/v1/push.
 	PushURL pulumi.StringInput
 	// CredentialsSecret names a Secret (in the stack namespace) with keys "username" and "password"

@@ -14,7 +14,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"obs-stack/components/kube"
-	"obs-stack/stacks"
 )
 
 // Username of the gateway's basic auth.
@@ -22,9 +21,7 @@ const Username = "obs-stack"
 
 // Args of the gateway component.
 type Args struct {
-	Spec      stacks.Spec
-	Namespace pulumi.StringInput
-	Instance  string
+	kube.Common
 	// Routes and RingPages come from the Loki component (loki.Loki.Routes / RingPages).
 	Routes    map[string]pulumi.StringOutput
 	RingPages map[string]pulumi.StringOutput

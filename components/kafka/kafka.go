@@ -20,14 +20,7 @@ import (
 )
 
 // Args of the Kafka component.
-type Args struct {
-	// Spec is the validated stack spec; Kafka reads its cluster and kafka sections.
-	Spec stacks.Spec
-	// Namespace of every object; pass the Namespace resource's name so objects wait for it.
-	Namespace pulumi.StringInput
-	// Instance is the app.kubernetes.io/instance label of every object.
-	Instance string
-}
+type Args = kube.Common // Kafka reads its cluster and kafka sections
 
 // Kafka is the component. Create it only when Spec.Kafka.Enabled.
 type Kafka struct {

@@ -150,3 +150,13 @@ func RetainClaims() *appsv1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs 
 		WhenScaled:  pulumi.String("Retain"),
 	}
 }
+
+// Common are the arguments every component takes.
+type Common struct {
+	// Spec is the validated stack spec.
+	Spec stacks.Spec
+	// Namespace of every object; pass the Namespace resource's name so objects wait for it.
+	Namespace pulumi.StringInput
+	// Instance is the app.kubernetes.io/instance label of every object.
+	Instance string
+}

@@ -16,14 +16,7 @@ import (
 )
 
 // Args of the Loki component.
-type Args struct {
-	// Spec is the validated stack spec; Loki reads its cluster and loki sections.
-	Spec stacks.Spec
-	// Namespace of every object; pass the Namespace resource's name so objects wait for it.
-	Namespace pulumi.StringInput
-	// Instance is the app.kubernetes.io/instance label of every object.
-	Instance string
-}
+type Args = kube.Common // Loki reads its cluster and loki sections
 
 // Loki is the component.
 type Loki struct {

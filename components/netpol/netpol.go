@@ -38,14 +38,7 @@ import (
 // Args of the NetworkPolicies component. Who may come in from other namespaces is decided by
 // the spec (grafana.namespace) and by namespace labels (MetricsScraperLabel,
 // KafkaProducerLabel), so the flow table stays a function of the spec alone.
-type Args struct {
-	// Spec is the validated stack spec; it decides which components, and so which flows, exist.
-	Spec stacks.Spec
-	// Namespace of every policy; pass the Namespace resource's name so policies wait for it.
-	Namespace pulumi.StringInput
-	// Instance is the app.kubernetes.io/instance label of the stack's pods and of every policy.
-	Instance string
-}
+type Args = kube.Common // the spec decides which components, and so which flows, exist
 
 // Policies is the component.
 type Policies struct {
