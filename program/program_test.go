@@ -3,10 +3,11 @@ package program
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,15 +67,6 @@ func lokiWorkloads(rec *mocktest.Recorder) map[string]mocktest.Resource {
 	return out
 }
 
-func keys(m map[string]mocktest.Resource) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func lokiConfig(t *testing.T, rec *mocktest.Recorder) map[string]any {
 	t.Helper()
 	var cms []mocktest.Resource
@@ -96,7 +88,7 @@ func lokiConfig(t *testing.T, rec *mocktest.Recorder) map[string]any {
 func TestDevRegistersOneSmallLoki(t *testing.T) {
 	rec := mustRun(t, "dev", nil)
 	workloads := lokiWorkloads(rec)
-	if got := keys(workloads); len(got) != 1 || got[0] != "StatefulSet/loki-single-binary" {
+	if got := slices.Sorted(maps.Keys(workloads)); len(got) != 1 || got[0] != "StatefulSet/loki-single-binary" {
 		t.Fatalf("dev Loki workloads = %v", got)
 	}
 	sts := workloads["StatefulSet/loki-single-binary"]
@@ -136,8 +128,8 @@ func TestProdRegistersEveryDistributedComponent(t *testing.T) {
 		t.Fatalf("Distributed should have 8 targets, preset has %d", len(want))
 	}
 	got := lokiWorkloads(rec)
-	if strings.Join(keys(got), ",") != strings.Join(keysInt(want), ",") {
-		t.Fatalf("prod workloads = %v, want %v", keys(got), keysInt(want))
+	if strings.Join(slices.Sorted(maps.Keys(got)), ",") != strings.Join(slices.Sorted(maps.Keys(want)), ",") {
+		t.Fatalf("prod workloads = %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 	}
 	pdbs := map[string]bool{}
 	for _, p := range rec.OfType("kubernetes:policy/v1:PodDisruptionBudget") {
@@ -174,18 +166,9 @@ func TestProdRegistersEveryDistributedComponent(t *testing.T) {
 	}
 }
 
-func keysInt(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func TestModeOverrideRegistersOnlyReadWriteBackend(t *testing.T) {
 	rec := mustRun(t, "prod", map[string]string{"obs-stack:loki": `{"mode":"SimpleScalable"}`})
-	got := strings.Join(keys(lokiWorkloads(rec)), ",")
+	got := strings.Join(slices.Sorted(maps.Keys(lokiWorkloads(rec))), ",")
 	if want := "Deployment/loki-read,StatefulSet/loki-backend,StatefulSet/loki-write"; got != want {
 		t.Fatalf("SimpleScalable workloads = %s, want %s", got, want)
 	}

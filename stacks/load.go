@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -36,14 +37,8 @@ func Load(stack string, config map[string]string) (Spec, error) {
 	}
 	spec := preset()
 
-	keys := make([]string, 0, len(config))
-	for k := range config {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // deterministic order of merges and messages
-
 	var errs []error
-	for _, full := range keys {
+	for _, full := range slices.Sorted(maps.Keys(config)) { // deterministic merges and messages
 		name, ok := strings.CutPrefix(full, Namespace+":")
 		if !ok || full == PresetKey {
 			continue
@@ -75,7 +70,7 @@ func merge(dst reflect.Value, src any, key string) []error {
 			return typeErr("an object with keys " + strings.Join(jsonKeys(dst.Type()), ", "))
 		}
 		var errs []error
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			field, ok := fieldByJSONName(dst, k)
 			if !ok {
 				errs = append(errs, unknownKey(key, k, jsonKeys(dst.Type())))
@@ -146,15 +141,6 @@ func merge(dst reflect.Value, src any, key string) []error {
 func show(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // fieldByJSONName finds the field tagged name, looking through embedded structs.

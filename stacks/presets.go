@@ -1,6 +1,9 @@
 package stacks
 
-import "sort"
+import (
+	"maps"
+	"slices"
+)
 
 // Presets are the per-environment defaults, by name. A stack uses the preset named like the
 // stack unless obs-stack:preset names another one.
@@ -10,14 +13,7 @@ var Presets = map[string]func() Spec{
 }
 
 // PresetNames lists the presets, sorted.
-func PresetNames() []string {
-	names := make([]string, 0, len(Presets))
-	for n := range Presets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func PresetNames() []string { return slices.Sorted(maps.Keys(Presets)) }
 
 func res(cpuReq, memReq, cpuLim, memLim string) Resources {
 	return Resources{Requests: Quantities{CPU: cpuReq, Memory: memReq}, Limits: Quantities{CPU: cpuLim, Memory: memLim}}

@@ -47,7 +47,7 @@ type Alloy struct {
 const (
 	objectName  = "alloy" // explicit name of every object but the auto-named ConfigMap
 	uid         = 473     // the alloy user the grafana/alloy image creates; the image itself defaults to root
-	httpPort    = 12345
+	HTTPPort    = 12345 // Alloy's UI and /metrics (exported for NetworkPolicies)
 	portName    = "http-metrics"
 	configDir   = "/etc/alloy"
 	configFile  = "config.alloy"
@@ -151,9 +151,9 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 						Args: pulumi.ToStringArray([]string{
 							"run", configDir + "/" + configFile,
 							"--storage.path=" + storagePath,
-							fmt.Sprintf("--server.http.listen-addr=0.0.0.0:%d", httpPort),
+							fmt.Sprintf("--server.http.listen-addr=0.0.0.0:%d", HTTPPort),
 						}),
-						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String(portName), ContainerPort: pulumi.Int(httpPort)}},
+						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String(portName), ContainerPort: pulumi.Int(HTTPPort)}},
 						Env:   env,
 						ReadinessProbe: &corev1.ProbeArgs{
 							HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/-/ready"), Port: pulumi.String(portName)},
@@ -177,7 +177,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Spec: &corev1.ServiceSpecArgs{
 			Selector: labels.Selector,
 			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
-				Name: pulumi.String(portName), Port: pulumi.Int(httpPort), TargetPort: pulumi.String(portName),
+				Name: pulumi.String(portName), Port: pulumi.Int(HTTPPort), TargetPort: pulumi.String(portName),
 			}},
 		},
 	}, parent)

@@ -15,7 +15,7 @@ const (
 	HTTPPort       = 3100
 	GRPCPort       = 9095
 	MemberlistPort = 7946
-	memcachedPort  = 11211
+	MemcachedPort  = 11211
 	dataDir        = "/var/loki"
 	configDir      = "/etc/loki"
 	configFile     = "config.yaml"

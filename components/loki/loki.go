@@ -292,7 +292,7 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 	svcName := w.names.service(cacheName)
 	// Loki finds the pods through SRV records of this port's name; container port names are
 	// limited to 15 characters, so the target is the number.
-	client := corev1.ServicePortArgs{Name: pulumi.String("memcached-client"), Port: pulumi.Int(memcachedPort), TargetPort: pulumi.Int(memcachedPort)}
+	client := corev1.ServicePortArgs{Name: pulumi.String("memcached-client"), Port: pulumi.Int(MemcachedPort), TargetPort: pulumi.Int(MemcachedPort)}
 	if _, err := w.service(svcName, labels, true, labels.Selector, client); err != nil {
 		return err
 	}
@@ -314,7 +314,7 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 						Args: pulumi.ToStringArray([]string{
 							"-m", fmt.Sprint(cache.SizeMB), "-I", "5m", "-c", "16384", "-v",
 						}),
-						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(memcachedPort)}},
+						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(MemcachedPort)}},
 						Resources: kube.Resources(stacks.Resources{
 							Requests: stacks.Quantities{CPU: cache.CPU, Memory: memory},
 							Limits:   stacks.Quantities{CPU: cache.CPU, Memory: memory},

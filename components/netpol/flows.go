@@ -7,19 +7,14 @@ import (
 	"strconv"
 	"strings"
 
+	"obs-stack/components/alloy"
 	"obs-stack/components/gateway"
 	"obs-stack/components/kafka"
 	"obs-stack/components/loki"
 	"obs-stack/stacks"
 )
 
-// Ports of other components that their packages do not export. The cross-check test compares
-// them with the container ports the real components declare.
-const (
-	memcachedPort = 11211 // loki's memcached client port
-	alloyHTTPPort = 12345 // Alloy's UI and /metrics
-	dnsPort       = 53
-)
+const dnsPort = 53
 
 // API server ports a pod may meet behind the kubernetes Service: policies see the endpoint
 // after the Service's DNAT, so both are needed (kubeadm, kind and k3s: 6443; GKE, EKS, AKS: 443).
@@ -133,7 +128,7 @@ func Flows(spec stacks.Spec) []Flow {
 	add(lokiPods, lokiPods, "memberlist ring, scheduler/index-gateway gRPC, compactor and tail HTTP",
 		tcp(loki.HTTPPort), tcp(loki.GRPCPort), tcp(loki.MemberlistPort))
 	if l.Caches.ChunksCache.Enabled || l.Caches.ResultsCache.Enabled {
-		add(lokiPods, memcached, "chunks and results caches", tcp(memcachedPort))
+		add(lokiPods, memcached, "chunks and results caches", tcp(loki.MemcachedPort))
 	}
 	if l.Storage.Type == stacks.StorageS3 {
 		store, ports, _ := ObjectStore(l.Storage.S3, spec.Cluster.Domain) // New reports the error
@@ -148,7 +143,7 @@ func Flows(spec stacks.Spec) []Flow {
 		}
 		add(alloyPods, apiServer, "pod discovery and (source api) log tailing", ports...)
 	}
-	add(prometheus, alloyPods, "scraping Alloy's /metrics", tcp(alloyHTTPPort))
+	add(prometheus, alloyPods, "scraping Alloy's /metrics", tcp(alloy.HTTPPort))
 
 	if k.Enabled {
 		add(kafkaPods, kafkaPods, "KRaft quorum and replication", tcp(kafka.ClientPort), tcp(kafka.ControllerPort))
