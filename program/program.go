@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"sigs.k8s.io/yaml"
 
 	"obs-stack/components/alloy"
 	"obs-stack/components/gateway"
@@ -197,17 +195,10 @@ func configKeys(ctx *pulumi.Context) []string {
 	if dir == "" {
 		dir = "."
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "Pulumi."+ctx.Stack()+".yaml"))
-	if err != nil {
-		return keys // no stack file: nothing more to find
-	}
-	var file struct {
-		Config map[string]any `json:"config"`
-	}
-	if yaml.Unmarshal(raw, &file) == nil {
-		for k := range file.Config {
-			keys = append(keys, k)
-		}
+	// A stack file Pulumi could not parse never gets this far, so errors mean no file.
+	file, _ := stacks.ReadStackFile(dir, ctx.Stack())
+	for k := range file {
+		keys = append(keys, k)
 	}
 	return keys
 }

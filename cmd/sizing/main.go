@@ -6,16 +6,13 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"k8s.io/apimachinery/pkg/api/resource"
-	"sigs.k8s.io/yaml"
 
 	"obs-stack/stacks"
 )
@@ -32,38 +29,8 @@ func main() {
 	}
 }
 
-// stackConfig reads a stack file's config the way Pulumi hands it to the program.
-func stackConfig(dir, stack string) (map[string]string, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, "Pulumi."+stack+".yaml"))
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var file struct {
-		Config map[string]any `json:"config"`
-	}
-	if err := yaml.Unmarshal(raw, &file); err != nil {
-		return nil, fmt.Errorf("reading Pulumi.%s.yaml: %w", stack, err)
-	}
-	config := map[string]string{}
-	for k, v := range file.Config {
-		if s, ok := v.(string); ok {
-			config[k] = s
-			continue
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
-		}
-		config[k] = string(b)
-	}
-	return config, nil
-}
-
 func show(dir, stack string) error {
-	config, err := stackConfig(dir, stack)
+	config, err := stacks.ReadStackFile(dir, stack)
 	if err != nil {
 		return err
 	}
