@@ -34,14 +34,18 @@ const Instance = "obs-stack"
 // its own state backend: the rendered stack must not share state with a deployed one.
 const RenderDirEnv = "OBS_STACK_RENDER_DIR"
 
-// Run declares the stack. A spec that fails validation fails here, before any resource
-// (the provider included) is registered.
+// Run declares the stack. A spec that fails validation, or a change that would lose data,
+// fails here with every problem at once, before any resource (the provider included) is
+// registered; only the read of this stack's own last outputs happens first.
 func Run(ctx *pulumi.Context) error {
 	spec, err := LoadSpec(ctx)
-	if err != nil {
+	if errors.Is(err, stacks.ErrNoPreset) {
 		return err
 	}
-	if err := checkChanges(ctx, spec); err != nil {
+	if changeErr := checkChanges(ctx, spec); changeErr != nil {
+		err = errors.Join(err, changeErr)
+	}
+	if err != nil {
 		return err
 	}
 
@@ -149,7 +153,9 @@ func Run(ctx *pulumi.Context) error {
 }
 
 // LoadSpec reads the stack's config, merges it onto the preset and validates the result.
-// Warnings go to the Pulumi log; errors name every bad key at once.
+// Warnings go to the Pulumi log; the error names every bad key at once, and the spec is
+// returned next to it (a key that failed to load keeps its preset value) so that the caller
+// can run the remaining checks too.
 func LoadSpec(ctx *pulumi.Context) (stacks.Spec, error) {
 	config := map[string]string{}
 	for _, key := range configKeys(ctx) {
@@ -157,16 +163,19 @@ func LoadSpec(ctx *pulumi.Context) (stacks.Spec, error) {
 			config[key] = v
 		}
 	}
-	spec, err := stacks.Load(ctx.Stack(), config)
-	if err != nil {
-		return spec, fmt.Errorf("stack config of %q is invalid:\n%w", ctx.Stack(), err)
+	spec, loadErr := stacks.Load(ctx.Stack(), config)
+	if errors.Is(loadErr, stacks.ErrNoPreset) {
+		return spec, fmt.Errorf("stack %q cannot be deployed:\n%w", ctx.Stack(), loadErr)
+	}
+	var errs []error
+	if loadErr != nil {
+		errs = append(errs, loadErr)
 	}
 	if spec.Cluster.UseLiveNodes && os.Getenv(RenderDirEnv) == "" {
 		if err := useLiveNodes(&spec.Cluster); err != nil {
-			return spec, fmt.Errorf("obs-stack:cluster.useLiveNodes = true: %w; fix: make the kube context reachable (kubectl get nodes), "+
-				"or set obs-stack:cluster.useLiveNodes false and describe the nodes in obs-stack:cluster.nodes, nodeCPU and nodeMemory", err)
-		}
-		if err := ctx.Log.Info(fmt.Sprintf("sizing against the live cluster: %d schedulable node(s) of at least %s CPU / %s",
+			errs = append(errs, fmt.Errorf("obs-stack:cluster.useLiveNodes = true: %w; fix: make the kube context reachable (kubectl get nodes), "+
+				"or set obs-stack:cluster.useLiveNodes false and describe the nodes in obs-stack:cluster.nodes, nodeCPU and nodeMemory", err))
+		} else if err := ctx.Log.Info(fmt.Sprintf("sizing against the live cluster: %d schedulable node(s) of at least %s CPU / %s",
 			spec.Cluster.Nodes, spec.Cluster.NodeCPU, spec.Cluster.NodeMemory), nil); err != nil {
 			return spec, err
 		}
@@ -178,7 +187,10 @@ func LoadSpec(ctx *pulumi.Context) (stacks.Spec, error) {
 		}
 	}
 	if err != nil {
-		return spec, fmt.Errorf("stack %q cannot be deployed:\n%w", ctx.Stack(), err)
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return spec, fmt.Errorf("stack %q cannot be deployed:\n%w", ctx.Stack(), errors.Join(errs...))
 	}
 	return spec, nil
 }

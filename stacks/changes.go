@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -17,15 +18,24 @@ type Facts struct {
 	// Volumes maps the config key of each StatefulSet (loki.ingester, kafka) to its volume
 	// template ("10Gi on <class>").
 	Volumes map[string]string `json:"volumes"`
-	// SchemaFroms are the start dates of the schema periods.
+	// SchemaFroms are the start dates of the schema periods (kept for updates recorded before
+	// Schemas existed).
 	SchemaFroms []string `json:"schemaFroms"`
+	// Schemas are the schema periods as deployed.
+	Schemas []SchemaPeriod `json:"schemas,omitempty"`
 	// KafkaClusterID is the adopted cluster id ("" while generated).
 	KafkaClusterID string `json:"kafkaClusterId"`
+	// KafkaBrokers is the broker count; 0 when Kafka is off (or not recorded yet).
+	KafkaBrokers int `json:"kafkaBrokers,omitempty"`
+	// Namespace holds every PVC of the stack; OwnsNamespace says whether the stack created it.
+	Namespace     string `json:"namespace,omitempty"`
+	OwnsNamespace bool   `json:"ownsNamespace,omitempty"`
 }
 
 // Facts of the spec as it would be deployed.
 func (s Spec) Facts() Facts {
-	f := Facts{LokiMode: s.Loki.Mode, LokiStorage: s.Loki.Storage.Type, Volumes: map[string]string{}, KafkaClusterID: s.Kafka.ClusterID}
+	f := Facts{LokiMode: s.Loki.Mode, LokiStorage: s.Loki.Storage.Type, Volumes: map[string]string{}, KafkaClusterID: s.Kafka.ClusterID,
+		Schemas: slices.Clone(s.Loki.Schemas), Namespace: s.Cluster.Namespace, OwnsNamespace: s.Cluster.CreateNamespace}
 	class := s.Cluster.StorageClass
 	if class == "" {
 		class = "the default class"
@@ -37,6 +47,9 @@ func (s Spec) Facts() Facts {
 	}
 	for _, p := range s.Loki.Schemas {
 		f.SchemaFroms = append(f.SchemaFroms, p.From)
+	}
+	if s.Kafka.Enabled {
+		f.KafkaBrokers = s.Kafka.Replicas
 	}
 	return f
 }
@@ -57,37 +70,21 @@ func FactsFromOutput(v any) (*Facts, error) {
 	return &f, nil
 }
 
+const ack = "set obs-stack:allowDataLoss true for one update only if losing it is intended"
+
 // CheckChanges refuses changes against the previous deployment that would lose data, unless
 // obs-stack:allowDataLoss is true; new schema periods must start in the future (UTC) either way.
 func (s Spec) CheckChanges(prev *Facts, now time.Time) error {
 	if prev == nil {
 		return nil // first deployment: nothing to lose
 	}
-	c := &checker{}
+	c := &checker{now: now.UTC()}
 	next := s.Facts()
-	const ack = "set obs-stack:allowDataLoss true only if losing it is intended"
 	if !s.AllowDataLoss {
-		if prev.LokiMode != next.LokiMode && prev.LokiStorage == StorageFilesystem {
-			c.fail("loki.mode", next.LokiMode,
-				fmt.Sprintf("the deployed Loki (%s) keeps its logs on a filesystem PVC, which does not follow the pods into %s: every stored log would be lost",
-					prev.LokiMode, next.LokiMode),
-				"move to object storage first (a new schema period on s3 with a future from date, in %s mode), let retention age out the filesystem data, then switch modes; or %s", prev.LokiMode, ack)
-		}
-		if s.Kafka.Enabled && prev.KafkaClusterID != next.KafkaClusterID {
-			was := prev.KafkaClusterID
-			if was == "" {
-				was = "the generated one"
-			}
-			c.fail("kafka.clusterId", next.KafkaClusterID,
-				fmt.Sprintf("the brokers' storage is formatted with cluster id %s; a different id makes them refuse it, orphaning every topic's data", was),
-				"keep the deployed id (remove the key if it was generated), or %s", ack)
-		}
-		keys := make([]string, 0, len(next.Volumes))
-		for key := range next.Volumes {
-			keys = append(keys, key)
-		}
-		sort.Strings(keys)
-		for _, key := range keys {
+		s.checkNamespaceKept(c, prev)
+		s.checkLokiDataKept(c, prev)
+		s.checkKafkaDataKept(c, *prev, next)
+		for _, key := range slices.Sorted(maps.Keys(next.Volumes)) {
 			before, ok := prev.Volumes[key]
 			if ok && before != next.Volumes[key] {
 				c.fail(key+".storage", next.Volumes[key],
@@ -96,20 +93,106 @@ func (s Spec) CheckChanges(prev *Facts, now time.Time) error {
 			}
 		}
 	}
-	known := map[string]bool{}
-	for _, from := range prev.SchemaFroms {
-		known[from] = true
+	s.checkSchemaHistory(c, prev)
+	return errors.Join(c.errs...)
+}
+
+func (s Spec) checkNamespaceKept(c *checker, prev *Facts) {
+	if prev.Namespace == "" || !prev.OwnsNamespace {
+		return // recorded before namespaces were, or the stack never owned it
 	}
-	today := now.UTC().Truncate(24 * time.Hour)
-	for i, from := range next.SchemaFroms {
-		if known[from] {
+	switch {
+	case s.Cluster.Namespace != prev.Namespace:
+		c.fail("cluster.namespace", s.Cluster.Namespace,
+			fmt.Sprintf("the stack owns the namespace %s; moving it deletes that Namespace, and with it every PVC of Loki and Kafka in it", prev.Namespace),
+			"keep obs-stack:cluster.namespace %s; to move, deploy a second stack in the new namespace and let this one's data age out, or %s", prev.Namespace, ack)
+	case !s.Cluster.CreateNamespace:
+		c.fail("cluster.createNamespace", false,
+			fmt.Sprintf("the stack created the namespace %s; no longer owning it deletes that Namespace, and with it every PVC in it", prev.Namespace),
+			"keep obs-stack:cluster.createNamespace true (or %s)", ack)
+	}
+}
+
+// checkLokiDataKept: the stored logs stay readable where they are.
+func (s Spec) checkLokiDataKept(c *checker, prev *Facts) {
+	onFilesystem := prev.LokiStorage == StorageFilesystem || slices.ContainsFunc(prev.Schemas, func(p SchemaPeriod) bool { return p.ObjectStore == StorageFilesystem })
+	if prev.LokiMode != s.Loki.Mode && onFilesystem {
+		c.fail("loki.mode", s.Loki.Mode,
+			fmt.Sprintf("the deployed Loki (%s) keeps its logs on a filesystem PVC, which does not follow the pods into %s: every log stored there would be lost",
+				prev.LokiMode, s.Loki.Mode),
+			"move to object storage first (in %s mode, append a schema period on s3 with a future from date and set obs-stack:loki.storage.type s3), and switch modes once retention has aged out what the filesystem periods hold; or %s", prev.LokiMode, ack)
+	}
+	if prev.LokiStorage != s.Loki.Storage.Type && len(s.Loki.Schemas) <= len(prev.Schemas) {
+		c.fail("loki.storage.type", s.Loki.Storage.Type,
+			fmt.Sprintf("the deployed logs are in %s, and without a new schema period Loki would look for them in %s", prev.LokiStorage, s.Loki.Storage.Type),
+			"keep %s for the deployed periods: append a period on %s with a future from date, set its objectStore, and keep the older periods as they are; or %s", prev.LokiStorage, s.Loki.Storage.Type, ack)
+	}
+}
+
+// checkSchemaHistory: a period that has started holds data and is immutable; new periods are
+// appended after the deployed ones and start in the future. A period that has not started yet
+// holds nothing and may still be changed or dropped.
+func (s Spec) checkSchemaHistory(c *checker, prev *Facts) {
+	deployed := prev.Schemas
+	if len(deployed) == 0 { // recorded before full periods were: compare the dates
+		for _, from := range prev.SchemaFroms {
+			deployed = append(deployed, SchemaPeriod{From: from})
+		}
+	}
+	today := c.now.Truncate(24 * time.Hour)
+	started := func(p SchemaPeriod) bool {
+		d, err := time.Parse(time.DateOnly, p.From)
+		return err != nil || !d.After(today)
+	}
+	// Updates recorded before full periods were can only be compared by date.
+	same := func(a, b SchemaPeriod) bool { return a == b || len(prev.Schemas) == 0 && a.From == b.From }
+	next := s.Loki.Schemas
+	if !s.AllowDataLoss {
+		for i, p := range deployed {
+			if !started(p) {
+				break // this and later periods hold no data yet
+			}
+			key := fmt.Sprintf("loki.schemas[%d]", i)
+			switch {
+			case i >= len(next):
+				c.fail(key, nil, fmt.Sprintf("the deployed period from %s holds the logs written since then; without it Loki cannot read them", p.From),
+					"keep the period (deployed periods are immutable; retention deletes their data in time), or %s", ack)
+			case !same(next[i], p):
+				c.fail(key, next[i], fmt.Sprintf("the deployed period is %s and holds the logs written since %s; a changed period makes Loki read them with the wrong schema or store", show(p), p.From),
+					"restore the deployed period and make the change as a new period appended with a future from date (deployed periods are immutable), or %s", ack)
+			}
+		}
+	}
+	for i, p := range next {
+		if i < len(deployed) && same(p, deployed[i]) {
 			continue
 		}
-		if d, err := time.Parse(time.DateOnly, from); err == nil && !d.After(today) {
-			c.fail(fmt.Sprintf("loki.schemas[%d].from", i), from,
+		if d, err := time.Parse(time.DateOnly, p.From); err == nil && !d.After(today) {
+			c.fail(fmt.Sprintf("loki.schemas[%d].from", i), p.From,
 				"a schema period added to a running store must start in the future, or data already written under the old schema becomes unreadable",
 				"set it to %s or later", today.AddDate(0, 0, 1).Format(time.DateOnly))
 		}
 	}
-	return errors.Join(c.errs...)
+}
+
+func (s Spec) checkKafkaDataKept(c *checker, prev, next Facts) {
+	_, hadKafka := prev.Volumes["kafka"]
+	switch {
+	case hadKafka && !s.Kafka.Enabled:
+		c.fail("kafka.enabled", false, "the deployed Kafka holds the topics' data; disabling it deletes the brokers, and their PVCs stop being used",
+			"keep obs-stack:kafka.enabled true until producers have moved and the topics are drained, or %s", ack)
+	case prev.KafkaBrokers > 0 && s.Kafka.Enabled && s.Kafka.Replicas < prev.KafkaBrokers:
+		c.fail("kafka.replicas", s.Kafka.Replicas,
+			fmt.Sprintf("%d broker(s) are deployed; removing brokers drops the partition replicas they hold (and KRaft voters) without reassignment", prev.KafkaBrokers),
+			"reassign partitions off the last brokers first (kafka-reassign-partitions.sh) and remove them from the quorum, or %s", ack)
+	}
+	if s.Kafka.Enabled && hadKafka && prev.KafkaClusterID != next.KafkaClusterID {
+		was := prev.KafkaClusterID
+		if was == "" {
+			was = "the generated one"
+		}
+		c.fail("kafka.clusterId", next.KafkaClusterID,
+			fmt.Sprintf("the brokers' storage is formatted with cluster id %s; a different id makes them refuse it, orphaning every topic's data", was),
+			"keep the deployed id (remove the key if it was generated), or %s", ack)
+	}
 }

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/agext/levenshtein"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
 // Namespace is the project's config namespace; provider namespaces (kubernetes:, random:,
@@ -20,11 +23,18 @@ const Namespace = "obs-stack"
 // PresetKey selects a preset explicitly; without it the stack name picks the preset.
 const PresetKey = Namespace + ":preset"
 
+// ErrNoPreset: without a preset nothing else of the config can be checked.
+var ErrNoPreset = errors.New("no such preset")
+
 // Load picks the preset for stack and deep-merges the stack's config onto it. config maps
 // full config keys to their raw values as Pulumi passes them (objects as JSON), e.g.
-// "obs-stack:loki" -> `{"mode":"Distributed"}`; a dotted key such as "obs-stack:loki.mode"
-// (set without --path) is treated as the path it spells. Keys of other namespaces are ignored.
-// Every problem is returned at once.
+// "obs-stack:loki" -> `{"mode":"Distributed"}`; a key set without --path, such as
+// "obs-stack:loki.mode" or "obs-stack:kafka.topics[0].partitions", is read as the path it
+// spells. Keys of other namespaces are ignored.
+//
+// Every problem is returned at once, and a value that fails keeps the preset's value, so the
+// spec returned next to an error can still be validated (only an unknown preset returns an
+// empty spec).
 func Load(stack string, config map[string]string) (Spec, error) {
 	presetName := stack
 	if p, ok := config[PresetKey]; ok {
@@ -32,12 +42,18 @@ func Load(stack string, config map[string]string) (Spec, error) {
 	}
 	preset, ok := Presets[presetName]
 	if !ok {
-		return Spec{}, fmt.Errorf("%s = %q: no such preset; set %s to one of %s (the stack name picks the preset when the key is unset)",
-			PresetKey, presetName, PresetKey, strings.Join(PresetNames(), ", "))
+		return Spec{}, fmt.Errorf("%s = %q: %w; fix: set %s to one of %s (the stack name picks the preset when the key is unset)",
+			PresetKey, presetName, ErrNoPreset, PresetKey, strings.Join(PresetNames(), ", "))
 	}
 	spec := preset()
+	if presetName != stack {
+		// A stack on another stack's preset gets a namespace of its own, so that it can never
+		// take over the objects of the stack the preset is named after.
+		spec.Cluster.Namespace = "observability-" + stack
+	}
 
 	var errs []error
+	leaves := map[string]string{}                           // config path of every value given -> the config key that gave it
 	for _, full := range slices.Sorted(maps.Keys(config)) { // deterministic merges and messages
 		name, ok := strings.CutPrefix(full, Namespace+":")
 		if !ok || full == PresetKey {
@@ -48,13 +64,108 @@ func Load(stack string, config map[string]string) (Spec, error) {
 		if err := json.Unmarshal([]byte(raw), &value); err != nil {
 			value = raw // plain strings are not JSON
 		}
-		path := strings.Split(name, ".")
-		for i := len(path) - 1; i > 0; i-- {
-			value = map[string]any{path[i]: value}
+		path, err := resource.ParsePropertyPath(name)
+		if err != nil || len(path) == 0 {
+			errs = append(errs, fmt.Errorf("%s: not a config key or path (%v); write keys like obs-stack:loki.mode or obs-stack:kafka.topics[0].partitions", full, err))
+			continue
 		}
-		errs = append(errs, merge(reflect.ValueOf(&spec).Elem(), map[string]any{path[0]: value}, Namespace+":")...)
+		errs = append(errs, twice(full, keyOf(path), value, leaves)...)
+		errs = append(errs, set(reflect.ValueOf(&spec).Elem(), path, value, Namespace+":")...)
 	}
 	return spec, errors.Join(errs...)
+}
+
+// keyOf spells a parsed path the way messages name keys: loki.schemas[0].from.
+func keyOf(path resource.PropertyPath) string {
+	var b strings.Builder
+	for i, p := range path {
+		switch p := p.(type) {
+		case int:
+			fmt.Fprintf(&b, "[%d]", p)
+		default:
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			fmt.Fprint(&b, p)
+		}
+	}
+	return b.String()
+}
+
+// twice refuses a value that two config keys both give (obs-stack:loki.mode next to
+// obs-stack:loki: {mode: ...}): which one wins would depend on the order Pulumi passes them.
+func twice(full, path string, value any, leaves map[string]string) []error {
+	var errs []error
+	for _, leaf := range leafPaths(path, value) {
+		for other, otherKey := range leaves {
+			if otherKey != full && (other == leaf || strings.HasPrefix(other, leaf+".") || strings.HasPrefix(other, leaf+"[") ||
+				strings.HasPrefix(leaf, other+".") || strings.HasPrefix(leaf, other+"[")) {
+				errs = append(errs, fmt.Errorf("%s:%s: set twice, by %s and by %s, and only one can win; fix: keep one of them (pulumi config rm %s)",
+					Namespace, min(leaf, other), otherKey, full, full))
+			}
+		}
+	}
+	for _, leaf := range leafPaths(path, value) {
+		leaves[leaf] = full
+	}
+	return slices.CompactFunc(errs, func(a, b error) bool { return a.Error() == b.Error() })
+}
+
+// leafPaths lists the paths of the values inside value, which sits at path.
+func leafPaths(path string, value any) []string {
+	switch v := value.(type) {
+	case map[string]any:
+		if len(v) == 0 {
+			return []string{path}
+		}
+		var out []string
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			out = append(out, leafPaths(path+"."+k, v[k])...)
+		}
+		return out
+	case []any:
+		if len(v) == 0 {
+			return []string{path}
+		}
+		var out []string
+		for i, item := range v {
+			out = append(out, leafPaths(fmt.Sprintf("%s[%d]", path, i), item)...)
+		}
+		return out
+	}
+	return []string{path}
+}
+
+// set walks path from dst (key is dst's config key with a trailing '.') and merges value
+// where it ends. A list index may name an existing entry or the next one.
+func set(dst reflect.Value, path resource.PropertyPath, value any, key string) []error {
+	if len(path) == 0 {
+		return merge(dst, value, key)
+	}
+	switch step := path[0].(type) {
+	case string:
+		if dst.Kind() != reflect.Struct {
+			return []error{fmt.Errorf("%s: %q names a field, but this is a list; fix: use an index, e.g. %s[0]", strings.TrimSuffix(key, "."), step, strings.TrimSuffix(key, "."))}
+		}
+		field, ok := fieldByJSONName(dst, step)
+		if !ok {
+			return []error{unknownKey(key, step, jsonKeys(dst.Type()))}
+		}
+		return set(field, path[1:], value, key+step+".")
+	case int:
+		list := strings.TrimSuffix(key, ".")
+		if dst.Kind() != reflect.Slice {
+			return []error{fmt.Errorf("%s: [%d] indexes a list, but this is not one; fix: write the key without the index", list, step)}
+		}
+		if step < 0 || step > dst.Len() {
+			return []error{fmt.Errorf("%s[%d]: the list has %d entries, so the next one is [%d]; fix: add entries in order", list, step, dst.Len(), dst.Len())}
+		}
+		if step == dst.Len() {
+			dst.Set(reflect.Append(dst, reflect.Zero(dst.Type().Elem())))
+		}
+		return set(dst.Index(step), path[1:], value, fmt.Sprintf("%s[%d].", list, step))
+	}
+	return []error{fmt.Errorf("%s: unsupported path element %v", key, path[0])}
 }
 
 // merge writes src (decoded JSON) onto dst, field by field; key is the config key of dst.
@@ -97,7 +208,7 @@ func merge(dst reflect.Value, src any, key string) []error {
 	case reflect.String:
 		switch v := src.(type) {
 		case string:
-			dst.SetString(v)
+			dst.SetString(untimestamp(v))
 		case float64, bool: // "cpu: 2" in a stack file arrives as a number
 			dst.SetString(fmt.Sprint(v))
 		default:
@@ -106,18 +217,31 @@ func merge(dst reflect.Value, src any, key string) []error {
 	case reflect.Int:
 		switch v := src.(type) {
 		case float64:
-			if v != float64(int(v)) {
-				return typeErr("a whole number")
+			if v != math.Trunc(v) || v < math.MinInt32 || v > math.MaxInt32 {
+				return typeErr(wholeNumber)
 			}
 			dst.SetInt(int64(v))
 		case string: // config set --path may store numbers as strings
-			n, err := strconv.Atoi(v)
+			n, err := strconv.ParseInt(v, 10, 32)
 			if err != nil {
-				return typeErr("a whole number")
+				return typeErr(wholeNumber)
 			}
-			dst.SetInt(int64(n))
+			dst.SetInt(n)
 		default:
-			return typeErr("a whole number")
+			return typeErr(wholeNumber)
+		}
+	case reflect.Float64:
+		switch v := src.(type) {
+		case float64:
+			dst.SetFloat(v)
+		case string:
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+				return typeErr("a number")
+			}
+			dst.SetFloat(f)
+		default:
+			return typeErr("a number")
 		}
 	case reflect.Bool:
 		switch v := src.(type) {
@@ -136,6 +260,24 @@ func merge(dst reflect.Value, src any, key string) []error {
 		panic(fmt.Sprintf("stacks: spec field %s has unsupported kind %s", key, dst.Kind()))
 	}
 	return nil
+}
+
+// Every count in the spec is one Kubernetes or Loki takes as a 32-bit integer.
+const wholeNumber = "a whole number within -2147483648..2147483647"
+
+// untimestamp undoes what YAML does to an unquoted date: Pulumi's stack-file loader turns
+// `from: 2024-04-01` into a timestamp and hands it over as Go's time string
+// ("2024-04-01 00:00:00 +0000 UTC"), a form nobody types. Midnight UTC becomes the date
+// again; any other time becomes RFC 3339, as it was most likely written.
+func untimestamp(s string) string {
+	t, err := time.Parse("2006-01-02 15:04:05.999999999 -0700 MST", s)
+	if err != nil {
+		return s
+	}
+	if _, offset := t.Zone(); offset == 0 && t.Equal(t.Truncate(24*time.Hour)) {
+		return t.Format(time.DateOnly)
+	}
+	return t.Format(time.RFC3339Nano)
 }
 
 func show(v any) string {

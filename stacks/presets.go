@@ -96,7 +96,8 @@ func base() Spec {
 			PodLogSource: "api",
 			ConsumeKafka: true,
 			KafkaGroupID: "alloy",
-			Workload:     Workload{Replicas: 1, Resources: res("100m", "128Mi", "500m", "256Mi"), AntiAffinity: AntiAffinitySoft},
+			// A DaemonSet: one pod per node, so only its resources are set.
+			Workload: Workload{Resources: res("100m", "128Mi", "500m", "256Mi")},
 		},
 		Kafka: Kafka{
 			Enabled:                      true,
@@ -166,7 +167,6 @@ func Prod() Spec {
 
 	s.Gateway.Replicas = 2
 	s.Gateway.RequireAuth = true
-	s.Alloy.Replicas = 2
 	s.Kafka.Replicas = 3
 	s.Kafka.Resources = res("500m", "2Gi", "2", "4Gi")
 	s.Kafka.Storage = "50Gi"

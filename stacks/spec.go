@@ -203,10 +203,11 @@ type LokiLimits struct {
 	RetentionPeriod string `json:"retentionPeriod"`
 	// AllowStructuredMetadata needs schema v13 + tsdb for every period. Default: true (as Loki 3.x).
 	AllowStructuredMetadata bool `json:"allowStructuredMetadata"`
-	// IngestionRateMB per tenant per distributor. Default: dev 4, prod 16.
-	IngestionRateMB int `json:"ingestionRateMB"`
-	// IngestionBurstSizeMB per tenant per distributor. Default: dev 6, prod 32.
-	IngestionBurstSizeMB int `json:"ingestionBurstSizeMB"`
+	// IngestionRateMB per tenant per distributor, in MB/s; fractions allowed (0.5), as in
+	// Loki. Default: dev 4, prod 16.
+	IngestionRateMB float64 `json:"ingestionRateMB"`
+	// IngestionBurstSizeMB per tenant per distributor; fractions allowed. Default: dev 6, prod 32.
+	IngestionBurstSizeMB float64 `json:"ingestionBurstSizeMB"`
 	// MaxQuerySeries per query. Default: 500.
 	MaxQuerySeries int `json:"maxQuerySeries"`
 }

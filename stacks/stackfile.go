@@ -1,41 +1,44 @@
 package stacks
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 
-	"sigs.k8s.io/yaml"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/encoding"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 )
 
-// ReadStackFile reads the config of dir/Pulumi.<stack>.yaml the way Pulumi hands it to the
-// program (objects as JSON); no file means no config.
+// ReadStackFile reads the config of dir/Pulumi.<stack>.yaml; no file means no config.
 func ReadStackFile(dir, stack string) (map[string]string, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, "Pulumi."+stack+".yaml"))
+	name := "Pulumi." + stack + ".yaml"
+	raw, err := os.ReadFile(filepath.Join(dir, name))
 	if os.IsNotExist(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	var file struct {
-		Config map[string]any `json:"config"`
+	return DecodeStackFile(name, raw)
+}
+
+// DecodeStackFile decodes a stack file with Pulumi's own loader and returns its config exactly
+// as the engine hands it to the program: full keys to raw values, objects as JSON, YAML
+// timestamps as Go time strings. Secret values stay encrypted (only their keys matter here).
+func DecodeStackFile(name string, raw []byte) (map[string]string, error) {
+	project := &workspace.Project{Name: Namespace}
+	file, err := workspace.LoadProjectStackBytes(nil, project, raw, name, encoding.YAML)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	if err := yaml.Unmarshal(raw, &file); err != nil {
-		return nil, fmt.Errorf("reading Pulumi.%s.yaml: %w", stack, err)
+	values, err := file.Config.Decrypt(config.NopDecrypter)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	config := map[string]string{}
-	for k, v := range file.Config {
-		if s, ok := v.(string); ok {
-			config[k] = s
-			continue
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
-		}
-		config[k] = string(b)
+	out := make(map[string]string, len(values))
+	for k, v := range values {
+		out[k.String()] = v
 	}
-	return config, nil
+	return out, nil
 }

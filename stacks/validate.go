@@ -3,10 +3,15 @@ package stacks
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/distribution/reference"
 	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -27,6 +32,7 @@ func (p *Problem) Error() string {
 type checker struct {
 	errs     []error
 	warnings []string
+	now      time.Time
 }
 
 func (c *checker) fail(key string, value any, reason, fix string, args ...any) {
@@ -39,8 +45,11 @@ func (c *checker) warn(key string, value any, reason, fix string) {
 
 // Validate checks the merged spec in one pass and returns every problem at once, plus
 // warnings for things that deploy but deserve attention.
-func (s Spec) Validate() (warnings []string, err error) {
-	c := &checker{}
+func (s Spec) Validate() (warnings []string, err error) { return s.ValidateAt(time.Now()) }
+
+// ValidateAt is Validate on the day of now (schema periods are checked against today, UTC).
+func (s Spec) ValidateAt(now time.Time) (warnings []string, err error) {
+	c := &checker{now: now.UTC()}
 	s.checkCluster(c)
 	s.checkLoki(c)
 	s.checkGateway(c)
@@ -51,11 +60,29 @@ func (s Spec) Validate() (warnings []string, err error) {
 	return c.warnings, errors.Join(c.errs...)
 }
 
+// Bounds of the counts in the spec: far below int32, so that no sizing sum can overflow.
+const (
+	MaxReplicas   = 1000 // TODO(merge): defined in sizing.go on the capacity branch
+	MaxNodes      = 5000 // the largest cluster Kubernetes supports
+	MaxCacheMB    = 1 << 20
+	MaxPartitions = 100000
+)
+
+// clusterNamespaces belong to the cluster itself: the stack never owns them or denies traffic there.
+var clusterNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+
 func (s Spec) checkCluster(c *checker) {
 	cl := s.Cluster
 	dnsLabel(c, "cluster.namespace", cl.Namespace)
-	if cl.Nodes < 1 {
-		c.fail("cluster.nodes", cl.Nodes, "a cluster needs at least one schedulable node", "set it to the number of nodes the stack may use")
+	if slices.Contains(clusterNamespaces, cl.Namespace) && (cl.CreateNamespace || cl.NetworkPolicies) {
+		c.fail("cluster.namespace", cl.Namespace, "the namespace belongs to the cluster: the stack would own it (and delete it on destroy) or put a default-deny NetworkPolicy over the cluster's own pods",
+			"use a namespace of the stack's own, e.g. observability-%s", "<stack>")
+	}
+	if cl.Nodes < 1 || cl.Nodes > MaxNodes {
+		c.fail("cluster.nodes", cl.Nodes, fmt.Sprintf("a cluster has 1 to %d schedulable nodes", MaxNodes), "set it to the number of nodes the stack may use")
+	}
+	if cl.MinHeadroomPercent < 0 || cl.MinHeadroomPercent > 99 {
+		c.fail("cluster.minHeadroomPercent", cl.MinHeadroomPercent, "a share of the cluster is 0 to 99 percent", "set it to e.g. 20 (0 turns the warning off)")
 	}
 	positiveQuantity(c, "cluster.nodeCPU", cl.NodeCPU, "4")
 	positiveQuantity(c, "cluster.nodeMemory", cl.NodeMemory, "8Gi")
@@ -67,9 +94,13 @@ func (s Spec) checkCluster(c *checker) {
 }
 
 var (
-	tenantID    = regexp.MustCompile(`^[a-zA-Z0-9!._*'()-]{1,150}$`)
-	schemaNames = map[string]int{"v9": 9, "v10": 10, "v11": 11, "v12": 12, "v13": 13}
-	bucketName  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	tenantID      = regexp.MustCompile(`^[a-zA-Z0-9!._*'()-]{1,150}$`)
+	schemaNames   = map[string]int{"v9": 9, "v10": 10, "v11": 11, "v12": 12, "v13": 13}
+	bucketName    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	grafanaUID    = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,40}$`)
+	kafkaID       = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
+	kafkaTopicRe  = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+	supportedObjs = []string{StorageFilesystem, StorageS3}
 )
 
 func (s Spec) checkLoki(c *checker) {
@@ -80,24 +111,24 @@ func (s Spec) checkLoki(c *checker) {
 		c.warn("loki.mode", l.Mode, "SimpleScalable (read/write/backend) is deprecated and Loki 4 refuses to start with these targets",
 			"plan a move to Distributed (object storage first) before upgrading to Loki 4")
 	default:
+		// Reported, and every other check still runs: an unknown mode simply runs no targets.
 		c.fail("loki.mode", l.Mode, "unknown Loki deployment mode", "set it to SingleBinary, SimpleScalable or Distributed")
-		return // everything below depends on the mode
 	}
-	required(c, "loki.image", l.Image, "grafana/loki:3.7.6")
+	image(c, "loki.image", l.Image, "grafana/loki:3.7.6")
 
 	switch {
 	case !l.AuthEnabled && l.Tenant != "fake":
 		c.fail("loki.tenant", l.Tenant, "with loki.authEnabled false Loki ignores X-Scope-OrgID and stores everything in tenant \"fake\"",
 			"set obs-stack:loki.tenant to fake, or obs-stack:loki.authEnabled to true")
-	case l.AuthEnabled && !tenantID.MatchString(l.Tenant):
-		c.fail("loki.tenant", l.Tenant, "with auth on every request needs a tenant id of 1-150 letters, digits or !-_.*'()",
+	case l.AuthEnabled && (!tenantID.MatchString(l.Tenant) || l.Tenant == "." || l.Tenant == ".."):
+		c.fail("loki.tenant", l.Tenant, "with auth on every request needs a tenant id of 1-150 letters, digits or !-_.*'() other than \".\" and \"..\" (Loki refuses those)",
 			"set obs-stack:loki.tenant, e.g. to default")
 	}
 
 	targets := l.Targets()
 	for _, t := range targets {
 		key := "loki." + t.Key
-		checkWorkload(c, key, t.Workload, t.Stateful, s.Cluster.Nodes)
+		checkWorkload(c, key, t.Workload, t.Stateful, s.Cluster.Nodes, minLokiMemory)
 		// Replicas that can run: hard anti-affinity places at most one per node.
 		placeable := t.Workload.Replicas
 		if t.Workload.AntiAffinity == AntiAffinityHard && s.Cluster.Nodes >= 1 {
@@ -114,53 +145,134 @@ func (s Spec) checkLoki(c *checker) {
 			c.fail("loki.replicationFactor", l.ReplicationFactor, reason,
 				"set obs-stack:loki.replicationFactor to at most %d, or run at least %d %s replicas (obs-stack:%s.replicas, with room to place them)", placeable, l.ReplicationFactor, t.Name, key)
 		}
-		if t.Key == "compactor" && t.Workload.Replicas > 1 {
+		if t.Key == "compactor" && t.Workload.Replicas > 1 && t.Workload.Replicas <= MaxReplicas {
 			c.fail(key+".replicas", t.Workload.Replicas, "only one compactor may run; more corrupt retention and the index", "set it to 1")
 		}
 	}
-	if l.ReplicationFactor < 1 {
-		c.fail("loki.replicationFactor", l.ReplicationFactor, "the replication factor must be at least 1", "set it to 1 (one replica) or 3 (HA)")
+	if l.ReplicationFactor < 1 || l.ReplicationFactor > MaxReplicas {
+		c.fail("loki.replicationFactor", l.ReplicationFactor, fmt.Sprintf("the replication factor must be between 1 and %d", MaxReplicas), "set it to 1 (one replica) or 3 (HA)")
 	}
 
-	s.checkLokiStorage(c, targets)
+	s.checkLokiStorage(c)
 	checkSchemas(c, l)
 	checkLimits(c, l.Limits)
 	checkCache(c, "loki.caches.chunksCache", l.Caches.ChunksCache, s.Cluster.Nodes)
 	checkCache(c, "loki.caches.resultsCache", l.Caches.ResultsCache, s.Cluster.Nodes)
 }
 
-func (s Spec) checkLokiStorage(c *checker, targets []Target) {
-	st := s.Loki.Storage
+// ObjectStores are the object stores Loki uses: loki.storage.type, where new data goes, then
+// every other store an older schema period still reads, without repeats.
+func (l Loki) ObjectStores() []string {
+	stores := []string{l.Storage.Type}
+	for _, p := range l.Schemas {
+		if !slices.Contains(stores, p.ObjectStore) {
+			stores = append(stores, p.ObjectStore)
+		}
+	}
+	return stores
+}
+
+func (s Spec) checkLokiStorage(c *checker) {
+	l := s.Loki
+	st := l.Storage
 	switch st.Type {
-	case StorageFilesystem:
-		if s.Loki.Mode != SingleBinary {
-			c.fail("loki.storage.type", st.Type, fmt.Sprintf("%s mode spreads data over several pods, which cannot share one filesystem", s.Loki.Mode),
-				"set obs-stack:loki.storage.type to s3 (with loki.storage.s3.*), or obs-stack:loki.mode to SingleBinary")
-		} else if n := targets[0].Workload.Replicas; n > 1 {
-			c.fail("loki.singleBinary.replicas", n, "filesystem storage works with exactly one replica (each pod would see only its own PVC)",
-				"set obs-stack:loki.singleBinary.replicas to 1, or obs-stack:loki.storage.type to s3 for HA monolithic")
-		}
-	case StorageS3:
-		s3 := st.S3
-		if s3.Endpoint == "" && s3.Region == "" {
-			c.fail("loki.storage.s3.region", s3.Region, "s3 needs an endpoint or a region", "set obs-stack:loki.storage.s3.endpoint (MinIO etc.) or obs-stack:loki.storage.s3.region (AWS)")
-		}
-		for _, b := range []struct{ key, name string }{{"loki.storage.s3.buckets.chunks", s3.Buckets.Chunks}, {"loki.storage.s3.buckets.ruler", s3.Buckets.Ruler}} {
-			if key, name := b.key, b.name; !bucketName.MatchString(name) {
-				c.fail(key, name, "s3 needs a bucket name of 3-63 lower-case letters, digits, dots or hyphens", "set it to an existing bucket, e.g. loki-chunks")
-			}
-		}
-		if s3.Buckets.Chunks != "" && s3.Buckets.Chunks == s3.Buckets.Ruler {
-			c.fail("loki.storage.s3.buckets.ruler", s3.Buckets.Ruler, "rules and chunks in one bucket collide on their prefixes", "use a separate bucket, e.g. loki-ruler")
-		}
-		dnsSubdomain(c, "loki.storage.s3.credentialsSecret.name", s3.CredentialsSecret.Name)
-		required(c, "loki.storage.s3.credentialsSecret.accessKeyIdKey", s3.CredentialsSecret.AccessKeyIDKey, "AWS_ACCESS_KEY_ID")
-		required(c, "loki.storage.s3.credentialsSecret.secretAccessKeyKey", s3.CredentialsSecret.SecretAccessKeyKey, "AWS_SECRET_ACCESS_KEY")
+	case StorageFilesystem, StorageS3:
 	case "gcs", "azure", "swift":
 		c.fail("loki.storage.type", st.Type, "obs-stack supports S3-compatible object storage only so far", "set it to s3 (GCS offers an S3-compatible XML API; MinIO can gateway the rest)")
 	default:
 		c.fail("loki.storage.type", st.Type, "unknown storage type", "set it to filesystem (SingleBinary, one replica) or s3")
 	}
+	stores := l.ObjectStores()
+	if slices.Contains(stores, StorageFilesystem) {
+		// Blame the key that brings the filesystem in: the storage type, or an older period.
+		key, value := "loki.storage.type", st.Type
+		if st.Type != StorageFilesystem {
+			i := slices.IndexFunc(l.Schemas, func(p SchemaPeriod) bool { return p.ObjectStore == StorageFilesystem })
+			key, value = fmt.Sprintf("loki.schemas[%d].objectStore", i), StorageFilesystem
+		}
+		switch {
+		case l.Mode == Distributed || l.Mode == SimpleScalable:
+			c.fail(key, value, fmt.Sprintf("%s mode spreads data over several pods, which cannot share one filesystem", l.Mode),
+				"set obs-stack:loki.storage.type to s3 (with loki.storage.s3.*), or obs-stack:loki.mode to SingleBinary")
+		case l.Mode == SingleBinary && l.SingleBinary.Replicas > 1:
+			c.fail("loki.singleBinary.replicas", l.SingleBinary.Replicas, "filesystem storage works with exactly one replica (each pod would see only its own PVC)",
+				"set obs-stack:loki.singleBinary.replicas to 1, or obs-stack:loki.storage.type to s3 for HA monolithic")
+		}
+	}
+	if slices.Contains(stores, StorageS3) {
+		s.checkS3(c)
+	}
+}
+
+func (s Spec) checkS3(c *checker) {
+	s3 := s.Loki.Storage.S3
+	if s3.Endpoint == "" && s3.Region == "" {
+		c.fail("loki.storage.s3.region", s3.Region, "s3 needs an endpoint or a region", "set obs-stack:loki.storage.s3.endpoint (MinIO etc.) or obs-stack:loki.storage.s3.region (AWS)")
+	}
+	if endpoint, err := s3.ParseEndpoint(s.Cluster.Domain); err != nil {
+		c.fail("loki.storage.s3.endpoint", s3.Endpoint, err.Error(), "write it like http://minio.minio.svc.cluster.local:9000 or https://s3.eu-west-1.amazonaws.com")
+	} else if s.Cluster.NetworkPolicies && endpoint.Namespace == s.Cluster.Namespace {
+		c.fail("loki.storage.s3.endpoint", s3.Endpoint, fmt.Sprintf("the store runs in the stack's namespace %s, where the default-deny NetworkPolicy blocks the store's own pods", s.Cluster.Namespace),
+			"run the store in its own namespace, or set obs-stack:cluster.networkPolicies false")
+	}
+	for _, b := range []struct{ key, name string }{{"loki.storage.s3.buckets.chunks", s3.Buckets.Chunks}, {"loki.storage.s3.buckets.ruler", s3.Buckets.Ruler}} {
+		if !bucketName.MatchString(b.name) {
+			c.fail(b.key, b.name, "s3 needs a bucket name of 3-63 lower-case letters, digits, dots or hyphens", "set it to an existing bucket, e.g. loki-chunks")
+		}
+	}
+	if s3.Buckets.Chunks != "" && s3.Buckets.Chunks == s3.Buckets.Ruler {
+		c.fail("loki.storage.s3.buckets.ruler", s3.Buckets.Ruler, "rules and chunks in one bucket collide on their prefixes", "use a separate bucket, e.g. loki-ruler")
+	}
+	dnsSubdomain(c, "loki.storage.s3.credentialsSecret.name", s3.CredentialsSecret.Name)
+	secretKey(c, "loki.storage.s3.credentialsSecret.accessKeyIdKey", s3.CredentialsSecret.AccessKeyIDKey, "AWS_ACCESS_KEY_ID")
+	secretKey(c, "loki.storage.s3.credentialsSecret.secretAccessKeyKey", s3.CredentialsSecret.SecretAccessKeyKey, "AWS_SECRET_ACCESS_KEY")
+}
+
+// S3Endpoint is where Loki's S3 traffic goes.
+type S3Endpoint struct {
+	// Host is empty for AWS S3 (no endpoint set).
+	Host string
+	Port int
+	// Namespace is set for an in-cluster Service (<service>.<namespace>.svc[.<domain>]).
+	Namespace string
+}
+
+// ParseEndpoint reads the endpoint the way Loki does: a URL, or a bare host[:port] whose
+// scheme follows insecure. No endpoint means AWS S3 over HTTPS.
+func (s S3Storage) ParseEndpoint(domain string) (S3Endpoint, error) {
+	if s.Endpoint == "" {
+		return S3Endpoint{Port: 443}, nil
+	}
+	raw := s.Endpoint
+	if !strings.Contains(raw, "://") {
+		scheme := "https"
+		if s.Insecure {
+			scheme = "http"
+		}
+		raw = scheme + "://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		return S3Endpoint{}, errors.New("not a URL or host[:port]")
+	}
+	port := map[string]int{"http": 80, "https": 443}[u.Scheme]
+	if port == 0 {
+		return S3Endpoint{}, fmt.Errorf("scheme %q is not http or https", u.Scheme)
+	}
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
+			return S3Endpoint{}, fmt.Errorf("port %q is not a port number", p)
+		}
+	}
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil {
+		return S3Endpoint{}, errors.New("an endpoint is a scheme, host and port only (no path, query or credentials: buckets and keys have keys of their own)")
+	}
+	e := S3Endpoint{Host: u.Hostname(), Port: port}
+	if labels := strings.Split(e.Host, "."); net.ParseIP(e.Host) == nil && len(labels) >= 3 && labels[2] == "svc" &&
+		(len(labels) == 3 || strings.Join(labels[3:], ".") == domain) {
+		e.Namespace = labels[1]
+	}
+	return e, nil
 }
 
 func checkSchemas(c *checker, l Loki) {
@@ -174,7 +286,10 @@ func checkSchemas(c *checker, l Loki) {
 		from, err := time.Parse(time.DateOnly, p.From)
 		switch {
 		case err != nil:
-			c.fail(key+".from", p.From, "not a date", "write it as YYYY-MM-DD")
+			c.fail(key+".from", p.From, "not a date", "write it as YYYY-MM-DD, e.g. 2024-04-01")
+		case i == 0 && from.After(c.now):
+			c.fail(key+".from", p.From, "no schema period covers today, so Loki refuses every push until then",
+				"let the first period start in the past, e.g. 2024-04-01")
 		case i > 0 && !from.After(prev):
 			c.fail(key+".from", p.From, fmt.Sprintf("schema periods must start on strictly increasing dates, and the period before starts on %s", prev.Format(time.DateOnly)),
 				"set a later date; to migrate an existing store add a new period with a future date")
@@ -187,9 +302,8 @@ func checkSchemas(c *checker, l Loki) {
 		default:
 			c.fail(key+".store", p.Store, "unknown index store", "set it to tsdb")
 		}
-		if p.ObjectStore != l.Storage.Type && (l.Storage.Type == StorageFilesystem || l.Storage.Type == StorageS3) {
-			c.fail(key+".objectStore", p.ObjectStore, fmt.Sprintf("the period stores into %q but loki.storage.type is %q", p.ObjectStore, l.Storage.Type),
-				"set it to %s", l.Storage.Type)
+		if !slices.Contains(supportedObjs, p.ObjectStore) {
+			c.fail(key+".objectStore", p.ObjectStore, "unknown object store", "set it to filesystem or s3 (the store this period's data is in)")
 		}
 		if _, ok := schemaNames[p.Schema]; !ok {
 			c.fail(key+".schema", p.Schema, "unknown schema version (Loki 3 knows v9 to v13)", "set it to v13")
@@ -200,12 +314,16 @@ func checkSchemas(c *checker, l Loki) {
 		switch {
 		case err != nil || period <= 0 || period%day != 0:
 			c.fail(key+".indexPeriod", p.IndexPeriod, "the index period must be a positive multiple of 24h", "set it to 24h")
-		case p.Store == "tsdb" && period != day:
-			c.fail(key+".indexPeriod", p.IndexPeriod, "the tsdb index requires a 24h period", "set it to 24h")
+		case period != day && (p.Store == "tsdb" || p.Store == "boltdb-shipper"):
+			c.fail(key+".indexPeriod", p.IndexPeriod, fmt.Sprintf("the %s index requires a 24h period (Loki refuses to start otherwise)", p.Store), "set it to 24h")
 		}
 	}
-	// Loki checks the newest period: older ones may keep an old schema during a migration.
+	// Loki checks the newest period: older ones may keep an old schema (or store) during a migration.
 	last, key := l.Schemas[len(l.Schemas)-1], fmt.Sprintf("loki.schemas[%d]", len(l.Schemas)-1)
+	if last.ObjectStore != l.Storage.Type && slices.Contains(supportedObjs, last.ObjectStore) && slices.Contains(supportedObjs, l.Storage.Type) {
+		c.fail(key+".objectStore", last.ObjectStore, fmt.Sprintf("the newest period is where new data goes, and loki.storage.type says that is %q", l.Storage.Type),
+			"set it to %s; to move to another store, append a period on it with a future from date and set obs-stack:loki.storage.type to that store (older periods keep theirs)", l.Storage.Type)
+	}
 	_, knownSchema := schemaNames[last.Schema]
 	if l.Limits.AllowStructuredMetadata {
 		if knownSchema && last.Schema != "v13" {
@@ -219,15 +337,23 @@ func checkSchemas(c *checker, l Loki) {
 	}
 }
 
+// MaxIngestionMB bounds the per-tenant rate and burst (MB/s): far above any real tenant.
+const MaxIngestionMB = 100000
+
 func checkLimits(c *checker, l LokiLimits) {
-	if d, err := model.ParseDuration(l.RetentionPeriod); err != nil || d < 0 {
+	switch d, err := model.ParseDuration(l.RetentionPeriod); {
+	case err != nil || d < 0:
 		c.fail("loki.limits.retentionPeriod", l.RetentionPeriod, "not a duration", "write it like 744h, 30d or 0s (keep forever)")
+	case d > 0 && d < model.Duration(24*time.Hour):
+		c.fail("loki.limits.retentionPeriod", l.RetentionPeriod, "Loki's retention works in whole index periods, and 24h is its documented minimum",
+			"set it to 24h or more, or 0s to keep logs forever")
 	}
-	if l.IngestionRateMB < 1 {
-		c.fail("loki.limits.ingestionRateMB", l.IngestionRateMB, "a rate below 1 MB/s rejects almost every push", "set it to at least 1, e.g. 4")
+	if l.IngestionRateMB <= 0 || l.IngestionRateMB > MaxIngestionMB {
+		c.fail("loki.limits.ingestionRateMB", l.IngestionRateMB, fmt.Sprintf("the rate must be above 0 and at most %d MB/s (a rate of 0 rejects every push)", MaxIngestionMB), "set it to e.g. 4 (fractions such as 0.5 work)")
 	}
-	if l.IngestionBurstSizeMB < l.IngestionRateMB {
-		c.fail("loki.limits.ingestionBurstSizeMB", l.IngestionBurstSizeMB, fmt.Sprintf("the burst must be at least the rate (%d MB)", l.IngestionRateMB), "set it to at least %d", l.IngestionRateMB)
+	if l.IngestionBurstSizeMB < l.IngestionRateMB || l.IngestionBurstSizeMB > MaxIngestionMB {
+		c.fail("loki.limits.ingestionBurstSizeMB", l.IngestionBurstSizeMB, fmt.Sprintf("the burst must be at least the rate (%g MB) and at most %d MB", l.IngestionRateMB, MaxIngestionMB),
+			"set it to at least %g", max(l.IngestionRateMB, 0))
 	}
 	if l.MaxQuerySeries < 1 {
 		c.fail("loki.limits.maxQuerySeries", l.MaxQuerySeries, "every query would fail", "set it to at least 1, e.g. 500")
@@ -241,21 +367,32 @@ func checkCache(c *checker, key string, cache Cache, nodes int) {
 	if !cache.Enabled {
 		return
 	}
-	if cache.SizeMB < 64 {
-		c.fail(key+".sizeMB", cache.SizeMB, "a memcached cache below 64 MB evicts faster than it serves", "set it to at least 64, or disable the cache")
+	if cache.SizeMB < 64 || cache.SizeMB > MaxCacheMB {
+		c.fail(key+".sizeMB", cache.SizeMB, fmt.Sprintf("a memcached cache is 64 MB (below that it evicts faster than it serves) to %d MB", MaxCacheMB), "set it to e.g. 1024, or disable the cache")
 	}
-	checkWorkload(c, key, cache.Workload(), false, nodes)
-	required(c, key+".image", cache.Image, "memcached:1.6.39-alpine")
+	checkWorkload(c, key, cache.Workload(), false, nodes, "")
+	image(c, key+".image", cache.Image, "memcached:1.6.39-alpine")
 }
 
+// Memory limits below which a component cannot start (it is OOM-killed while loading).
+const (
+	minLokiMemory    = "128Mi"
+	minGatewayMemory = "16Mi"
+	minAlloyMemory   = "64Mi"
+	minKafkaMemory   = "512Mi" // the heap is half the limit, and Kafka needs 256m of heap
+)
+
 func (s Spec) checkGateway(c *checker) {
-	required(c, "gateway.image", s.Gateway.Image, "nginxinc/nginx-unprivileged:1.29-alpine")
+	image(c, "gateway.image", s.Gateway.Image, "nginxinc/nginx-unprivileged:1.29-alpine")
 	if s.Gateway.RequireAuth && !s.Loki.AuthEnabled {
 		c.fail("loki.authEnabled", s.Loki.AuthEnabled, "this stack requires auth on the gateway: without it anyone who reaches the gateway reads and writes every log",
 			"set obs-stack:loki.authEnabled true; to run without auth on purpose, also set obs-stack:gateway.requireAuth false")
 	}
-	checkWorkload(c, "gateway", s.Gateway.Workload, false, s.Cluster.Nodes)
+	checkWorkload(c, "gateway", s.Gateway.Workload, false, s.Cluster.Nodes, minGatewayMemory)
 }
+
+// PrometheusDatasource is the name and uid of the Prometheus datasource grafana.prometheusURL adds.
+const PrometheusDatasource = "Prometheus"
 
 func (s Spec) checkGrafana(c *checker) {
 	g := s.Grafana
@@ -269,7 +406,7 @@ func (s Spec) checkGrafana(c *checker) {
 		c.fail("grafana.sidecarLabelValue", g.SidecarLabelValue, "not a label value: "+strings.Join(errs, "; "), "set it to e.g. \"1\"")
 	}
 	required(c, "grafana.datasourceName", g.DatasourceName, "Loki")
-	if !regexp.MustCompile(`^[a-zA-Z0-9_-]{1,40}$`).MatchString(g.DatasourceUID) {
+	if !grafanaUID.MatchString(g.DatasourceUID) {
 		c.fail("grafana.datasourceUid", g.DatasourceUID, "Grafana uids are 1-40 letters, digits, - or _", "set it to e.g. loki")
 	}
 	if g.MaxLines < 1 {
@@ -278,18 +415,49 @@ func (s Spec) checkGrafana(c *checker) {
 	if g.TimeoutSeconds < 1 {
 		c.fail("grafana.timeoutSeconds", g.TimeoutSeconds, "queries would time out at once", "set it to a number of seconds, e.g. 60")
 	}
+	if g.PrometheusURL == "" {
+		return
+	}
+	u, err := url.Parse(g.PrometheusURL)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
+		c.fail("grafana.prometheusURL", g.PrometheusURL, "not an http(s) URL", "write it like http://prometheus-operated.monitoring.svc:9090, or leave it empty")
+	case u.Port() == "3100" || strings.HasPrefix(u.Hostname(), "loki"):
+		c.fail("grafana.prometheusURL", g.PrometheusURL, "this points at Loki, which is not a Prometheus (the stack's Loki datasource already points at the gateway)",
+			"point it at your Prometheus, e.g. http://prometheus-operated.monitoring.svc:9090, or leave it empty")
+	case u.Port() == "12345" || strings.HasPrefix(u.Hostname(), "alloy"):
+		c.fail("grafana.prometheusURL", g.PrometheusURL, "this points at Alloy, whose :12345 serves a UI and /metrics, not the Prometheus query API: Alloy is scraped, never a datasource",
+			"point it at the Prometheus that scrapes Alloy, or leave it empty")
+	}
+	if strings.EqualFold(g.DatasourceName, PrometheusDatasource) {
+		c.fail("grafana.datasourceName", g.DatasourceName, "the Prometheus datasource (grafana.prometheusURL) has this name, and Grafana refuses two datasources of one name", "name the Loki datasource e.g. Loki")
+	}
+	if strings.EqualFold(g.DatasourceUID, PrometheusDatasource) {
+		c.fail("grafana.datasourceUid", g.DatasourceUID, "the Prometheus datasource (grafana.prometheusURL) has this uid", "set it to e.g. loki")
+	}
 }
 
 func (s Spec) checkAlloy(c *checker) {
 	a := s.Alloy
-	required(c, "alloy.image", a.Image, "grafana/alloy:v1.18.1")
+	image(c, "alloy.image", a.Image, "grafana/alloy:v1.18.1")
 	if a.PodLogSource != "api" && a.PodLogSource != "file" {
 		c.fail("alloy.podLogSource", a.PodLogSource, "unknown pod log source", "set it to api (loki.source.kubernetes, no host mounts) or file (/var/log/pods)")
 	}
 	if a.ConsumeKafka && !s.Kafka.Enabled {
 		c.fail("alloy.consumeKafka", a.ConsumeKafka, "Alloy would consume topics of a Kafka the stack does not create", "set obs-stack:kafka.enabled to true, or obs-stack:alloy.consumeKafka to false")
 	}
-	checkWorkload(c, "alloy", a.Workload, false, s.Cluster.Nodes)
+	if a.ConsumeKafka && s.Kafka.Enabled && len(s.Kafka.Topics) == 0 {
+		c.fail("kafka.topics", s.Kafka.Topics, "Alloy consumes kafka.topics, and loki.source.kafka needs at least one topic",
+			"add one (pulumi config set --path 'obs-stack:kafka.topics[0].name' logs), or set obs-stack:alloy.consumeKafka false")
+	}
+	// Alloy is a DaemonSet: one pod per node, placed by the node list, never stored.
+	for key, set := range map[string]bool{"alloy.replicas": a.Replicas != 0, "alloy.antiAffinity": a.AntiAffinity != "", "alloy.storage": a.Storage != ""} {
+		if set {
+			c.fail(key, map[string]any{"alloy.replicas": a.Replicas, "alloy.antiAffinity": a.AntiAffinity, "alloy.storage": a.Storage}[key],
+				"Alloy runs as a DaemonSet, one pod on every node, with no volume of its own, so this setting would do nothing", "remove the key (pulumi config rm --path 'obs-stack:%s')", key)
+		}
+	}
+	checkResources(c, "alloy", a.Resources, minAlloyMemory)
 }
 
 func (s Spec) checkKafka(c *checker) {
@@ -297,33 +465,33 @@ func (s Spec) checkKafka(c *checker) {
 	if !k.Enabled {
 		return
 	}
-	required(c, "kafka.image", k.Image, "apache/kafka:4.1.1")
-	if k.ClusterID != "" && !regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`).MatchString(k.ClusterID) {
+	image(c, "kafka.image", k.Image, "apache/kafka:4.1.1")
+	if k.ClusterID != "" && !kafkaID.MatchString(k.ClusterID) {
 		c.fail("kafka.clusterId", k.ClusterID, "a KRaft cluster id is 16 bytes in URL-safe base64: 22 letters, digits, - or _",
 			"leave it empty to generate one, or copy the id from meta.properties of the existing brokers")
 	}
-	checkWorkload(c, "kafka", k.Workload, true, s.Cluster.Nodes)
+	checkWorkload(c, "kafka", k.Workload, true, s.Cluster.Nodes, minKafkaMemory)
 	brokers := k.Replicas
 	for _, f := range []struct {
 		key string
 		rf  int
 	}{{"kafka.offsetsReplicationFactor", k.OffsetsReplicationFactor}, {"kafka.transactionReplicationFactor", k.TransactionReplicationFactor}} {
-		if key, rf := f.key, f.rf; rf < 1 || rf > brokers {
-			c.fail(key, rf, fmt.Sprintf("an internal topic's replication factor must be between 1 and the broker count (%d)", brokers), "set it to %d", min(max(brokers, 1), 3))
+		if f.rf < 1 || f.rf > brokers {
+			c.fail(f.key, f.rf, fmt.Sprintf("an internal topic's replication factor must be between 1 and the broker count (%d)", brokers), "set it to %d", min(max(brokers, 1), 3))
 		}
 	}
 	seen := map[string]bool{}
 	for i, t := range k.Topics {
 		key := fmt.Sprintf("kafka.topics[%d]", i)
-		if !regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`).MatchString(t.Name) || t.Name == "." || t.Name == ".." {
-			c.fail(key+".name", t.Name, "Kafka topic names are 1-249 letters, digits, '.', '_' or '-'", "rename the topic, e.g. logs")
+		if !kafkaTopicRe.MatchString(t.Name) || t.Name == "." || t.Name == ".." {
+			c.fail(key+".name", t.Name, "Kafka topic names are 1-249 letters, digits, '.', '_' or '-' (not . or ..)", "rename the topic, e.g. logs")
 		}
 		if seen[t.Name] {
 			c.fail(key+".name", t.Name, "the topic is listed twice", "remove one entry")
 		}
 		seen[t.Name] = true
-		if t.Partitions < 1 {
-			c.fail(key+".partitions", t.Partitions, "a topic needs at least one partition", "set it to at least 1")
+		if t.Partitions < 1 || t.Partitions > MaxPartitions {
+			c.fail(key+".partitions", t.Partitions, fmt.Sprintf("a topic has 1 to %d partitions", MaxPartitions), "set it to e.g. 6")
 		}
 		if t.ReplicationFactor < 1 || t.ReplicationFactor > brokers {
 			c.fail(key+".replicationFactor", t.ReplicationFactor, fmt.Sprintf("must be between 1 and the broker count (%d)", brokers), "set it to at most %d, or raise obs-stack:kafka.replicas", max(brokers, 1))
@@ -331,12 +499,30 @@ func (s Spec) checkKafka(c *checker) {
 	}
 }
 
-// checkWorkload checks the sizing of one set of pods.
-func checkWorkload(c *checker, key string, w Workload, stateful bool, nodes int) {
-	if w.Replicas < 1 {
-		c.fail(key+".replicas", w.Replicas, "the mode runs this target, so it needs at least one replica", "set it to 1 or more")
+// checkWorkload checks the sizing of one set of pods; minMemory ("" for none) is the memory
+// limit below which the component cannot start.
+func checkWorkload(c *checker, key string, w Workload, stateful bool, nodes int, minMemory string) {
+	if w.Replicas < 1 || w.Replicas > MaxReplicas {
+		c.fail(key+".replicas", w.Replicas, fmt.Sprintf("the stack runs these pods, so it needs 1 to %d replicas", MaxReplicas), "set it to 1 or more")
 	}
-	r := w.Resources
+	checkResources(c, key, w.Resources, minMemory)
+	if stateful {
+		positiveQuantity(c, key+".storage", w.Storage, "10Gi")
+	}
+	switch w.AntiAffinity {
+	case AntiAffinitySoft, AntiAffinityNone:
+	case AntiAffinityHard:
+		if nodes >= 1 && w.Replicas > nodes && w.Replicas <= MaxReplicas {
+			c.fail(key+".antiAffinity", w.AntiAffinity,
+				fmt.Sprintf("hard anti-affinity allows one pod per node, so %d of %d replicas would stay Pending on %d node(s)", w.Replicas-nodes, w.Replicas, nodes),
+				"set obs-stack:%s.antiAffinity to soft, lower obs-stack:%s.replicas to %d, or add nodes (obs-stack:cluster.nodes)", key, key, nodes)
+		}
+	default:
+		c.fail(key+".antiAffinity", w.AntiAffinity, "unknown anti-affinity", "set it to hard, soft or none")
+	}
+}
+
+func checkResources(c *checker, key string, r Resources, minMemory string) {
 	reqCPU := quantity(c, key+".resources.requests.cpu", r.Requests.CPU, "100m")
 	limCPU := quantity(c, key+".resources.limits.cpu", r.Limits.CPU, "1")
 	reqMem := quantity(c, key+".resources.requests.memory", r.Requests.Memory, "256Mi")
@@ -347,19 +533,30 @@ func checkWorkload(c *checker, key string, w Workload, stateful bool, nodes int)
 	if reqMem != nil && limMem != nil && reqMem.Cmp(*limMem) > 0 {
 		c.fail(key+".resources.requests.memory", r.Requests.Memory, "the request is above the limit "+r.Limits.Memory, "lower the request or raise obs-stack:%s.resources.limits.memory", key)
 	}
-	if stateful {
-		positiveQuantity(c, key+".storage", w.Storage, "10Gi")
+	if minMemory != "" && limMem != nil && limMem.Cmp(resource.MustParse(minMemory)) < 0 {
+		c.fail(key+".resources.limits.memory", r.Limits.Memory, fmt.Sprintf("below the %s the component needs to start: it would be OOM-killed at start-up (CrashLoopBackOff)", minMemory),
+			"raise it to at least %s", minMemory)
 	}
-	switch w.AntiAffinity {
-	case AntiAffinitySoft, AntiAffinityNone:
-	case AntiAffinityHard:
-		if nodes >= 1 && w.Replicas > nodes {
-			c.fail(key+".antiAffinity", w.AntiAffinity,
-				fmt.Sprintf("hard anti-affinity allows one pod per node, so %d of %d replicas would stay Pending on %d node(s)", w.Replicas-nodes, w.Replicas, nodes),
-				"set obs-stack:%s.antiAffinity to soft, lower obs-stack:%s.replicas to %d, or add nodes (obs-stack:cluster.nodes)", key, key, nodes)
-		}
-	default:
-		c.fail(key+".antiAffinity", w.AntiAffinity, "unknown anti-affinity", "set it to hard, soft or none")
+}
+
+// image checks a container image reference the way the container runtime reads it.
+func image(c *checker, key, value, example string) {
+	if strings.TrimSpace(value) == "" {
+		c.fail(key, value, "required", "set it, e.g. to %s", example)
+		return
+	}
+	if _, err := reference.ParseNormalizedNamed(value); err != nil {
+		c.fail(key, value, "not an image reference: "+err.Error(), "write it like %s (registry/repository:tag or @sha256:digest)", example)
+	}
+}
+
+func secretKey(c *checker, key, value, example string) {
+	if value == "" {
+		c.fail(key, value, "required", "set it to the key in the Secret, e.g. %s", example)
+		return
+	}
+	if errs := validation.IsConfigMapKey(value); len(errs) > 0 {
+		c.fail(key, value, "not a Secret key: "+strings.Join(errs, "; "), "use letters, digits, '-', '_' or '.', e.g. %s", example)
 	}
 }
 

@@ -47,7 +47,7 @@ type Alloy struct {
 const (
 	objectName  = "alloy" // explicit name of every object but the auto-named ConfigMap
 	uid         = 473     // the alloy user the grafana/alloy image creates; the image itself defaults to root
-	HTTPPort    = 12345 // Alloy's UI and /metrics (exported for NetworkPolicies)
+	HTTPPort    = 12345   // Alloy's UI and /metrics (exported for NetworkPolicies)
 	portName    = "http-metrics"
 	configDir   = "/etc/alloy"
 	configFile  = "config.alloy"

@@ -5,8 +5,8 @@ package kube
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
 
+	"github.com/distribution/reference"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -38,8 +38,12 @@ func NewLabels(name, instance, component, image string) Labels {
 		"app.kubernetes.io/part-of":    pulumi.String("obs-stack"),
 		"app.kubernetes.io/managed-by": pulumi.String("pulumi"),
 	}
-	if _, tag, ok := strings.Cut(image, ":"); ok {
-		all["app.kubernetes.io/version"] = pulumi.String(tag)
+	// The tag, read by a reference parser: a registry port (host:5000/loki) is not a tag, and an
+	// image pinned by digest alone has no version a label can hold.
+	if ref, err := reference.ParseNormalizedNamed(image); err == nil {
+		if tagged, ok := ref.(reference.Tagged); ok {
+			all["app.kubernetes.io/version"] = pulumi.String(tagged.Tag())
+		}
 	}
 	for k, v := range sel {
 		all[k] = v

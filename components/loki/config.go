@@ -119,11 +119,11 @@ type IndexGatewayClient struct {
 }
 
 type LimitsConfig struct {
-	RetentionPeriod         string `json:"retention_period"`
-	AllowStructuredMetadata bool   `json:"allow_structured_metadata"`
-	IngestionRateMB         int    `json:"ingestion_rate_mb"`
-	IngestionBurstSizeMB    int    `json:"ingestion_burst_size_mb"`
-	MaxQuerySeries          int    `json:"max_query_series"`
+	RetentionPeriod         string  `json:"retention_period"`
+	AllowStructuredMetadata bool    `json:"allow_structured_metadata"`
+	IngestionRateMB         float64 `json:"ingestion_rate_mb"`
+	IngestionBurstSizeMB    float64 `json:"ingestion_burst_size_mb"`
+	MaxQuerySeries          int     `json:"max_query_series"`
 }
 
 type Compactor struct {

@@ -3,9 +3,6 @@ package netpol
 import (
 	"fmt"
 	"net"
-	"net/url"
-	"strconv"
-	"strings"
 
 	"obs-stack/components/alloy"
 	"obs-stack/components/gateway"
@@ -174,42 +171,19 @@ func Grafana(spec stacks.Spec) Peer {
 // host, or none (AWS S3), is Anywhere, because a cloud store's addresses are many and change.
 // On an error the peer is Anywhere on 443.
 func ObjectStore(s3 stacks.S3Storage, domain string) (Peer, []Port, error) {
-	fallback := Peer{Name: "object-store", CIDRs: Anywhere}
-	if s3.Endpoint == "" {
-		return fallback, []Port{tcp(443)}, nil // AWS S3 over HTTPS
+	e, err := s3.ParseEndpoint(domain)
+	if err != nil {
+		return Peer{Name: "object-store", CIDRs: Anywhere}, []Port{tcp(443)}, fmt.Errorf("loki.storage.s3.endpoint = %q: %w", s3.Endpoint, err)
 	}
-	raw := s3.Endpoint
-	if !strings.Contains(raw, "://") { // Loki takes a bare host[:port] and picks the scheme by insecure
-		scheme := "https"
-		if s3.Insecure {
-			scheme = "http"
-		}
-		raw = scheme + "://" + raw
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Hostname() == "" {
-		return fallback, []Port{tcp(443)}, fmt.Errorf("loki.storage.s3.endpoint = %q: not a URL or host[:port], so its egress rule cannot be derived; write e.g. http://minio.minio.svc.cluster.local:9000", s3.Endpoint)
-	}
-	port := map[string]int{"http": 80, "https": 443}[u.Scheme]
-	if p := u.Port(); p != "" {
-		if port, err = strconv.Atoi(p); err != nil {
-			return fallback, []Port{tcp(443)}, fmt.Errorf("loki.storage.s3.endpoint = %q: port %q is not a number", s3.Endpoint, p)
-		}
-	}
-	if port == 0 {
-		return fallback, []Port{tcp(443)}, fmt.Errorf("loki.storage.s3.endpoint = %q: scheme %q has no default port; use http:// or https://, or name the port", s3.Endpoint, u.Scheme)
-	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); ip != nil {
+	if ip := net.ParseIP(e.Host); ip != nil {
 		bits := 32
 		if ip.To4() == nil {
 			bits = 128
 		}
-		return Peer{Name: "object-store", CIDRs: []string{fmt.Sprintf("%s/%d", ip, bits)}}, []Port{tcp(port)}, nil
+		return Peer{Name: "object-store", CIDRs: []string{fmt.Sprintf("%s/%d", ip, bits)}}, []Port{tcp(e.Port)}, nil
 	}
-	labels := strings.Split(host, ".")
-	if len(labels) >= 3 && labels[2] == "svc" && (len(labels) == 3 || strings.Join(labels[3:], ".") == domain) {
-		return Peer{Name: "object-store", Namespace: labels[1]}, []Port{tcp(port)}, nil
+	if e.Namespace != "" {
+		return Peer{Name: "object-store", Namespace: e.Namespace}, []Port{tcp(e.Port)}, nil
 	}
-	return fallback, []Port{tcp(port)}, nil
+	return Peer{Name: "object-store", CIDRs: Anywhere}, []Port{tcp(e.Port)}, nil
 }
