@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -130,7 +131,7 @@ func Flows(spec stacks.Spec) []Flow {
 	if l.Caches.ChunksCache.Enabled || l.Caches.ResultsCache.Enabled {
 		add(lokiPods, memcached, "chunks and results caches", tcp(loki.MemcachedPort))
 	}
-	if l.Storage.Type == stacks.StorageS3 {
+	if slices.Contains(loki.StoresInUse(l), stacks.StorageS3) { // new data or an older period
 		store, ports, _ := ObjectStore(l.Storage.S3, spec.Cluster.Domain) // New reports the error
 		add(lokiPods, store, "chunks, index and rules in the S3 bucket", ports...)
 	}
