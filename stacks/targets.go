@@ -69,14 +69,17 @@ func (l Loki) RouteTargets() map[string]string {
 }
 
 // RingPageTargets maps each ring status page to the Name of the target that serves it.
+// /scheduler/ring exists only where Loki uses the scheduler ring, i.e. no scheduler_address
+// is configured: SingleBinary. The scalable modes address the schedulers directly, and Loki
+// answers 404 there.
 func (l Loki) RingPageTargets() map[string]string {
 	switch l.Mode {
 	case SingleBinary:
 		return map[string]string{"/ring": "single-binary", "/distributor/ring": "single-binary", "/compactor/ring": "single-binary", "/ruler/ring": "single-binary", "/scheduler/ring": "single-binary"}
 	case SimpleScalable:
-		return map[string]string{"/ring": "write", "/distributor/ring": "write", "/compactor/ring": "backend", "/ruler/ring": "backend", "/scheduler/ring": "backend"}
+		return map[string]string{"/ring": "write", "/distributor/ring": "write", "/compactor/ring": "backend", "/ruler/ring": "backend"}
 	case Distributed:
-		return map[string]string{"/ring": "distributor", "/distributor/ring": "distributor", "/compactor/ring": "compactor", "/ruler/ring": "ruler", "/scheduler/ring": "query-scheduler"}
+		return map[string]string{"/ring": "distributor", "/distributor/ring": "distributor", "/compactor/ring": "compactor", "/ruler/ring": "ruler"}
 	}
 	return nil
 }

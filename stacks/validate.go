@@ -160,16 +160,16 @@ func (s Spec) checkLoki(c *checker) {
 	checkCache(c, "loki.caches.resultsCache", l.Caches.ResultsCache, s.Cluster.Nodes)
 }
 
-// ObjectStores are the object stores Loki uses: loki.storage.type, where new data goes, then
-// every other store an older schema period still reads, without repeats.
+// ObjectStores are the object stores Loki must be configured for: loki.storage.type, where
+// new data goes, and every store a schema period names (an older period may keep another
+// store while a migration runs). Sorted, without repeats.
 func (l Loki) ObjectStores() []string {
 	stores := []string{l.Storage.Type}
 	for _, p := range l.Schemas {
-		if !slices.Contains(stores, p.ObjectStore) {
-			stores = append(stores, p.ObjectStore)
-		}
+		stores = append(stores, p.ObjectStore)
 	}
-	return stores
+	slices.Sort(stores)
+	return slices.Compact(stores)
 }
 
 func (s Spec) checkLokiStorage(c *checker) {

@@ -232,6 +232,17 @@ func TestRealNginxRoutes(t *testing.T) {
 					t.Errorf("ring page %s reached %s, want %s", path, got.target, target)
 				}
 			}
+			// Loki serves /scheduler/ring only without a scheduler_address, i.e. in SingleBinary;
+			// the scalable modes set one and Loki answers 404, so the gateway has no such route.
+			seen := len(ups.got)
+			resp := request("GET", "/scheduler/ring", m.auth)
+			if m.mode == stacks.SingleBinary {
+				if got := ups.last(); resp.StatusCode != 200 || got.target != "single-binary" || got.path != "/scheduler/ring" {
+					t.Errorf("/scheduler/ring: status %d, reached %s at %s; want the single binary", resp.StatusCode, got.target, got.path)
+				}
+			} else if resp.StatusCode != 404 || len(ups.got) != seen {
+				t.Errorf("/scheduler/ring: status %d, %d upstream requests; want the gateway's 404 and none", resp.StatusCode, len(ups.got)-seen)
+			}
 			if m.auth {
 				if resp := request("POST", "/loki/api/v1/push", false); resp.StatusCode != 401 {
 					t.Errorf("push without credentials: %d, want 401", resp.StatusCode)

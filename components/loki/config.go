@@ -2,6 +2,7 @@ package loki
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/prometheus/common/model"
 	"sigs.k8s.io/yaml"
@@ -19,6 +20,8 @@ const (
 	dataDir        = "/var/loki"
 	configDir      = "/etc/loki"
 	configFile     = "config.yaml"
+	chunksDir      = dataDir + "/chunks"
+	rulesDir       = dataDir + "/rules"
 )
 
 // The types below mirror the parts of Loki's configuration obs-stack sets. Loki parses its
@@ -54,7 +57,8 @@ type Common struct {
 	ReplicationFactor int           `json:"replication_factor"`
 	Ring              Ring          `json:"ring"`
 	Storage           CommonStorage `json:"storage"`
-	CompactorAddress  string        `json:"compactor_address,omitempty"`
+	// CompactorGRPCAddress is preferred by Loki 3.7 over the HTTP compactor_address.
+	CompactorGRPCAddress string `json:"compactor_grpc_address,omitempty"`
 }
 
 type Ring struct {
@@ -106,8 +110,17 @@ type Index struct {
 	Period string `json:"period"`
 }
 
+// StorageConfig holds what common.storage cannot: the index gateway client, and the stores
+// of schema periods other than loki.storage.type (common.storage takes exactly one store).
 type StorageConfig struct {
-	TSDBShipper TSDBShipper `json:"tsdb_shipper"`
+	TSDBShipper *TSDBShipper       `json:"tsdb_shipper,omitempty"`
+	Filesystem  *StorageFilesystem `json:"filesystem,omitempty"`
+	AWS         *S3                `json:"aws,omitempty"`
+}
+
+// StorageFilesystem is storage_config.filesystem (Loki's local_storage_config).
+type StorageFilesystem struct {
+	Directory string `json:"directory"`
 }
 
 type TSDBShipper struct {
@@ -237,21 +250,32 @@ func BuildConfig(s stacks.Spec) Config {
 		})
 	}
 
-	switch l.Storage.Type {
-	case stacks.StorageFilesystem:
-		cfg.Common.Storage.Filesystem = &Filesystem{ChunksDirectory: dataDir + "/chunks", RulesDirectory: dataDir + "/rules"}
-	case stacks.StorageS3:
-		s3 := l.Storage.S3
-		// Credentials come from the environment (-config.expand-env), never from this file.
-		bucket := func(name string) *S3 {
-			return &S3{
-				Endpoint: s3.Endpoint, Region: s3.Region, BucketNames: name,
-				AccessKeyID: "${AWS_ACCESS_KEY_ID}", SecretAccessKey: "${AWS_SECRET_ACCESS_KEY}",
-				S3ForcePathStyle: s3.ForcePathStyle, Insecure: s3.Insecure,
+	// common.storage holds loki.storage.type, the store new data goes to; Loki 3.7 refuses a
+	// second store there (ErrTooManyStorageConfigs in pkg/loki/config_wrapper.go), so the store
+	// of an older period goes to storage_config, which the config file sets after common.
+	for _, store := range l.ObjectStores() {
+		primary := store == l.Storage.Type
+		switch store {
+		case stacks.StorageFilesystem:
+			if primary {
+				cfg.Common.Storage.Filesystem = &Filesystem{ChunksDirectory: chunksDir, RulesDirectory: rulesDir}
+			} else {
+				cfg.storageConfig().Filesystem = &StorageFilesystem{Directory: chunksDir}
+			}
+		case stacks.StorageS3:
+			if primary {
+				cfg.Common.Storage.S3 = s3Bucket(l.Storage.S3, l.Storage.S3.Buckets.Chunks)
+			} else {
+				cfg.storageConfig().AWS = s3Bucket(l.Storage.S3, l.Storage.S3.Buckets.Chunks)
 			}
 		}
-		cfg.Common.Storage.S3 = bucket(s3.Buckets.Chunks)
-		cfg.Ruler = &Ruler{Storage: RulerStorage{Type: "s3", S3: bucket(s3.Buckets.Ruler)}}
+	}
+	// Rules follow loki.storage.type. They stay under the legacy ruler.storage: Loki 3.7 reads
+	// ruler_storage only with storage_config.use_thanos_objstore, which swaps every object
+	// client (pkg/loki/modules.go initRulerStorage). On filesystem common.storage already
+	// gives the ruler its local (read-only) rules directory.
+	if l.Storage.Type == stacks.StorageS3 {
+		cfg.Ruler = &Ruler{Storage: RulerStorage{Type: "s3", S3: s3Bucket(l.Storage.S3, l.Storage.S3.Buckets.Ruler)}}
 	}
 
 	if usesMemberlist(l) {
@@ -274,8 +298,13 @@ func BuildConfig(s stacks.Spec) Config {
 			cfg.Frontend.TailProxyURL = n.httpURL(querier)
 		}
 		cfg.FrontendWorker = &FrontendWorker{SchedulerAddress: grpc(scheduler)}
-		cfg.StorageConfig = &StorageConfig{TSDBShipper: TSDBShipper{IndexGatewayClient: IndexGatewayClient{ServerAddress: "dns:///" + grpc(indexGateway)}}}
-		cfg.Common.CompactorAddress = n.httpURL(compactor)
+		// The schedulers are found by resolving a plain host:port to every pod (dskit's DNS
+		// watcher, no prefix); the index gateway client needs dns+ for one client per pod, where
+		// dns:/// would be a single gRPC target that sends every query to one pod.
+		cfg.storageConfig().TSDBShipper = &TSDBShipper{IndexGatewayClient: IndexGatewayClient{ServerAddress: "dns+" + grpc(indexGateway)}}
+		// Loki prefers the compactor's gRPC address; the Helm chart, too, points it at the
+		// compactor's (SimpleScalable: backend's) ClusterIP Service on the gRPC port.
+		cfg.Common.CompactorGRPCAddress = fmt.Sprintf("%s:%d", n.fqdn(n.service(compactor)), GRPCPort)
 	}
 
 	memcached := func(name string) CacheConfig {
@@ -291,6 +320,29 @@ func BuildConfig(s stacks.Spec) Config {
 		cfg.QueryRange = &QueryRange{CacheResults: true, ResultsCache: ResultsCacheConfig{Cache: memcached(resultsCache)}}
 	}
 	return cfg
+}
+
+// storageConfig returns storage_config, creating it on first use.
+func (cfg *Config) storageConfig() *StorageConfig {
+	if cfg.StorageConfig == nil {
+		cfg.StorageConfig = &StorageConfig{}
+	}
+	return cfg.StorageConfig
+}
+
+// s3Bucket is the S3 client config of one bucket. Credentials come from the environment
+// (-config.expand-env), never from this file.
+func s3Bucket(s3 stacks.S3Storage, bucket string) *S3 {
+	return &S3{
+		Endpoint: s3.Endpoint, Region: s3.Region, BucketNames: bucket,
+		AccessKeyID: "${AWS_ACCESS_KEY_ID}", SecretAccessKey: "${AWS_SECRET_ACCESS_KEY}",
+		S3ForcePathStyle: s3.ForcePathStyle, Insecure: s3.Insecure,
+	}
+}
+
+// usesStore reports whether any period, or new data, goes to store.
+func usesStore(l stacks.Loki, store string) bool {
+	return slices.Contains(l.ObjectStores(), store)
 }
 
 // Render serialises Loki's config once, as YAML.

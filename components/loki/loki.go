@@ -178,7 +178,7 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 		containerPorts = append(containerPorts, corev1.ContainerPortArgs{Name: pulumi.String("tcp-memberlist"), ContainerPort: pulumi.Int(MemberlistPort)})
 	}
 	var env corev1.EnvVarArray
-	if l.Storage.Type == stacks.StorageS3 {
+	if usesStore(l, stacks.StorageS3) { // new data, or an older period, is in S3
 		ref := l.Storage.S3.CredentialsSecret
 		fromSecret := func(envName, key string) corev1.EnvVarArgs {
 			return corev1.EnvVarArgs{Name: pulumi.String(envName), ValueFrom: &corev1.EnvVarSourceArgs{

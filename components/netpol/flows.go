@@ -3,6 +3,7 @@ package netpol
 import (
 	"fmt"
 	"net"
+	"slices"
 
 	"obs-stack/components/alloy"
 	"obs-stack/components/gateway"
@@ -127,7 +128,7 @@ func Flows(spec stacks.Spec) []Flow {
 	if l.Caches.ChunksCache.Enabled || l.Caches.ResultsCache.Enabled {
 		add(lokiPods, memcached, "chunks and results caches", tcp(loki.MemcachedPort))
 	}
-	if l.Storage.Type == stacks.StorageS3 {
+	if slices.Contains(l.ObjectStores(), stacks.StorageS3) { // new data or an older period
 		store, ports, _ := ObjectStore(l.Storage.S3, spec.Cluster.Domain) // New reports the error
 		add(lokiPods, store, "chunks, index and rules in the S3 bucket", ports...)
 	}

@@ -163,3 +163,15 @@ func TestObjectStorePeer(t *testing.T) {
 		})
 	}
 }
+
+// TestOlderS3PeriodKeepsItsEgress: a store moved back from S3 to the filesystem still reads
+// the old period's chunks from the bucket, so Loki keeps its way there.
+func TestOlderS3PeriodKeepsItsEgress(t *testing.T) {
+	spec := stacks.Dev()
+	spec.Loki.Storage.S3.Endpoint = "http://minio.minio.svc.cluster.local:9000"
+	spec.Loki.Schemas[0].ObjectStore = stacks.StorageS3
+	spec.Loki.Schemas = append(spec.Loki.Schemas, stacks.SchemaPeriod{From: "2099-01-01", Store: "tsdb", ObjectStore: stacks.StorageFilesystem, Schema: "v13", IndexPrefix: "index_", IndexPeriod: "24h"})
+	if got := pairs(Flows(spec)); !slices.Contains(got, "loki -> object-store TCP/9000") {
+		t.Errorf("filesystem with an older s3 period: flows %v lack Loki's egress to the bucket", got)
+	}
+}

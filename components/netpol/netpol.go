@@ -26,6 +26,7 @@ package netpol
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
@@ -124,7 +125,7 @@ func check(s stacks.Spec) error {
 	if !s.Cluster.NetworkPolicies {
 		errs = append(errs, errors.New("netpol: cluster.networkPolicies is false; create the NetworkPolicies only when it is true"))
 	}
-	if s.Loki.Storage.Type == stacks.StorageS3 {
+	if slices.Contains(s.Loki.ObjectStores(), stacks.StorageS3) {
 		store, _, err := ObjectStore(s.Loki.Storage.S3, s.Cluster.Domain)
 		if err != nil {
 			errs = append(errs, err)
