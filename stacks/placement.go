@@ -199,8 +199,13 @@ func (s Spec) blame(c *checker, pending []Pending) {
 	cl := s.Cluster
 	reason := fmt.Sprintf("%d of %d %s pods %s no node among %d node(s) of %s CPU / %s beside Alloy (one pod per node) and the pods placed before (largest first): \"0/%d nodes are available: %s\", so %s Pending",
 		p.Pods, g.Replicas, g.Component, plural(p.Pods, "finds", "find"), cl.Nodes, cl.NodeCPU, cl.NodeMemory, cl.Nodes, strings.Join(refusals, ", "), plural(p.Pods, "it stays", "they stay"))
-	for _, other := range pending[1:] {
-		reason += fmt.Sprintf("; %d %s pod(s) stay Pending too", other.Pods, other.Group.Component)
+	if len(pending) > 1 {
+		pods, components := 0, []string{}
+		for _, other := range pending[1:] {
+			pods += other.Pods
+			components = append(components, other.Group.Component)
+		}
+		reason += fmt.Sprintf("; %d more %s of %s stay Pending after it", pods, plural(pods, "pod", "pods"), strings.Join(components, ", "))
 	}
 	if req, total := s.Requested(), s.totalAllocatable(); req.MilliCPU > total.MilliCPU || req.MemoryBytes > total.MemoryBytes {
 		reason += fmt.Sprintf(" (in all the stack requests %s CPU and %s, the nodes offer %s CPU and %s)",
