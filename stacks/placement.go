@@ -99,10 +99,13 @@ func (s Spec) Place() (p Placement, ok bool) {
 		taken := make(map[int]bool)
 		noCPU := func(n NodeLoad) bool { return q.size.MilliCPU > perNode.MilliCPU-n.MilliCPU }
 		noMemory := func(n NodeLoad) bool { return q.size.MemoryBytes > perNode.MemoryBytes-n.MemoryBytes }
+		// Loads only grow, so the nodes before the one the group's last pod took refuse this
+		// identical pod too: each group scans the nodes once.
+		from := 0
 		for placed := 0; placed < q.pods; placed++ {
 			node := -1
-			for i, n := range nodes {
-				if !noCPU(n) && !noMemory(n) && !(hard && taken[i]) {
+			for i := from; i < len(nodes); i++ {
+				if n := nodes[i]; !noCPU(n) && !noMemory(n) && !(hard && taken[i]) {
 					node = i
 					break
 				}
@@ -126,7 +129,7 @@ func (s Spec) Place() (p Placement, ok bool) {
 				p.Pending = append(p.Pending, pending)
 				break
 			}
-			taken[node] = true
+			taken[node], from = true, node
 			nodes[node].Pods++
 			nodes[node].MilliCPU += q.size.MilliCPU // below perNode: the fit check above
 			nodes[node].MemoryBytes += q.size.MemoryBytes

@@ -254,11 +254,37 @@ func TestPlacementEdges(t *testing.T) {
 		t.Errorf("huge node memory: err %v, warnings %v", err, warnings)
 	}
 
-	// 1000 nodes and 1000 queriers: one per node under hard anti-affinity, cheap.
+	// 1000 nodes and 1000 queriers: one per node under hard anti-affinity.
 	s = Prod()
 	s.Cluster.Nodes, s.Loki.Querier.Replicas, s.Loki.Querier.AntiAffinity = MaxReplicas, MaxReplicas, AntiAffinityHard
-	if p, ok := s.Place(); !ok || len(p.Pending) > 0 {
-		t.Errorf("1000 hard-spread queriers on 1000 nodes: %+v", p.Pending)
+	if p, ok := s.Place(); !ok || len(p.Pending) > 0 || p.Nodes[MaxReplicas-1].Pods != 2 {
+		t.Errorf("1000 hard-spread queriers on 1000 nodes: node 1000 runs %d pods, want Alloy and a querier; pending %+v", p.Nodes[len(p.Nodes)-1].Pods, p.Pending)
+	}
+}
+
+func TestPlacementStaysCheapAtTheBounds(t *testing.T) {
+	// Every group at MaxReplicas with pods of 60% of a node (one per node) on a cluster of
+	// as many nodes as pods: about 16000 pods and nodes.
+	s := Prod()
+	big := Workload{Replicas: MaxReplicas, Resources: res("100m", "19Gi", "1", "20Gi"), Storage: "1Gi", AntiAffinity: AntiAffinitySoft}
+	l := &s.Loki
+	for _, w := range []*Workload{&l.Distributor, &l.Ingester, &l.Querier, &l.QueryFrontend, &l.QueryScheduler, &l.IndexGateway, &l.Compactor, &l.Ruler, &s.Gateway.Workload, &s.Kafka.Workload} {
+		*w = big
+	}
+	l.Caches.ChunksCache.Replicas, l.Caches.ChunksCache.SizeMB = MaxReplicas, 16000 // 19200Mi
+	l.Caches.ResultsCache.Replicas, l.Caches.ResultsCache.SizeMB = MaxReplicas, 16000
+	s.Cluster.Nodes = 12 * MaxReplicas
+	start := time.Now()
+	p, ok := s.Place()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("placing 12000 pods took %v", d)
+	}
+	if !ok || len(p.Pending) > 0 || len(p.Nodes) != 12*MaxReplicas {
+		t.Errorf("12000 pods of 19Gi on 12000 nodes of 32Gi: %d nodes used, pending %+v", len(p.Nodes), p.Pending)
+	}
+	s.Cluster.Nodes--
+	if p, _ := s.Place(); len(p.Pending) != 1 || p.Pending[0].Pods != 1 {
+		t.Errorf("one node less: pending %+v, want one pod of one group", p.Pending)
 	}
 }
 
