@@ -16,6 +16,7 @@ import (
 // preference, so it is ignored for fit.
 type Placement struct {
 	// Nodes are the nodes pods landed on, in order; the cluster's other nodes run Alloy only.
+	// This is the tightest packing, not where the scheduler (which spreads) puts the pods.
 	Nodes []NodeLoad
 	// Pending are the groups with pods that found no node, in placement order.
 	Pending []Pending
@@ -35,7 +36,7 @@ type Pending struct {
 	NoCPU, NoMemory, Taken int // nodes short of CPU, of memory, holding a pod of the group (hard anti-affinity)
 }
 
-// placing is one group queued for placement: Pods identical pods of Size.
+// placing is one group queued for placement: pods identical pods of size.
 type placing struct {
 	group PodGroup
 	size  Totals
