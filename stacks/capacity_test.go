@@ -54,9 +54,13 @@ func TestCapacityChecks(t *testing.T) {
 			"obs-stack:loki.singleBinary.resources.requests.memory = \"12Gi\": one loki-single-binary pod requests 12Gi"},
 		{"cpu above a node", map[string]string{"obs-stack:kafka": `{"resources":{"requests":{"cpu":"6"},"limits":{"cpu":"6"}}}`},
 			"obs-stack:kafka.resources.requests.cpu = \"6\""},
+		// 1 node of 4 CPU: Alloy 100m, then single-binary 3 (the largest share, 3/4), leaves 900m
+		// for kafka's 1 CPU; the totals (4150m of 4) are added to the reason.
 		{"everything together above the cluster", map[string]string{"obs-stack:loki": `{"singleBinary":{"resources":{"requests":{"memory":"3Gi","cpu":"3"},"limits":{"memory":"4Gi","cpu":"4"}}}}`,
 			"obs-stack:kafka": `{"resources":{"requests":{"memory":"3Gi","cpu":"1"},"limits":{"memory":"4Gi","cpu":"2"}}}`},
-			"obs-stack:cluster.nodes = 1: the stack requests 4150m CPU and 6.2Gi memory but 1 node(s) of 4 CPU / 8Gi provide 4 CPU"},
+			"obs-stack:kafka.resources.requests.cpu = \"1\": 1 of 1 kafka pods finds no node among 1 node(s) of 4 CPU / 8Gi beside Alloy (one pod per node) and the pods placed before (largest first): \"0/1 nodes are available: 1 Insufficient cpu\", so it stays Pending (in all the stack requests 4150m CPU and 6.2Gi, the nodes offer 4 CPU and 8.0Gi); fix: lower obs-stack:kafka.resources.requests.cpu, or add nodes (obs-stack:cluster.nodes)"},
+		{"cache cpu above a node names the cache's cpu key", map[string]string{"obs-stack:loki": `{"caches":{"resultsCache":{"enabled":true,"cpu":"5"}}}`},
+			"obs-stack:loki.caches.resultsCache.cpu = \"5\": one loki-results-cache pod requests 5 CPU"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

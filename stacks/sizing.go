@@ -2,8 +2,22 @@ package stacks
 
 import (
 	"fmt"
+	"math"
+	"math/big"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// MaxReplicas is a sane maximum of replicas per pod group, far below int32 (a Deployment's
+// or StatefulSet's replicas field). Capacity checks skip a group above it (its own bound check
+// reports it), so they never loop or allocate per pod of an absurd count.
+const MaxReplicas = 1000
+
+// Workload kinds a pod group runs as.
+const (
+	KindDeployment  = "Deployment"
+	KindStatefulSet = "StatefulSet"
+	KindDaemonSet   = "DaemonSet"
 )
 
 // PodGroup is one set of identical pods the stack runs.
@@ -11,7 +25,9 @@ type PodGroup struct {
 	// Component names the pods, e.g. loki-ingester.
 	Component string `json:"component"`
 	// Key is the config key that sizes them, e.g. loki.ingester.
-	Key       string    `json:"key"`
+	Key string `json:"key"`
+	// Kind is the workload that runs them: Deployment, StatefulSet or DaemonSet.
+	Kind      string    `json:"kind"`
 	Replicas  int       `json:"replicas"`
 	Resources Resources `json:"resources"`
 	// Storage is the PVC size per pod; empty for stateless pods.
@@ -23,30 +39,34 @@ type PodGroup struct {
 // gateway, Alloy (one per node) and Kafka.
 func (s Spec) Sizing() []PodGroup {
 	var groups []PodGroup
-	add := func(component, key string, w Workload, stateful bool) {
-		g := PodGroup{Component: component, Key: key, Replicas: w.Replicas, Resources: w.Resources, AntiAffinity: w.AntiAffinity}
-		if stateful {
+	add := func(component, key, kind string, w Workload) {
+		g := PodGroup{Component: component, Key: key, Kind: kind, Replicas: w.Replicas, Resources: w.Resources, AntiAffinity: w.AntiAffinity}
+		if kind == KindStatefulSet {
 			g.Storage = w.Storage
 		}
 		groups = append(groups, g)
 	}
 	for _, t := range s.Loki.Targets() {
-		add("loki-"+t.Name, "loki."+t.Key, t.Workload, t.Stateful)
+		kind := KindDeployment
+		if t.Stateful {
+			kind = KindStatefulSet
+		}
+		add("loki-"+t.Name, "loki."+t.Key, kind, t.Workload)
 	}
 	for _, c := range []struct {
 		name, key string
 		cache     Cache
 	}{{"loki-chunks-cache", "loki.caches.chunksCache", s.Loki.Caches.ChunksCache}, {"loki-results-cache", "loki.caches.resultsCache", s.Loki.Caches.ResultsCache}} {
 		if c.cache.Enabled {
-			add(c.name, c.key, c.cache.Workload(), false)
+			add(c.name, c.key, KindDeployment, c.cache.Workload())
 		}
 	}
-	add("loki-gateway", "gateway", s.Gateway.Workload, false)
+	add("loki-gateway", "gateway", KindDeployment, s.Gateway.Workload)
 	alloy := s.Alloy.Workload
-	alloy.Replicas, alloy.AntiAffinity = s.Cluster.Nodes, "one per node" // a DaemonSet
-	add("alloy", "alloy", alloy, false)
+	alloy.Replicas, alloy.AntiAffinity = s.Cluster.Nodes, "one per node"
+	add("alloy", "alloy", KindDaemonSet, alloy)
 	if s.Kafka.Enabled {
-		add("kafka", "kafka", s.Kafka.Workload, true)
+		add("kafka", "kafka", KindStatefulSet, s.Kafka.Workload)
 	}
 	return groups
 }
@@ -54,12 +74,22 @@ func (s Spec) Sizing() []PodGroup {
 // Workload is the cache's pod sizing: memory request = limit = 1.2 x its size, so the two
 // can never disagree.
 func (c Cache) Workload() Workload {
-	memory := fmt.Sprintf("%dMi", CacheMemoryMi(c.SizeMB))
-	q := Quantities{CPU: c.CPU, Memory: memory}
+	q := Quantities{CPU: c.CPU, Memory: cacheMemory(c.SizeMB)}
 	return Workload{Replicas: c.Replicas, Resources: Resources{Requests: q, Limits: q}, AntiAffinity: c.AntiAffinity}
 }
 
-// Totals are summed requests of a set of pods, in millicores and bytes.
+// cacheMemory is CacheMemoryMi as a quantity, computed in big integers where sizeMB x 6
+// would overflow, so an absurd size reads as the absurd size it is, never a wrapped one.
+func cacheMemory(sizeMB int) string {
+	if sizeMB <= math.MaxInt/6 {
+		return fmt.Sprintf("%dMi", CacheMemoryMi(sizeMB))
+	}
+	mi := new(big.Int).Mul(big.NewInt(int64(sizeMB)), big.NewInt(6))
+	return new(big.Int).Quo(mi.Add(mi, big.NewInt(4)), big.NewInt(5)).String() + "Mi"
+}
+
+// Totals are summed requests of a set of pods, in millicores and bytes. Sums saturate at
+// math.MaxInt64 (Saturated), so an absurd config never wraps to a small or negative total.
 type Totals struct {
 	MilliCPU, MemoryBytes int64
 }
@@ -72,99 +102,128 @@ func parse(q string) (resource.Quantity, bool) {
 	return v, err == nil
 }
 
-// Requests of one pod of the group.
+var (
+	maxBytes = *resource.NewQuantity(math.MaxInt64, resource.BinarySI)
+	maxMilli = *resource.NewMilliQuantity(math.MaxInt64, resource.DecimalSI)
+)
+
+// amount is a quantity in bytes (or millicores), 0 when unset, invalid or negative (those are
+// reported by checkWorkload), saturated at math.MaxInt64 where Value() would wrap.
+func amount(s string, milli bool) int64 {
+	q, ok := parse(s)
+	switch {
+	case !ok || q.Sign() <= 0:
+		return 0
+	case milli && q.Cmp(maxMilli) >= 0, !milli && q.Cmp(maxBytes) >= 0:
+		return math.MaxInt64
+	case milli:
+		return q.MilliValue()
+	}
+	return q.Value()
+}
+
+// Saturated tells whether a value hit the math.MaxInt64 ceiling of the sizing arithmetic.
+func Saturated(v int64) bool { return v == math.MaxInt64 }
+
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+func satMul(a, b int64) int64 {
+	if a <= 0 || b <= 0 {
+		return 0
+	}
+	if a > math.MaxInt64/b {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
+// Requests of one pod of the group. Like the API server, an unset request defaults to the
+// limit.
 func (g PodGroup) Requests() Totals {
-	cpu, _ := parse(g.Resources.Requests.CPU)
-	mem, _ := parse(g.Resources.Requests.Memory)
-	return Totals{MilliCPU: cpu.MilliValue(), MemoryBytes: mem.Value()}
+	r := g.Resources
+	return Totals{
+		MilliCPU:    amount(effective(r.Requests.CPU, r.Limits.CPU), true),
+		MemoryBytes: amount(effective(r.Requests.Memory, r.Limits.Memory), false),
+	}
+}
+
+// effective is the request the scheduler sees: the limit when no request is set.
+func effective(request, limit string) string {
+	if request == "" {
+		return limit
+	}
+	return request
 }
 
 // Allocatable is what the cluster section says the nodes offer, per node and in all.
 func (c Cluster) Allocatable() (perNode, total Totals, ok bool) {
-	cpu, okCPU := parse(c.NodeCPU)
-	mem, okMem := parse(c.NodeMemory)
+	_, okCPU := parse(c.NodeCPU)
+	_, okMem := parse(c.NodeMemory)
 	if !okCPU || !okMem || c.Nodes < 1 {
 		return Totals{}, Totals{}, false
 	}
-	perNode = Totals{MilliCPU: cpu.MilliValue(), MemoryBytes: mem.Value()}
-	return perNode, Totals{MilliCPU: perNode.MilliCPU * int64(c.Nodes), MemoryBytes: perNode.MemoryBytes * int64(c.Nodes)}, true
+	perNode = Totals{MilliCPU: amount(c.NodeCPU, true), MemoryBytes: amount(c.NodeMemory, false)}
+	nodes := int64(c.Nodes)
+	return perNode, Totals{MilliCPU: satMul(perNode.MilliCPU, nodes), MemoryBytes: satMul(perNode.MemoryBytes, nodes)}, true
 }
 
 // Requested sums the requests of every pod of the stack.
 func (s Spec) Requested() Totals {
 	var t Totals
 	for _, g := range s.Sizing() {
-		r := g.Requests()
-		t.MilliCPU += r.MilliCPU * int64(g.Replicas)
-		t.MemoryBytes += r.MemoryBytes * int64(g.Replicas)
+		r, n := g.Requests(), int64(g.Replicas)
+		t.MilliCPU = satAdd(t.MilliCPU, satMul(r.MilliCPU, n))
+		t.MemoryBytes = satAdd(t.MemoryBytes, satMul(r.MemoryBytes, n))
 	}
 	return t
 }
 
-func cpuString(milli int64) string {
+// RequestedStorage sums the PVC sizes of every pod of the stack, in bytes.
+func (s Spec) RequestedStorage() int64 {
+	var total int64
+	for _, g := range s.Sizing() {
+		total = satAdd(total, satMul(amount(g.Storage, false), int64(g.Replicas)))
+	}
+	return total
+}
+
+// FormatCPU prints millicores as a quantity; a saturated sum reads as "over ...".
+func FormatCPU(milli int64) string {
+	if Saturated(milli) {
+		return "over 9e15"
+	}
 	return resource.NewMilliQuantity(milli, resource.DecimalSI).String()
 }
-func memString(bytes int64) string {
+
+// FormatBytes prints bytes in Gi with one decimal; a saturated sum reads as "over 8Ei".
+func FormatBytes(bytes int64) string {
+	if Saturated(bytes) {
+		return "over 8Ei"
+	}
 	return fmt.Sprintf("%.1fGi", float64(bytes)/(1<<30))
 }
 
-// checkCapacity fits the stack's pods onto the nodes the cluster section describes.
-func (s Spec) checkCapacity(c *checker) {
-	perNode, total, ok := s.Cluster.Allocatable()
-	if !ok {
-		return // the cluster section's own problems are reported already
+// percentUsed is 100 x used / of, rounded down, in floating point so it cannot overflow.
+func percentUsed(used, of int64) int64 {
+	if of <= 0 {
+		return 100
 	}
-	for _, g := range s.Sizing() {
-		r := g.Requests()
-		memKey, cpuKey := g.Key+".resources.requests.memory", g.Key+".resources.requests.cpu"
-		var memValue any = g.Resources.Requests.Memory
-		memFix := fmt.Sprintf("lower obs-stack:%s or use nodes with more memory (obs-stack:cluster.nodeMemory)", memKey)
-		if cache, ok := s.cacheByKey(g.Key); ok {
-			memKey, memValue = g.Key+".sizeMB", cache.SizeMB
-			memFix = fmt.Sprintf("lower obs-stack:%s (pod memory is 1.2 x the cache size) or use bigger nodes", memKey)
-		}
-		if r.MemoryBytes > perNode.MemoryBytes {
-			c.fail(memKey, memValue,
-				fmt.Sprintf("one %s pod requests %s of memory but a node has %s allocatable, so it stays Pending (\"Insufficient memory\")", g.Component, g.Resources.Requests.Memory, s.Cluster.NodeMemory),
-				"%s", memFix)
-		}
-		if r.MilliCPU > perNode.MilliCPU {
-			c.fail(cpuKey, g.Resources.Requests.CPU,
-				fmt.Sprintf("one %s pod requests %s CPU but a node has %s allocatable, so it stays Pending (\"Insufficient cpu\")", g.Component, g.Resources.Requests.CPU, s.Cluster.NodeCPU),
-				"lower obs-stack:%s or use bigger nodes (obs-stack:cluster.nodeCPU)", cpuKey)
-		}
-	}
+	return int64(min(math.Floor(100*float64(used)/float64(of)), 100))
+}
+
+// Headroom is the share of the cluster's CPU and memory left free after the stack's requests,
+// in percent (0 when the requests exceed the cluster); not ok without nodes, or when a sum
+// saturated and the share is unknown.
+func (s Spec) Headroom() (cpuPercent, memoryPercent int64, ok bool) {
+	_, total, ok := s.Cluster.Allocatable()
 	req := s.Requested()
-	if req.MilliCPU > total.MilliCPU || req.MemoryBytes > total.MemoryBytes {
-		c.fail("cluster.nodes", s.Cluster.Nodes,
-			fmt.Sprintf("the stack requests %s CPU and %s memory but %d node(s) of %s CPU / %s provide %s CPU and %s",
-				cpuString(req.MilliCPU), memString(req.MemoryBytes), s.Cluster.Nodes, s.Cluster.NodeCPU, s.Cluster.NodeMemory, cpuString(total.MilliCPU), memString(total.MemoryBytes)),
-			"%s", capacityFix(s.Loki.Mode))
-		return
+	if !ok || Saturated(total.MilliCPU) || Saturated(total.MemoryBytes) || Saturated(req.MilliCPU) || Saturated(req.MemoryBytes) {
+		return 0, 0, false
 	}
-	cpuLeft := 100 - 100*req.MilliCPU/total.MilliCPU
-	memLeft := 100 - 100*req.MemoryBytes/total.MemoryBytes
-	if left := min(cpuLeft, memLeft); left < int64(s.Cluster.MinHeadroomPercent) {
-		c.warn("cluster.minHeadroomPercent", s.Cluster.MinHeadroomPercent,
-			fmt.Sprintf("only %d%% of the cluster's CPU or memory stays free after the stack's requests (%s CPU, %s of %s CPU, %s)",
-				left, cpuString(req.MilliCPU), memString(req.MemoryBytes), cpuString(total.MilliCPU), memString(total.MemoryBytes)),
-			"add nodes or lower requests; rolling updates and other workloads need room")
-	}
-}
-
-func capacityFix(mode string) string {
-	if mode == SingleBinary {
-		return "add nodes (obs-stack:cluster.nodes) or lower requests"
-	}
-	return "set obs-stack:loki.mode SingleBinary, add nodes (obs-stack:cluster.nodes) or lower replicas and requests"
-}
-
-func (s Spec) cacheByKey(key string) (Cache, bool) {
-	switch key {
-	case "loki.caches.chunksCache":
-		return s.Loki.Caches.ChunksCache, true
-	case "loki.caches.resultsCache":
-		return s.Loki.Caches.ResultsCache, true
-	}
-	return Cache{}, false
+	return 100 - percentUsed(req.MilliCPU, total.MilliCPU), 100 - percentUsed(req.MemoryBytes, total.MemoryBytes), true
 }

@@ -1,5 +1,6 @@
 // Command sizing prints, per stack, every pod group the stack runs with its requests, limits
-// and storage, the totals, and the headroom left on the cluster its config describes:
+// and storage, the totals, the headroom left on the cluster its config describes, and how
+// the scheduler would fill its nodes:
 //
 //	go run ./cmd/sizing              # dev and prod, with the overrides in their stack files
 //	go run ./cmd/sizing -stack prod
@@ -11,8 +12,6 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-
-	"k8s.io/apimachinery/pkg/api/resource"
 
 	"obs-stack/stacks"
 )
@@ -41,30 +40,54 @@ func show(dir, stack string) error {
 	c := spec.Cluster
 	fmt.Printf("stack %s: Loki %s on %d node(s) of %s CPU / %s\n", stack, spec.Loki.Mode, c.Nodes, c.NodeCPU, c.NodeMemory)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "COMPONENT\tREPLICAS\tCPU REQ\tMEM REQ\tCPU LIM\tMEM LIM\tSTORAGE\tSPREAD")
-	var storage resource.Quantity
+	fmt.Fprintln(w, "COMPONENT\tKIND\tREPLICAS\tCPU REQ\tMEM REQ\tCPU LIM\tMEM LIM\tSTORAGE\tSPREAD")
 	for _, g := range spec.Sizing() {
 		r := g.Resources
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Component, g.Replicas,
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Component, g.Kind, g.Replicas,
 			dash(r.Requests.CPU), dash(r.Requests.Memory), dash(r.Limits.CPU), dash(r.Limits.Memory), dash(g.Storage), g.AntiAffinity)
-		if q, err := resource.ParseQuantity(g.Storage); err == nil {
-			for i := 0; i < g.Replicas; i++ {
-				storage.Add(q)
-			}
-		}
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
 	req := spec.Requested()
-	fmt.Printf("total requests: %s CPU, %.1fGi memory, %s of PVCs\n",
-		resource.NewMilliQuantity(req.MilliCPU, resource.DecimalSI), float64(req.MemoryBytes)/(1<<30), storage.String())
+	fmt.Printf("total requests: %s CPU, %s memory, %s of PVCs\n",
+		stacks.FormatCPU(req.MilliCPU), stacks.FormatBytes(req.MemoryBytes), stacks.FormatBytes(spec.RequestedStorage()))
 	if _, total, ok := c.Allocatable(); ok {
-		fmt.Printf("cluster: %s CPU, %.1fGi allocatable; headroom %d%% CPU, %d%% memory\n\n",
-			resource.NewMilliQuantity(total.MilliCPU, resource.DecimalSI), float64(total.MemoryBytes)/(1<<30),
-			100-100*req.MilliCPU/total.MilliCPU, 100-100*req.MemoryBytes/total.MemoryBytes)
+		headroom := "unknown"
+		if cpuLeft, memLeft, ok := spec.Headroom(); ok {
+			headroom = fmt.Sprintf("%d%% CPU, %d%% memory", cpuLeft, memLeft)
+		}
+		fmt.Printf("cluster: %s CPU, %s allocatable; headroom %s\n", stacks.FormatCPU(total.MilliCPU), stacks.FormatBytes(total.MemoryBytes), headroom)
 	}
+	if p, ok := spec.Place(); ok {
+		fmt.Println(placementLine(p, c.Nodes))
+	}
+	fmt.Println()
 	return nil
+}
+
+// placementLine says how the scheduler would fill the nodes: pods per node, or what stays Pending.
+func placementLine(p stacks.Placement, nodes int) string {
+	if len(p.Pending) > 0 {
+		var pending []string
+		for _, g := range p.Pending {
+			pending = append(pending, fmt.Sprintf("%d %s", g.Pods, g.Group.Component))
+		}
+		return "placement: pods stay Pending: " + strings.Join(pending, ", ")
+	}
+	var perNode []string
+	for i, n := range p.Nodes {
+		if i == 6 {
+			perNode = append(perNode, "...")
+			break
+		}
+		perNode = append(perNode, fmt.Sprintf("%d pods (%s CPU, %s)", n.Pods, stacks.FormatCPU(n.MilliCPU), stacks.FormatBytes(n.MemoryBytes)))
+	}
+	line := "first-fit packing, largest pods first: " + strings.Join(perNode, " / ")
+	if rest := nodes - len(p.Nodes); rest > 0 {
+		line += fmt.Sprintf("; %d node(s) run Alloy only", rest)
+	}
+	return line
 }
 
 func dash(s string) string {
