@@ -62,7 +62,6 @@ func (s Spec) ValidateAt(now time.Time) (warnings []string, err error) {
 
 // Bounds of the counts in the spec: far below int32, so that no sizing sum can overflow.
 const (
-	MaxReplicas   = 1000 // TODO(merge): defined in sizing.go on the capacity branch
 	MaxNodes      = 5000 // the largest cluster Kubernetes supports
 	MaxCacheMB    = 1 << 20
 	MaxPartitions = 100000

@@ -104,22 +104,22 @@ func TestConfigFacts(t *testing.T) {
 
 	prod := read(specs["prod"])
 	for path, want := range map[string]any{
-		"auth_enabled":                                                     true,
-		"common.replication_factor":                                        float64(3),
-		"common.ring.kvstore.store":                                        "memberlist",
-		"common.storage.s3.bucketnames":                                    "loki-chunks",
-		"common.storage.s3.access_key_id":                                  "${AWS_ACCESS_KEY_ID}",
-		"common.storage.s3.secret_access_key":                              "${AWS_SECRET_ACCESS_KEY}",
-		"ruler.storage.s3.bucketnames":                                     "loki-ruler",
+		"auth_enabled":                        true,
+		"common.replication_factor":           float64(3),
+		"common.ring.kvstore.store":           "memberlist",
+		"common.storage.s3.bucketnames":       "loki-chunks",
+		"common.storage.s3.access_key_id":     "${AWS_ACCESS_KEY_ID}",
+		"common.storage.s3.secret_access_key": "${AWS_SECRET_ACCESS_KEY}",
+		"ruler.storage.s3.bucketnames":        "loki-ruler",
 		// Plain host:port, which dskit resolves to every pod (the chart's query-scheduler
 		// Service is headless too); a dns+ prefix would be read as part of the host name.
-		"frontend.scheduler_address":                                       "loki-query-scheduler-headless.observability.svc.cluster.local:9095",
-		"frontend_worker.scheduler_address":                                "loki-query-scheduler-headless.observability.svc.cluster.local:9095",
+		"frontend.scheduler_address":        "loki-query-scheduler-headless.observability.svc.cluster.local:9095",
+		"frontend_worker.scheduler_address": "loki-query-scheduler-headless.observability.svc.cluster.local:9095",
 		// The Helm chart's loki.compactorAddress: <compactor Service>.<ns>.svc.<domain>:<grpc port>.
 		"common.compactor_grpc_address": "loki-compactor.observability.svc.cluster.local:9095",
 		"common.compactor_address":      nil,
 		// The Helm chart's loki.indexGatewayAddress: dns+ on the headless Service, one client per pod.
-		"storage_config.tsdb_shipper.index_gateway_client.server_address": "dns+loki-index-gateway-headless.observability.svc.cluster.local:9095",
+		"storage_config.tsdb_shipper.index_gateway_client.server_address":  "dns+loki-index-gateway-headless.observability.svc.cluster.local:9095",
 		"chunk_store_config.chunk_cache_config.memcached_client.addresses": "dnssrvnoa+_memcached-client._tcp.loki-chunks-cache.observability.svc.cluster.local",
 	} {
 		if got := get(prod, path); got != want {
