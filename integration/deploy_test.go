@@ -286,8 +286,9 @@ func TestDeploy(t *testing.T) {
 			for _, stack := range []string{"dev", "prod"} {
 				out := t.TempDir()
 				os.Setenv(program.RenderDirEnv, out)
-				// Rendering gets its own state: it must never share a stack with a deployment.
-				s := open(t, dir, stack, map[string]string{"PULUMI_BACKEND_URL": "file://" + t.TempDir()})
+				// Rendering gets its own state: it must never share a stack with a deployment. It sits
+				// under .state, as up.sh's does, so it shares the passphrase of the stack file's salt.
+				s := open(t, dir, stack, map[string]string{"PULUMI_BACKEND_URL": "file://" + filepath.Join(dir, deploy.StateDir, "render-"+stack)})
 				_, err := s.Up(ctx)
 				os.Unsetenv(program.RenderDirEnv)
 				if err != nil {
