@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
@@ -44,18 +45,18 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 		}
 		return os.LookupEnv(k)
 	}
-	if b, _ := lookup("PULUMI_BACKEND_URL"); b == "" {
-		if err := os.MkdirAll(filepath.Join(dir, StateDir), 0o700); err != nil {
-			return auto.Stack{}, fmt.Errorf("creating local state folder: %w", err)
-		}
-		env["PULUMI_BACKEND_URL"] = "file://" + filepath.Join(dir, StateDir)
+	backend, _ := lookup("PULUMI_BACKEND_URL")
+	if backend == "" {
+		backend = "file://" + filepath.Join(dir, StateDir)
+		env["PULUMI_BACKEND_URL"] = backend
 	}
 	for k, v := range o.Env {
 		env[k] = v
 	}
-	backend, _ := lookup("PULUMI_BACKEND_URL")
-	if backend == "" {
-		backend = env["PULUMI_BACKEND_URL"]
+	if state := filepath.Join(dir, StateDir); isLocalBackend(backend, state) {
+		if err := os.MkdirAll(strings.TrimPrefix(backend, "file://"), 0o700); err != nil {
+			return auto.Stack{}, fmt.Errorf("creating local state folder: %w", err)
+		}
 	}
 	if err := passphrase(dir, o.Stack, backend, lookup, env); err != nil {
 		return auto.Stack{}, err
