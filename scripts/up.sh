@@ -14,7 +14,29 @@ ACTION=${ACTION:-up}
 
 echo "up: building the pinned toolchain if needed (cold: 20-40 min once per machine; cached under ${OBS_STACK_CACHE:-$HOME/.cache/obs-stack})"
 OBS_STACK_TOOLCHAIN_BIN=$(bash toolchain/build.sh | tail -n1)
-export PATH=$OBS_STACK_TOOLCHAIN_BIN:$PATH OBS_STACK_TOOLCHAIN_BIN
+export OBS_STACK_TOOLCHAIN_BIN
+
+# The random plugin: an official pulumi-resource-random (on PATH, or installed in
+# $PULUMI_HOME/plugins) wins over the toolchain's offline stand-in, which is used only when
+# there is none. The toolchain goes first on PATH through a folder of links with the chosen one.
+standin() { grep -aq "offline random stand-in" "$1"; } # a string only the stand-in's binary has
+random='' links=$PWD/.state/toolchain-path
+for p in $(type -ap pulumi-resource-random | grep -v "^$links/"); do
+  standin "$p" || { random=$p; echo "up: random plugin: the official one on PATH, $random"; break; }
+done
+if [ -z "$random" ]; then
+  for p in $(ls -d "${PULUMI_HOME:-$HOME/.pulumi}"/plugins/resource-random-v*/pulumi-resource-random 2>/dev/null | sort -V -r); do
+    standin "$p" || { random=$p; echo "up: random plugin: the official one installed in $(dirname "$random")"; break; }
+  done
+fi
+if [ -z "$random" ]; then
+  random=$OBS_STACK_TOOLCHAIN_BIN/pulumi-resource-random
+  echo "up: random plugin: the OFFLINE STAND-IN $random (no official pulumi-resource-random on PATH or in ${PULUMI_HOME:-$HOME/.pulumi}/plugins)"
+fi
+rm -rf "$links" && mkdir -p "$links"
+for f in "$OBS_STACK_TOOLCHAIN_BIN"/*; do ln -s "$f" "$links/"; done
+ln -sf "$random" "$links/pulumi-resource-random" # first on PATH: Pulumi uses it whatever else is installed
+export PATH=$links:$PATH
 
 if [ -n "${RENDER_DIR:-}" ]; then
   mkdir -p "$RENDER_DIR" .state/render
