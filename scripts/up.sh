@@ -3,6 +3,7 @@
 #   STACK=prod ./scripts/up.sh          deploy prod
 #   RENDER_DIR=out ./scripts/up.sh      write manifests to out/ instead of applying them
 #   ACTION=preview|destroy|recover ./scripts/up.sh
+#   VERBOSE=1 ./scripts/up.sh          Pulumi's full progress log instead of the compact view
 # Uses the cluster of the current kube context when it answers; otherwise starts a local
 # control plane (toolchain/cluster-up.sh) whose pods are SIMULATED. Pulumi state goes to
 # .state/ in this folder unless PULUMI_BACKEND_URL is set.
@@ -61,4 +62,8 @@ else
   echo "up: stop it with: bash toolchain/cluster-down.sh $state"
 fi
 
-go run ./cmd/deploy -stack "$STACK" -action "$ACTION"
+# A compact view (changed resources, warnings and errors in full, a summary); VERBOSE=1 shows
+# Pulumi's full progress log.
+verbose=()
+[ "${VERBOSE:-0}" = 1 ] && verbose=(-verbose)
+go run ./cmd/deploy -stack "$STACK" -action "$ACTION" "${verbose[@]}"
