@@ -85,7 +85,9 @@ func (d *display) handle(ev events.EngineEvent) {
 		d.println("engine event stream: " + ev.Error.Error())
 	case ev.ResourcePreEvent != nil:
 		m := ev.ResourcePreEvent.Metadata
-		d.inflight[m.URN] = &step{op: string(m.Op), typ: m.Type, name: name(m.URN), start: time.Now()}
+		if m.Type != "pulumi:pulumi:Stack" { // in flight from start to end: it says nothing
+			d.inflight[m.URN] = &step{op: string(m.Op), typ: m.Type, name: name(m.URN), start: time.Now()}
+		}
 	case ev.ResOutputsEvent != nil:
 		m := ev.ResOutputsEvent.Metadata
 		s := d.inflight[m.URN]
