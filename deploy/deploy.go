@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
@@ -20,12 +21,14 @@ type Options struct {
 	ProjectDir string
 	// Stack name: dev, prod or any stack with an obs-stack:preset key.
 	Stack string
-	// Env is added to the Pulumi CLI's environment (KUBECONFIG, PULUMI_BACKEND_URL, ...).
+	// Env is added to the Pulumi CLI's environment (KUBECONFIG, PULUMI_BACKEND_URL, ...) and
+	// takes precedence over the process's environment.
 	Env map[string]string
 }
 
 // Open selects (or creates) the stack with the inline program. State goes to a local file
 // backend under ProjectDir/.state unless PULUMI_BACKEND_URL is set (in Env or the process).
+// Secrets: see passphrase.
 func Open(ctx context.Context, o Options) (auto.Stack, error) {
 	dir, err := filepath.Abs(o.ProjectDir)
 	if err != nil {
@@ -36,20 +39,31 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 		// Plugins come from PATH (toolchain/build.sh) or an install; never downloaded mid-run.
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
 	}
-	if os.Getenv("PULUMI_BACKEND_URL") == "" {
-		state := filepath.Join(dir, ".state")
-		if err := os.MkdirAll(state, 0o755); err != nil {
-			return auto.Stack{}, fmt.Errorf("creating local state folder: %w", err)
+	lookup := func(k string) (string, bool) {
+		if v, ok := o.Env[k]; ok {
+			return v, true
 		}
-		env["PULUMI_BACKEND_URL"] = "file://" + state
+		return os.LookupEnv(k)
 	}
-	if _, ok := os.LookupEnv("PULUMI_CONFIG_PASSPHRASE"); !ok && os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE") == "" {
-		env["PULUMI_CONFIG_PASSPHRASE"] = "" // local state only; set your own for anything shared
+	backend, _ := lookup("PULUMI_BACKEND_URL")
+	if backend == "" {
+		backend = "file://" + filepath.Join(dir, StateDir)
+		env["PULUMI_BACKEND_URL"] = backend
 	}
 	for k, v := range o.Env {
 		env[k] = v
 	}
-	// The program finds the stack file relative to the working directory.
+	if state := filepath.Join(dir, StateDir); isLocalBackend(backend, state) {
+		if err := os.MkdirAll(strings.TrimPrefix(backend, "file://"), 0o700); err != nil {
+			return auto.Stack{}, fmt.Errorf("creating local state folder: %w", err)
+		}
+	}
+	if err := passphrase(dir, o.Stack, backend, lookup, env); err != nil {
+		return auto.Stack{}, err
+	}
+	// The program finds its stack file through ctx.RootDirectory(), which an inline program
+	// never gets (auto's inline runner builds pulumi.RunInfo without RootDirectory, whatever
+	// auto.WorkDir says), so program.Run falls back to the working directory.
 	if err := os.Chdir(dir); err != nil {
 		return auto.Stack{}, fmt.Errorf("entering %s: %w", dir, err)
 	}

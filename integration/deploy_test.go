@@ -6,11 +6,14 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -76,7 +79,63 @@ func run(m *testing.M) int {
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	os.Setenv("KUBECONFIG", lines[len(lines)-1])
-	return m.Run()
+	// Every engine and plugin this suite starts inherits the marker, so that any left running
+	// (the engine killed mid-up leaves its provider plugins behind) can be found by PID.
+	os.Setenv(markerEnv, marker)
+	code := m.Run()
+	if left := stopMarked(10 * time.Second); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "integration: FAIL: Pulumi processes outlived the suite (stopped now): %s\n", strings.Join(left, ", "))
+		return 1
+	}
+	fmt.Fprintln(os.Stderr, "integration: no Pulumi engine or plugin process of this suite is left running")
+	return code
+}
+
+// markerEnv=marker is in the environment of every process the suite starts after the cluster.
+const markerEnv = "OBS_STACK_INTEGRATION_RUN"
+
+var marker = fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
+
+// marked lists the running pulumi / pulumi-resource-* processes with the suite's marker, by
+// PID: their executable and environment come from /proc.
+func marked() map[int]string {
+	found := map[int]string{}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
+		if err != nil || !bytes.Contains(append([]byte{0}, env...), []byte("\x00"+markerEnv+"="+marker+"\x00")) {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join("/proc", d.Name(), "exe"))
+		if err == nil && strings.HasPrefix(filepath.Base(exe), "pulumi") {
+			found[pid] = filepath.Base(exe)
+		}
+	}
+	return found
+}
+
+// stopMarked waits up to grace for the suite's Pulumi processes to exit by themselves, then
+// stops the rest by PID (SIGTERM, then SIGKILL) and returns what it had to stop.
+func stopMarked(grace time.Duration) []string {
+	deadline := time.Now().Add(grace)
+	for len(marked()) > 0 && time.Now().Before(deadline) {
+		time.Sleep(250 * time.Millisecond)
+	}
+	var stopped []string
+	for pid, exe := range marked() {
+		stopped = append(stopped, fmt.Sprintf("%s (pid %d)", exe, pid))
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		for i := 0; i < 40 && syscall.Kill(pid, 0) == nil; i++ {
+			time.Sleep(250 * time.Millisecond)
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	sort.Strings(stopped)
+	return stopped
 }
 
 // project copies the Pulumi project files into a fresh folder, so that stack config changes
@@ -166,7 +225,7 @@ func TestDeploy(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{"dev comes up Ready under Pulumi's waits", func(t *testing.T) {
+		{"dev comes up Ready under Pulumi's waits (pods simulated by kwok)", func(t *testing.T) {
 			s := open(t, dir, "dev", nil)
 			setPath(t, s, "obs-stack:cluster.useLiveNodes", "true") // size against the simulated node
 			start := time.Now()
@@ -182,6 +241,7 @@ func TestDeploy(t *testing.T) {
 			if err != nil || out != "1" {
 				t.Fatalf("loki-single-binary ready replicas = %q (%v)", out, err)
 			}
+			t.Log("loki-single-binary has 1 Ready replica: a pod SIMULATED by kwok (scheduled and marked Ready; no container ran)")
 			expectNoChanges(t, s)
 		}},
 		{"a one-key override changes only what reads it", func(t *testing.T) {
@@ -213,7 +273,7 @@ func TestDeploy(t *testing.T) {
 			}
 			expectNoChanges(t, s)
 		}},
-		{"an interrupted prod up is recovered and converges", func(t *testing.T) {
+		{"an interrupted prod up is recovered and converges to Ready (pods simulated by kwok)", func(t *testing.T) {
 			s := open(t, dir, "prod", nil)
 			// One simulated node: keep prod's sizing but let replicas share it, in its own namespace.
 			setPath(t, s, "obs-stack:cluster.namespace", "observability-prod")
@@ -251,7 +311,14 @@ func TestDeploy(t *testing.T) {
 				t.Fatal(err)
 			}
 			_ = interrupted.Wait()
-			t.Log("killed the engine mid-up; recovering as the README documents")
+			// The engine starts its plugins in their own process groups: killing it leaves the
+			// Kubernetes provider running as an orphan. Find it by the suite's marker, stop it by PID.
+			orphans := stopMarked(2 * time.Second)
+			t.Logf("killed the engine mid-up; stopped the plugins it left running: %v", orphans)
+			if left := marked(); len(left) > 0 {
+				t.Fatalf("Pulumi processes still running after stopping them: %v", left)
+			}
+			t.Log("recovering as the README documents")
 			if err := cmd("recover").Run(); err != nil {
 				t.Fatalf("recover: %v", err)
 			}
@@ -264,6 +331,7 @@ func TestDeploy(t *testing.T) {
 			if err != nil || out != "3" {
 				t.Fatalf("loki-ingester ready replicas = %q (%v)", out, err)
 			}
+			t.Log("loki-ingester has 3 Ready replicas: pods SIMULATED by kwok (scheduled and marked Ready; no container ran)")
 			prod := open(t, dir, "prod", nil)
 			expectNoChanges(t, prod)
 
@@ -286,8 +354,9 @@ func TestDeploy(t *testing.T) {
 			for _, stack := range []string{"dev", "prod"} {
 				out := t.TempDir()
 				os.Setenv(program.RenderDirEnv, out)
-				// Rendering gets its own state: it must never share a stack with a deployment.
-				s := open(t, dir, stack, map[string]string{"PULUMI_BACKEND_URL": "file://" + t.TempDir()})
+				// Rendering gets its own state: it must never share a stack with a deployment. It sits
+				// under .state, as up.sh's does, so it shares the passphrase of the stack file's salt.
+				s := open(t, dir, stack, map[string]string{"PULUMI_BACKEND_URL": "file://" + filepath.Join(dir, deploy.StateDir, "render-"+stack)})
 				_, err := s.Up(ctx)
 				os.Unsetenv(program.RenderDirEnv)
 				if err != nil {

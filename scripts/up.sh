@@ -3,6 +3,7 @@
 #   STACK=prod ./scripts/up.sh          deploy prod
 #   RENDER_DIR=out ./scripts/up.sh      write manifests to out/ instead of applying them
 #   ACTION=preview|destroy|recover ./scripts/up.sh
+#   VERBOSE=1 ./scripts/up.sh          Pulumi's full progress log instead of the compact view
 # Uses the cluster of the current kube context when it answers; otherwise starts a local
 # control plane (toolchain/cluster-up.sh) whose pods are SIMULATED. Pulumi state goes to
 # .state/ in this folder unless PULUMI_BACKEND_URL is set.
@@ -14,7 +15,29 @@ ACTION=${ACTION:-up}
 
 echo "up: building the pinned toolchain if needed (cold: 20-40 min once per machine; cached under ${OBS_STACK_CACHE:-$HOME/.cache/obs-stack})"
 OBS_STACK_TOOLCHAIN_BIN=$(bash toolchain/build.sh | tail -n1)
-export PATH=$OBS_STACK_TOOLCHAIN_BIN:$PATH OBS_STACK_TOOLCHAIN_BIN
+export OBS_STACK_TOOLCHAIN_BIN
+
+# The random plugin: an official pulumi-resource-random (on PATH, or installed in
+# $PULUMI_HOME/plugins) wins over the toolchain's offline stand-in, which is used only when
+# there is none. The toolchain goes first on PATH through a folder of links with the chosen one.
+standin() { grep -aq "offline random stand-in" "$1"; } # a string only the stand-in's binary has
+random='' links=$PWD/.state/toolchain-path
+for p in $(type -ap pulumi-resource-random | grep -v "^$links/"); do
+  standin "$p" || { random=$p; echo "up: random plugin: the official one on PATH, $random"; break; }
+done
+if [ -z "$random" ]; then
+  for p in $(ls -d "${PULUMI_HOME:-$HOME/.pulumi}"/plugins/resource-random-v*/pulumi-resource-random 2>/dev/null | sort -V -r); do
+    standin "$p" || { random=$p; echo "up: random plugin: the official one installed in $(dirname "$random")"; break; }
+  done
+fi
+if [ -z "$random" ]; then
+  random=$OBS_STACK_TOOLCHAIN_BIN/pulumi-resource-random
+  echo "up: random plugin: the OFFLINE STAND-IN $random (no official pulumi-resource-random on PATH or in ${PULUMI_HOME:-$HOME/.pulumi}/plugins)"
+fi
+rm -rf "$links" && mkdir -p "$links"
+for f in "$OBS_STACK_TOOLCHAIN_BIN"/*; do ln -s "$f" "$links/"; done
+ln -sf "$random" "$links/pulumi-resource-random" # first on PATH: Pulumi uses it whatever else is installed
+export PATH=$links:$PATH
 
 if [ -n "${RENDER_DIR:-}" ]; then
   mkdir -p "$RENDER_DIR" .state/render
@@ -39,4 +62,8 @@ else
   echo "up: stop it with: bash toolchain/cluster-down.sh $state"
 fi
 
-go run ./cmd/deploy -stack "$STACK" -action "$ACTION"
+# A compact view (changed resources, warnings and errors in full, a summary); VERBOSE=1 shows
+# Pulumi's full progress log.
+verbose=()
+[ "${VERBOSE:-0}" = 1 ] && verbose=(-verbose)
+go run ./cmd/deploy -stack "$STACK" -action "$ACTION" "${verbose[@]}"

@@ -7,7 +7,10 @@
 # Prints the kubeconfig path as the last line of stdout. Stop with cluster-down.sh STATE_DIR.
 # etcd data and certificates stay in STATE_DIR between runs; use a new folder for a fresh cluster.
 # Usage: bash toolchain/cluster-up.sh STATE_DIR
-# Env: CLUSTER_API_PORT (26443), CLUSTER_ETCD_PORT (22379), CLUSTER_ETCD_PEER_PORT (22380),
+# Ports: CLUSTER_API_PORT, CLUSTER_ETCD_PORT, CLUSTER_ETCD_PEER_PORT are used as given (and must be
+#   free). Unset, each is the port this STATE_DIR used last time, else the default (26443, 22379,
+#   22380), if free; else a free port from 20000-31999. The ports in use go to STATE_DIR/ports.env.
+# Env: CLUSTER_API_PORT, CLUSTER_ETCD_PORT, CLUSTER_ETCD_PEER_PORT (see above),
 #   NODES (1, named kwok-simulated-node-<i>), NODE_CPU (8), NODE_MEMORY (16Gi), NODE_PODS (110), NODE_EPHEMERAL_STORAGE (100Gi),
 #   OBS_STACK_TOOLCHAIN_BIN (default: the folder build.sh prints), KWOK_EXTRA_CONFIG (more kwok
 #   config files, comma separated).
@@ -16,9 +19,6 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 R=$(realpath -m "${1:?usage: cluster-up.sh STATE_DIR}")
 exec 3>&1 1>&2 # logs to stderr; only the kubeconfig path goes to stdout
 
-API_PORT=${CLUSTER_API_PORT:-26443}
-ETCD_PORT=${CLUSTER_ETCD_PORT:-22379}
-ETCD_PEER_PORT=${CLUSTER_ETCD_PEER_PORT:-22380}
 NODES=${NODES:-1} # simulated nodes, named kwok-simulated-node-0 ... -<NODES-1>
 SERVICE_CIDR=10.96.0.0/16 # keep apart from the pod CIDR below
 POD_CIDR=10.244.0.0/16
@@ -35,14 +35,38 @@ for c in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
     exit 1
   fi
 done
-for port in "$API_PORT" "$ETCD_PORT" "$ETCD_PEER_PORT"; do
-  if (exec 9<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "cluster-up: port 127.0.0.1:$port is in use; set CLUSTER_API_PORT/CLUSTER_ETCD_PORT/CLUSTER_ETCD_PEER_PORT" >&2
-    exit 1
+in_use() { (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+picked=" "
+pick() { # pick VAR GIVEN PREVIOUS DEFAULT: sets VAR to a free port (see the header)
+  local var=$1 given=$2 p
+  if [ -n "$given" ]; then
+    if in_use "$given"; then
+      echo "cluster-up: port 127.0.0.1:$given is in use; unset CLUSTER_API_PORT/CLUSTER_ETCD_PORT/CLUSTER_ETCD_PEER_PORT to pick free ports" >&2
+      exit 1
+    fi
+    p=$given
+  else
+    for p in $3 $4 $(for _ in $(seq 1 200); do echo $((20000 + RANDOM % 12000)); done); do
+      [[ $picked == *" $p "* ]] || in_use "$p" || break
+    done
+    in_use "$p" && { echo "cluster-up: found no free port on 127.0.0.1" >&2; exit 1; }
   fi
-done
+  picked+="$p "
+  printf -v "$var" %s "$p"
+}
+prev_api='' prev_etcd='' prev_peer=''
+if [ -f "$R/ports.env" ]; then
+  prev_api=$(sed -n 's/^API_PORT=//p' "$R/ports.env")
+  prev_etcd=$(sed -n 's/^ETCD_PORT=//p' "$R/ports.env")
+  prev_peer=$(sed -n 's/^ETCD_PEER_PORT=//p' "$R/ports.env")
+fi
+pick API_PORT "${CLUSTER_API_PORT:-}" "$prev_api" 26443
+pick ETCD_PORT "${CLUSTER_ETCD_PORT:-}" "$prev_etcd" 22379
+pick ETCD_PEER_PORT "${CLUSTER_ETCD_PEER_PORT:-}" "$prev_peer" 22380
 command -v openssl >/dev/null || { echo "cluster-up: openssl is needed to make certificates" >&2; exit 1; }
 mkdir -p "$R/logs" "$P"
+printf 'API_PORT=%s\nETCD_PORT=%s\nETCD_PEER_PORT=%s\n' "$API_PORT" "$ETCD_PORT" "$ETCD_PEER_PORT" >"$R/ports.env"
+echo "cluster-up: ports on 127.0.0.1: apiserver $API_PORT, etcd $ETCD_PORT, etcd peer $ETCD_PEER_PORT"
 
 # Certificates: a CA, the apiserver's serving cert, an admin client cert, a service-account key pair.
 if [ ! -f "$P/sa.pub" ]; then (

@@ -2,6 +2,9 @@
 //
 //	go run ./cmd/deploy -stack dev -action up
 //
+// Output: a compact view (one line per changed resource, warnings and errors in full, a live
+// status line on a terminal, a summary); -verbose shows Pulumi's full progress log instead.
+//
 // Actions: up, preview, destroy, refresh, recover (after an interrupted up: cancel the stale
 // lock and refresh, clearing pending creates), outputs. Set OBS_STACK_RENDER_DIR to write
 // manifests to a folder instead of applying them (use a separate PULUMI_BACKEND_URL).
@@ -28,9 +31,10 @@ func main() {
 	action := flag.String("action", "up", "up | preview | destroy | refresh | recover | outputs")
 	dir := flag.String("dir", ".", "project folder (Pulumi.yaml and stack files)")
 	expectNoChanges := flag.Bool("expect-no-changes", false, "fail a preview or up that would change anything")
+	verbose := flag.Bool("verbose", false, "show Pulumi's full progress log instead of the compact view")
 	flag.Parse()
-	if err := run(*dir, *stack, *action, *expectNoChanges); err != nil {
-		fmt.Fprintln(os.Stderr, "deploy:", err)
+	if err := run(*dir, *stack, *action, *expectNoChanges, *verbose); err != nil {
+		fmt.Fprintln(os.Stderr, "deploy:", compact(err))
 		os.Exit(1)
 	}
 }
@@ -42,45 +46,85 @@ func envOr(key, def string) string {
 	return def
 }
 
-func run(dir, stackName, action string, expectNoChanges bool) error {
+func run(dir, stackName, action string, expectNoChanges, verbose bool) error {
 	ctx := context.Background()
 	s, err := deploy.Open(ctx, deploy.Options{ProjectDir: dir, Stack: stackName})
 	if err != nil {
 		return err
 	}
 	out := os.Stdout
+	tty := isTerminal(out)
+	color := map[bool]string{true: "always", false: "never"}[tty]
+	var d *display
+	if !verbose {
+		d = newDisplay(out, tty, action+" "+stackName)
+	}
+	// done ends the compact view with its summary.
+	done := func(err error) error {
+		if d != nil {
+			d.finish(err)
+		}
+		return err
+	}
 	switch action {
 	case "up":
-		opts := []optup.Option{optup.ProgressStreams(out)}
+		opts := []optup.Option{optup.Color(color), optup.SuppressOutputs()} // outputs: printed below, secrets hidden
+		if verbose {
+			opts = append(opts, optup.ProgressStreams(out))
+		} else {
+			opts = append(opts, optup.EventStreams(d.events), optup.SuppressProgress())
+		}
 		if expectNoChanges {
 			opts = append(opts, optup.ExpectNoChanges())
 		}
-		if _, err := s.Up(ctx, opts...); err != nil {
+		if _, err := s.Up(ctx, opts...); done(err) != nil {
 			return fmt.Errorf("up %s: %w", stackName, err)
 		}
 		return printOutputs(ctx, s)
 	case "preview":
-		opts := []optpreview.Option{optpreview.ProgressStreams(out), optpreview.Diff()}
+		opts := []optpreview.Option{optpreview.Color(color)}
+		if verbose {
+			opts = append(opts, optpreview.ProgressStreams(out), optpreview.Diff())
+		} else {
+			opts = append(opts, optpreview.EventStreams(d.events), optpreview.SuppressProgress())
+		}
 		if expectNoChanges {
 			opts = append(opts, optpreview.ExpectNoChanges())
 		}
 		_, err := s.Preview(ctx, opts...)
-		return err
+		return done(err)
 	case "destroy":
-		_, err := s.Destroy(ctx, optdestroy.ProgressStreams(out))
-		return err
-	case "refresh":
-		_, err := s.Refresh(ctx, optrefresh.ProgressStreams(out))
-		return err
-	case "recover":
-		// After an interrupted up: drop the stale lock, then reconcile state with the cluster,
-		// forgetting creates that never finished. A following up converges.
-		if err := s.Cancel(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "deploy: cancel:", err, "(continuing)")
+		opts := []optdestroy.Option{optdestroy.Color(color)}
+		if verbose {
+			opts = append(opts, optdestroy.ProgressStreams(out))
+		} else {
+			opts = append(opts, optdestroy.EventStreams(d.events), optdestroy.SuppressProgress())
 		}
-		_, err := s.Refresh(ctx, optrefresh.ProgressStreams(out), optrefresh.ClearPendingCreates())
-		return err
+		_, err := s.Destroy(ctx, opts...)
+		return done(err)
+	case "refresh", "recover":
+		if action == "recover" {
+			// After an interrupted up: drop the stale lock, then reconcile state with the cluster,
+			// forgetting creates that never finished. A following up converges.
+			if err := s.Cancel(ctx); err != nil {
+				fmt.Fprintln(os.Stderr, "deploy: cancel:", compact(err), "(continuing)")
+			}
+		}
+		opts := []optrefresh.Option{optrefresh.Color(color)}
+		if action == "recover" {
+			opts = append(opts, optrefresh.ClearPendingCreates())
+		}
+		if verbose {
+			opts = append(opts, optrefresh.ProgressStreams(out))
+		} else {
+			opts = append(opts, optrefresh.EventStreams(d.events), optrefresh.SuppressProgress())
+		}
+		_, err := s.Refresh(ctx, opts...)
+		return done(err)
 	case "outputs":
+		if d != nil {
+			close(d.events)
+		}
 		return printOutputs(ctx, s)
 	}
 	return fmt.Errorf("unknown action %q", action)
