@@ -66,7 +66,7 @@ func Load(stack string, config map[string]string) (Spec, error) {
 		}
 		path, err := resource.ParsePropertyPath(name)
 		if err != nil || len(path) == 0 {
-			errs = append(errs, fmt.Errorf("%s: not a config key or path (%v); write keys like obs-stack:loki.mode or obs-stack:kafka.topics[0].partitions", full, err))
+			errs = append(errs, problem(full, value, fmt.Sprintf("not a config key or path (%v)", err), "write keys like obs-stack:loki.mode or obs-stack:kafka.topics[0].partitions"))
 			continue
 		}
 		errs = append(errs, twice(full, keyOf(path), value, leaves)...)
@@ -100,8 +100,8 @@ func twice(full, path string, value any, leaves map[string]string) []error {
 		for other, otherKey := range leaves {
 			if otherKey != full && (other == leaf || strings.HasPrefix(other, leaf+".") || strings.HasPrefix(other, leaf+"[") ||
 				strings.HasPrefix(leaf, other+".") || strings.HasPrefix(leaf, other+"[")) {
-				errs = append(errs, fmt.Errorf("%s:%s: set twice, by %s and by %s, and only one can win; fix: keep one of them (pulumi config rm %s)",
-					Namespace, min(leaf, other), otherKey, full, full))
+				errs = append(errs, problem(Namespace+":"+min(leaf, other), value, fmt.Sprintf("set twice, by %s and by %s, and only one can win", otherKey, full),
+					"keep one of them (pulumi config rm "+full+")"))
 			}
 		}
 	}
@@ -145,34 +145,33 @@ func set(dst reflect.Value, path resource.PropertyPath, value any, key string) [
 	switch step := path[0].(type) {
 	case string:
 		if dst.Kind() != reflect.Struct {
-			return []error{fmt.Errorf("%s: %q names a field, but this is a list; fix: use an index, e.g. %s[0]", strings.TrimSuffix(key, "."), step, strings.TrimSuffix(key, "."))}
+			return []error{problem(key, value, fmt.Sprintf("%q names a field, but this is a list", step), "use an index, e.g. "+strings.TrimSuffix(key, ".")+"[0]")}
 		}
 		field, ok := fieldByJSONName(dst, step)
 		if !ok {
-			return []error{unknownKey(key, step, jsonKeys(dst.Type()))}
+			return []error{unknownKey(key, step, value, jsonKeys(dst.Type()))}
 		}
 		return set(field, path[1:], value, key+step+".")
 	case int:
 		list := strings.TrimSuffix(key, ".")
 		if dst.Kind() != reflect.Slice {
-			return []error{fmt.Errorf("%s: [%d] indexes a list, but this is not one; fix: write the key without the index", list, step)}
+			return []error{problem(list, value, fmt.Sprintf("[%d] indexes a list, but this is not one", step), "write the key without the index")}
 		}
 		if step < 0 || step > dst.Len() {
-			return []error{fmt.Errorf("%s[%d]: the list has %d entries, so the next one is [%d]; fix: add entries in order", list, step, dst.Len(), dst.Len())}
+			return []error{problem(fmt.Sprintf("%s[%d]", list, step), value, fmt.Sprintf("the list has %d entries, so the next one is [%d]", dst.Len(), dst.Len()), "add entries in order")}
 		}
 		if step == dst.Len() {
 			dst.Set(reflect.Append(dst, reflect.Zero(dst.Type().Elem())))
 		}
 		return set(dst.Index(step), path[1:], value, fmt.Sprintf("%s[%d].", list, step))
 	}
-	return []error{fmt.Errorf("%s: unsupported path element %v", key, path[0])}
+	return []error{problem(key, value, fmt.Sprintf("unsupported path element %v", path[0]), "write keys like obs-stack:kafka.topics[0].partitions")}
 }
 
 // merge writes src (decoded JSON) onto dst, field by field; key is the config key of dst.
 func merge(dst reflect.Value, src any, key string) []error {
 	typeErr := func(want string) []error {
-		return []error{fmt.Errorf("%s = %s: expected %s; set it with pulumi config set --path '%s' <value>",
-			strings.TrimSuffix(key, "."), show(src), want, strings.TrimSuffix(key, "."))}
+		return []error{problem(key, src, "expected "+want, fmt.Sprintf("set it with pulumi config set --path '%s' <value>", strings.TrimSuffix(key, ".")))}
 	}
 	switch dst.Kind() {
 	case reflect.Struct:
@@ -184,7 +183,7 @@ func merge(dst reflect.Value, src any, key string) []error {
 		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			field, ok := fieldByJSONName(dst, k)
 			if !ok {
-				errs = append(errs, unknownKey(key, k, jsonKeys(dst.Type())))
+				errs = append(errs, unknownKey(key, k, obj[k], jsonKeys(dst.Type())))
 				continue
 			}
 			errs = append(errs, merge(field, obj[k], key+k+".")...)
@@ -263,7 +262,7 @@ func merge(dst reflect.Value, src any, key string) []error {
 }
 
 // Every count in the spec is one Kubernetes or Loki takes as a 32-bit integer.
-const wholeNumber = "a whole number within -2147483648..2147483647"
+const wholeNumber = "a 32-bit whole number (at most 2147483647 in size)"
 
 // untimestamp undoes what YAML does to an unquoted date: Pulumi's stack-file loader turns
 // `from: 2024-04-01` into a timestamp and hands it over as Go's time string
@@ -322,7 +321,7 @@ func tagName(f reflect.StructField) string {
 	return name
 }
 
-func unknownKey(parent, key string, valid []string) error {
+func unknownKey(parent, key string, value any, valid []string) error {
 	best, bestDist := "", 1<<30
 	for _, v := range valid {
 		d := levenshtein.Distance(strings.ToLower(key), strings.ToLower(v), nil)
@@ -331,9 +330,15 @@ func unknownKey(parent, key string, valid []string) error {
 		}
 	}
 	if bestDist <= max(2, len(key)/3) {
-		return fmt.Errorf("%s%s: unknown config key; did you mean %s%s?", parent, key, parent, best)
+		return problem(parent+key, value, "unknown config key", "did you mean "+parent+best+"?")
 	}
-	return fmt.Errorf("%s%s: unknown config key; valid keys here: %s", parent, key, strings.Join(valid, ", "))
+	return problem(parent+key, value, "unknown config key", "use one of the valid keys here: "+strings.Join(valid, ", "))
+}
+
+// problem is a Problem of the loader; key is a full config key (with the namespace, maybe a
+// trailing '.').
+func problem(key string, value any, reason, fix string) error {
+	return &Problem{Key: strings.TrimSuffix(strings.TrimPrefix(key, Namespace+":"), "."), Value: value, Reason: reason, Fix: fix}
 }
 
 // Sections are the top-level config keys (obs-stack:<section>).

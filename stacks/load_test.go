@@ -66,7 +66,7 @@ func TestListOverridesMergeByIndex(t *testing.T) {
 
 func TestUnknownKeysSuggestTheClosestKey(t *testing.T) {
 	cases := map[string]struct{ key, value, want string }{
-		"typo in a field":     {"obs-stack:loki", `{"replicationFactr":1}`, "obs-stack:loki.replicationFactr: unknown config key; did you mean obs-stack:loki.replicationFactor?"},
+		"typo in a field":     {"obs-stack:loki", `{"replicationFactr":1}`, "obs-stack:loki.replicationFactr = 1: unknown config key; fix: did you mean obs-stack:loki.replicationFactor?"},
 		"typo in a section":   {"obs-stack:lokki", `{"mode":"SingleBinary"}`, "did you mean obs-stack:loki?"},
 		"wrong case":          {"obs-stack:loki", `{"Mode":"Distributed"}`, "did you mean obs-stack:loki.mode?"},
 		"deep typo":           {"obs-stack:loki", `{"ingester":{"resources":{"limits":{"memroy":"1Gi"}}}}`, "did you mean obs-stack:loki.ingester.resources.limits.memory?"},
@@ -89,7 +89,7 @@ func TestTypeErrorsNameTheKey(t *testing.T) {
 		"obs-stack:cluster": `"observability"`,
 	})
 	for _, want := range []string{
-		`obs-stack:loki.singleBinary.replicas = "three": expected a whole number`,
+		`obs-stack:loki.singleBinary.replicas = "three": expected a 32-bit whole number`,
 		`obs-stack:loki.authEnabled = "maybe": expected true or false`,
 		`obs-stack:loki.schemas = {"from":"x"}: expected a list`,
 		`obs-stack:cluster = "observability": expected an object`,

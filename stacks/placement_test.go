@@ -170,13 +170,14 @@ func TestHugeValuesNeitherWrapNorHang(t *testing.T) {
 		{"2^62 replicas", "prod", map[string]string{"obs-stack:loki": `{"querier":{"replicas":4611686018427387904}}`}, nil},
 		{"1e15 replicas as a stack file writes them", "prod", map[string]string{"obs-stack:loki": `{"ingester":{"replicas":1e15}}`}, nil},
 		{"1e15 replicas of every group", "prod", map[string]string{
-			"obs-stack:loki": `{"distributor":{"replicas":1e15},"ingester":{"replicas":1e15},"querier":{"replicas":1e15},"caches":{"chunksCache":{"replicas":1e15}}}`,
+			"obs-stack:loki":    `{"distributor":{"replicas":1e15},"ingester":{"replicas":1e15},"querier":{"replicas":1e15},"caches":{"chunksCache":{"replicas":1e15}}}`,
 			"obs-stack:gateway": `{"replicas":1e15}`, "obs-stack:kafka": `{"replicas":1e15}`}, nil},
-		// 9e15 MB x 1.2 = 1.08e16 Mi; 4e18 MB x 1.2 = 4.8e18 Mi, where x 6 passes 2^63.
+		// The loader refuses counts beyond 32 bits; the spec below it must stay safe anyway
+		// (TestHugeSpecValuesStaySafe sets them directly).
 		{"cache of 9e15 MB", "prod", map[string]string{"obs-stack:loki": `{"caches":{"chunksCache":{"sizeMB":9e15}}}`},
-			[]string{"obs-stack:loki.caches.chunksCache.sizeMB = 9000000000000000: one loki-chunks-cache pod requests 10800000000000000Mi of memory"}},
-		{"cache of 4e18 MB", "prod", map[string]string{"obs-stack:loki": `{"caches":{"chunksCache":{"sizeMB":4e18}}}`},
-			[]string{"obs-stack:loki.caches.chunksCache.sizeMB = 4000000000000000000: one loki-chunks-cache pod requests 4800000000000000000Mi of memory"}},
+			[]string{"obs-stack:loki.caches.chunksCache.sizeMB = 9000000000000000: expected a 32-bit whole number"}},
+		{"cache of 2147483647 MB", "prod", map[string]string{"obs-stack:loki": `{"caches":{"chunksCache":{"sizeMB":2147483647}}}`},
+			[]string{"obs-stack:loki.caches.chunksCache.sizeMB = 2147483647: a memcached cache is 64 MB"}},
 		{"9999999Ei of memory", "prod", map[string]string{"obs-stack:loki": `{"ingester":{"resources":{"requests":{"memory":"9999999Ei"},"limits":{"memory":"9999999Ei"}}}}`},
 			[]string{`obs-stack:loki.ingester.resources.requests.memory = "9999999Ei": one loki-ingester pod requests 9999999Ei of memory but a node has 32Gi allocatable`}},
 		// Quantity.Value() reads 9999999E as 0 and MilliValue() 8Ei as -1000: both must stay huge.
@@ -210,6 +211,29 @@ func TestHugeValuesNeitherWrapNorHang(t *testing.T) {
 				t.Errorf("placement ran on a group its bound check reports:\n%s", text)
 			}
 		})
+	}
+}
+
+// TestHugeSpecValuesStaySafe: values the loader would refuse, set on the spec directly (as a
+// program or test could), still size without wrapping: 4e18 MB x 1.2 = 4.8e18 Mi, where x 6
+// passes 2^63.
+func TestHugeSpecValuesStaySafe(t *testing.T) {
+	s := Prod()
+	s.Loki.Caches.ChunksCache.SizeMB = 4e18
+	s.Loki.Querier.Replicas = 1 << 62
+	start := time.Now()
+	warnings, err := s.ValidateAt(now)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v", d)
+	}
+	text := strings.Join(warnings, "\n") + "\n" + fmt.Sprint(err)
+	if negative.MatchString(text) {
+		t.Errorf("a negative (wrapped) number in:\n%s", text)
+	}
+	for _, want := range []string{"one loki-chunks-cache pod requests 4800000000000000000Mi of memory", "obs-stack:loki.querier.replicas = 4611686018427387904"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("want %q in:\n%s", want, text)
+		}
 	}
 }
 
