@@ -1,51 +1,151 @@
 package program
 
 import (
-	"encoding/json"
 	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"sigs.k8s.io/yaml"
 
 	"obs-stack/internal/mocktest"
 	"obs-stack/stacks"
 )
 
-// TestBadConfigsRegisterNothing runs the whole bad-config catalogue (stacks/testdata) through
-// the program: every case fails naming its keys, and not one resource is registered.
-func TestBadConfigsRegisterNothing(t *testing.T) {
-	raw, err := os.ReadFile("../stacks/testdata/bad-configs.json")
+// catalogueCase is one stack as a user writes it: its stack file, maybe the stack file of its
+// last update (whose dataFacts are then on record) and the other stacks of the project.
+type catalogueCase struct {
+	Name  string `json:"name"`
+	Stack string `json:"stack"`
+	File  string `json:"file"`
+	// Deployed is the stack file of the last update; empty: a first deployment.
+	Deployed string `json:"deployed"`
+	// Others are the project's other stack files, by stack name.
+	Others map[string]string `json:"others"`
+	// Keys must each have a problem of their own (bad cases).
+	Keys []string `json:"keys"`
+	// Says is text the error must hold, e.g. a value exactly as the user wrote it.
+	Says []string `json:"says"`
+}
+
+func readCatalogue(t *testing.T, name string) []catalogueCase {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "stacks", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cases []struct {
-		Name   string            `json:"name"`
-		Stack  string            `json:"stack"`
-		Config map[string]string `json:"config"`
-		Keys   []string          `json:"keys"`
+	var cases []catalogueCase
+	if err := yaml.UnmarshalStrict(raw, &cases); err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
-	if err := json.Unmarshal(raw, &cases); err != nil {
-		t.Fatal(err)
+	return cases
+}
+
+// runStackFile runs a preview of the case the way the engine does: the stack file decoded by
+// Pulumi's own loader, the project's stack files beside it, and the last update's outputs.
+func runStackFile(t *testing.T, c catalogueCase) (*mocktest.Recorder, error) {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{c.Stack: c.File}
+	for stack, file := range c.Others {
+		files[stack] = file
 	}
-	if len(cases) < 50 {
-		t.Fatalf("the catalogue has %d cases, want at least 50", len(cases))
+	for stack, file := range files {
+		if err := os.WriteFile(filepath.Join(dir, "Pulumi."+stack+".yaml"), []byte(file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	config, err := stacks.DecodeStackFile("Pulumi."+c.Stack+".yaml", []byte(c.File))
+	if err != nil {
+		t.Fatalf("the stack file does not decode: %v", err)
+	}
+	rec := &mocktest.Recorder{}
+	if c.Deployed != "" {
+		deployedConfig, err := stacks.DecodeStackFile("Pulumi."+c.Stack+".yaml", []byte(c.Deployed))
+		if err != nil {
+			t.Fatalf("the deployed stack file does not decode: %v", err)
+		}
+		deployed, err := stacks.Load(c.Stack, deployedConfig)
+		if err != nil {
+			t.Fatalf("the deployed stack file does not load: %v", err)
+		}
+		rec.Previous = map[string]any{"dataFacts": factsOutput(deployed)}
+	}
+	withConfig := func(info *pulumi.RunInfo) { info.Config, info.RootDirectory = config, dir }
+	return rec, pulumi.RunErr(Run, pulumi.WithMocks("obs-stack", c.Stack, rec), withConfig)
+}
+
+var (
+	// problemLine is one problem: the key, the value, the reason and the fix.
+	problemLine    = regexp.MustCompile(`^obs-stack:(\S+) = (.+?): (.+); fix: (.+)$`)
+	multiErrorLine = regexp.MustCompile(`^\d+ errors? occurred:$`)
+	headerLine     = regexp.MustCompile(`^stack "[^"]+"( cannot be deployed|: this change would lose data):$`)
+)
+
+// TestBadConfigsRegisterNothing runs the bad-config catalogue through the whole program: every
+// case fails, every line of the message is a header or a problem naming key, value, reason
+// and fix, every listed key has a problem, and not one resource is registered (the read of the
+// stack's own last outputs aside).
+func TestBadConfigsRegisterNothing(t *testing.T) {
+	cases := readCatalogue(t, "bad-configs.yaml")
+	if len(cases) < 120 {
+		t.Fatalf("the catalogue has %d cases, want at least 120", len(cases))
 	}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			rec, err := run(t, c.Stack, c.Config)
+			if len(c.Keys) == 0 {
+				t.Fatal("a bad case lists the keys it must be refused for")
+			}
+			rec, err := runStackFile(t, c)
 			if err == nil {
 				t.Fatal("preview accepted a bad config")
 			}
+			var named []string
+			for _, line := range strings.Split(err.Error(), "\n") {
+				// The SDK wraps the program's error in a multierror: "1 error occurred:\n\t* ...".
+				line = strings.TrimPrefix(line, "\t* ")
+				if line == "" || multiErrorLine.MatchString(line) {
+					continue
+				}
+				if m := problemLine.FindStringSubmatch(line); m != nil {
+					named = append(named, m[1])
+				} else if !headerLine.MatchString(line) {
+					t.Errorf("not a problem with key, value, reason and fix: %q", line)
+				}
+			}
 			for _, key := range c.Keys {
-				if !strings.Contains(err.Error(), "obs-stack:"+key) {
-					t.Errorf("error does not name obs-stack:%s: %v", key, err)
+				if !slices.Contains(named, key) {
+					t.Errorf("no problem for obs-stack:%s in:\n%v", key, err)
+				}
+			}
+			for _, text := range c.Says {
+				if !strings.Contains(err.Error(), text) {
+					t.Errorf("want %q in:\n%v", text, err)
 				}
 			}
 			for _, r := range rec.Resources {
-				if r.Type != "pulumi:pulumi:Stack" {
+				if r.Type != "pulumi:pulumi:Stack" && r.Type != "pulumi:pulumi:StackReference" {
 					t.Errorf("registered %s %s", r.Type, r.Name)
 				}
+			}
+		})
+	}
+}
+
+// TestValidConfigsAreAccepted: stack files users write that must pass, first deployments and
+// second updates alike.
+func TestValidConfigsAreAccepted(t *testing.T) {
+	for _, c := range readCatalogue(t, "valid-configs.yaml") {
+		t.Run(c.Name, func(t *testing.T) {
+			rec, err := runStackFile(t, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.OfType("kubernetes:apps/v1:StatefulSet")) == 0 {
+				t.Error("nothing deployed")
 			}
 		})
 	}

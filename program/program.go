@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -79,7 +80,8 @@ func Run(ctx *pulumi.Context) error {
 				Name:   pulumi.String(spec.Cluster.Namespace),
 				Labels: pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("obs-stack")},
 			},
-		}, opts...)
+			// Deleting the Namespace deletes every PVC in it, the protected StatefulSets' too.
+		}, append(opts, pulumi.Protect(spec.Cluster.ProtectData))...)
 		if err != nil {
 			return fmt.Errorf("creating namespace %s: %w", spec.Cluster.Namespace, err)
 		}
@@ -180,6 +182,9 @@ func LoadSpec(ctx *pulumi.Context) (stacks.Spec, error) {
 			return spec, err
 		}
 	}
+	if err := spec.CheckSiblings(siblings(ctx)); err != nil {
+		errs = append(errs, err)
+	}
 	warnings, err := spec.Validate()
 	for _, w := range warnings {
 		if logErr := ctx.Log.Warn(w, nil); logErr != nil {
@@ -195,6 +200,34 @@ func LoadSpec(ctx *pulumi.Context) (stacks.Spec, error) {
 	return spec, nil
 }
 
+// siblings are the project's other stacks, as their stack files describe them (a file that
+// does not load is that stack's own problem, reported when it is previewed).
+func siblings(ctx *pulumi.Context) map[string]stacks.Spec {
+	files, _ := filepath.Glob(filepath.Join(projectDir(ctx), "Pulumi.*.yaml"))
+	out := map[string]stacks.Spec{}
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml")
+		if name == ctx.Stack() {
+			continue
+		}
+		config, err := stacks.ReadStackFile(filepath.Dir(f), name)
+		if err != nil {
+			continue
+		}
+		if spec, err := stacks.Load(name, config); !errors.Is(err, stacks.ErrNoPreset) {
+			out[name] = spec
+		}
+	}
+	return out
+}
+
+func projectDir(ctx *pulumi.Context) string {
+	if dir := ctx.RootDirectory(); dir != "" {
+		return dir
+	}
+	return "."
+}
+
 // configKeys are the keys to read: the known sections, plus every key the stack file names,
 // so that a misspelt section (obs-stack:lokki) is reported instead of ignored. The Go SDK
 // can look a key up but not list them.
@@ -203,12 +236,8 @@ func configKeys(ctx *pulumi.Context) []string {
 	for _, s := range stacks.Sections() {
 		keys = append(keys, stacks.Namespace+":"+s)
 	}
-	dir := ctx.RootDirectory()
-	if dir == "" {
-		dir = "."
-	}
 	// A stack file Pulumi could not parse never gets this far, so errors mean no file.
-	file, _ := stacks.ReadStackFile(dir, ctx.Stack())
+	file, _ := stacks.ReadStackFile(projectDir(ctx), ctx.Stack())
 	for k := range file {
 		keys = append(keys, k)
 	}

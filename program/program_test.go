@@ -181,18 +181,6 @@ func TestModeOverrideRegistersOnlyReadWriteBackend(t *testing.T) {
 	}
 }
 
-func TestInvalidConfigRegistersNothing(t *testing.T) {
-	rec, err := run(t, "dev", map[string]string{"obs-stack:loki": `{"replicationFactor":3}`})
-	if err == nil || !strings.Contains(err.Error(), "obs-stack:loki.replicationFactor") {
-		t.Fatalf("want a key-named error, got %v", err)
-	}
-	for _, r := range rec.Resources {
-		if r.Type != "pulumi:pulumi:Stack" {
-			t.Errorf("registered %s %s despite the invalid config", r.Type, r.Name)
-		}
-	}
-}
-
 func TestConfigChangeRollsOnlyLokiPods(t *testing.T) {
 	hash := func(rec *mocktest.Recorder) any {
 		sts := lokiWorkloads(rec)["StatefulSet/loki-single-binary"]

@@ -79,14 +79,18 @@ func TestOnlyAlloyReadsTheCluster(t *testing.T) {
 	}
 }
 
-// TestProdProtectsItsData: prod's StatefulSets and Kafka cluster id are protected and keep
-// their PVCs; dev's are not protected, so `pulumi destroy` cleans a dev stack up.
+// TestProdProtectsItsData: prod's StatefulSets, Kafka cluster id and Namespace (whose deletion
+// would take every PVC with it) are protected and keep their PVCs; dev's are not protected,
+// so `pulumi destroy` cleans a dev stack up.
 func TestProdProtectsItsData(t *testing.T) {
 	for stack, protect := range map[string]bool{"dev": false, "prod": true} {
 		rec := mustRun(t, stack, nil)
 		data := append(rec.OfType("kubernetes:apps/v1:StatefulSet"), rec.OfType("random:index/randomId:RandomId")...)
 		if len(data) < 2 {
 			t.Fatalf("%s: only %d data resources", stack, len(data))
+		}
+		if ns := rec.One(t, "kubernetes:core/v1:Namespace"); ns.Protect != protect {
+			t.Errorf("%s: Namespace protect %v, want %v", stack, ns.Protect, protect)
 		}
 		for _, r := range data {
 			if r.Protect != protect || !r.DeleteBeforeReplace {

@@ -1,9 +1,6 @@
 package stacks
 
 import (
-	"encoding/json"
-	"errors"
-	"os"
 	"strings"
 	"testing"
 )
@@ -62,33 +59,6 @@ func TestSchemaMigrationWithANewV13PeriodIsValid(t *testing.T) {
 	}
 }
 
-// TestBadConfigs: each case is a stack config that must fail before any resource exists,
-// with every listed key named in the error. The catalogue lives in testdata/bad-configs.json
-// so that the program's tests can run the same cases through a whole preview.
-func TestBadConfigs(t *testing.T) {
-	cases := loadCatalogue(t)
-	if len(cases) < 50 {
-		t.Fatalf("the catalogue needs at least 50 cases, has %d", len(cases))
-	}
-	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) {
-			_, err := loadAndValidate(c.Stack, c.Config)
-			if err == nil {
-				t.Fatal("accepted a bad config")
-			}
-			for _, key := range c.Keys {
-				if !strings.Contains(err.Error(), "obs-stack:"+key) {
-					t.Errorf("error does not name obs-stack:%s:\n%v", key, err)
-				}
-			}
-			var p *Problem
-			if errors.As(err, &p) && (p.Reason == "" || p.Fix == "") {
-				t.Errorf("problem without a reason or fix: %+v", p)
-			}
-		})
-	}
-}
-
 func TestAllProblemsAreReportedAtOnce(t *testing.T) {
 	_, err := loadAndValidate("dev", map[string]string{
 		"obs-stack:loki":    `{"replicationFactor":3,"tenant":"x"}`,
@@ -99,25 +69,4 @@ func TestAllProblemsAreReportedAtOnce(t *testing.T) {
 			t.Errorf("missing %s in %v", key, err)
 		}
 	}
-}
-
-// badConfig is one case of testdata/bad-configs.json.
-type badConfig struct {
-	Name   string            `json:"name"`
-	Stack  string            `json:"stack"`
-	Config map[string]string `json:"config"`
-	Keys   []string          `json:"keys"`
-}
-
-func loadCatalogue(t *testing.T) []badConfig {
-	t.Helper()
-	raw, err := os.ReadFile("testdata/bad-configs.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []badConfig
-	if err := json.Unmarshal(raw, &cases); err != nil {
-		t.Fatal(err)
-	}
-	return cases
 }

@@ -107,7 +107,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	labels := kube.NewLabels("grafana-datasources", args.Instance, "datasources", "").All
 	labels[s.Grafana.SidecarLabel] = pulumi.String(s.Grafana.SidecarLabelValue)
 	secret, err := corev1.NewSecret(ctx, name, &corev1.SecretArgs{
-		Metadata:   kube.Meta("obs-stack-datasources", namespace, labels),
+		Metadata:   kube.Meta(s.DatasourceSecretName(), namespace, labels),
 		Type:       pulumi.String("Opaque"),
 		StringData: pulumi.StringMap{"obs-stack-datasources.yaml": pulumi.ToSecret(file).(pulumi.StringOutput)},
 	}, pulumi.Parent(c))
