@@ -273,6 +273,77 @@ func TestDeploy(t *testing.T) {
 			}
 			expectNoChanges(t, s)
 		}},
+		{"changes that lose data are refused at preview, each naming what would be lost", func(t *testing.T) {
+			s := open(t, dir, "dev", nil)
+			for _, c := range []struct{ key, value, refusedFor string }{
+				{"obs-stack:cluster.namespace", "observability-moved", "obs-stack:cluster.namespace"},
+				{"obs-stack:loki.schemas[0].schema", "v12", "obs-stack:loki.schemas[0] = "},
+				{"obs-stack:loki.schemas[0].from", "2023-01-01", "obs-stack:loki.schemas[0] = "},
+				{"obs-stack:kafka.enabled", "false", "obs-stack:kafka.enabled = false"},
+				{"obs-stack:loki.storage.type", "s3", "obs-stack:loki.storage.type = \"s3\""},
+			} {
+				setPath(t, s, c.key, c.value)
+				_, err := s.Preview(ctx)
+				if err == nil || !strings.Contains(err.Error(), c.refusedFor) || !strings.Contains(err.Error(), "allowDataLoss") {
+					t.Errorf("%s = %s: want a refusal naming %q and allowDataLoss, got %v", c.key, c.value, c.refusedFor, err)
+				}
+				if err := s.RemoveConfigWithOptions(ctx, c.key, &auto.ConfigOptions{Path: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if out, err := kubectl(t, "get", "namespace", "observability-moved"); err == nil {
+				t.Fatalf("a refused preview created a namespace: %s", out)
+			}
+			expectNoChanges(t, s)
+		}},
+		{"dev moves from its filesystem PVC to s3 by appending a future period, keeping the PVC", func(t *testing.T) {
+			s := open(t, dir, "dev", nil)
+			pvc := func() string {
+				out, err := kubectl(t, "-n", "observability-dev", "get", "pvc", "storage-loki-single-binary-0", "-o", "jsonpath={.metadata.uid}")
+				if err != nil || out == "" {
+					t.Fatalf("Loki's PVC: %q (%v)", out, err)
+				}
+				return out
+			}
+			before := pvc()
+			// The credentials Secret the s3 settings name; Loki reads it from the environment.
+			if out, err := kubectl(t, "-n", "observability-dev", "create", "secret", "generic", "loki-s3-credentials",
+				"--from-literal=AWS_ACCESS_KEY_ID=test", "--from-literal=AWS_SECRET_ACCESS_KEY=test"); err != nil {
+				t.Fatalf("creating the credentials Secret: %v\n%s", err, out)
+			}
+			tomorrow := time.Now().UTC().AddDate(0, 0, 2).Format(time.DateOnly) // still future if the day turns mid-test
+			for key, value := range map[string]string{
+				"obs-stack:loki.storage.type":                      "s3",
+				"obs-stack:loki.storage.s3.endpoint":               "http://minio.minio.svc.cluster.local:9000",
+				"obs-stack:loki.storage.s3.buckets.chunks":         "loki-chunks",
+				"obs-stack:loki.storage.s3.buckets.ruler":          "loki-ruler",
+				"obs-stack:loki.storage.s3.credentialsSecret.name": "loki-s3-credentials",
+				"obs-stack:loki.schemas[1].from":                   tomorrow,
+				"obs-stack:loki.schemas[1].store":                  "tsdb",
+				"obs-stack:loki.schemas[1].objectStore":            "s3",
+				"obs-stack:loki.schemas[1].schema":                 "v13",
+				"obs-stack:loki.schemas[1].indexPrefix":            "index_",
+				"obs-stack:loki.schemas[1].indexPeriod":            "24h",
+			} {
+				setPath(t, s, key, value)
+			}
+			if _, err := s.Up(ctx, optup.ProgressStreams(testWriter{t})); err != nil {
+				t.Fatalf("the documented safe path was refused or failed: %v", err)
+			}
+			config, err := kubectl(t, "-n", "observability-dev", "get", "configmap", "-l", "app.kubernetes.io/name=loki", "-o", "jsonpath={.items[*].data.config\\.yaml}")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"object_store: filesystem", "object_store: s3", "filesystem:\n    directory: /var/loki/chunks", "bucketnames: loki-chunks"} {
+				if !strings.Contains(config, want) {
+					t.Errorf("the deployed Loki config lacks %q:\n%s", want, config)
+				}
+			}
+			if after := pvc(); after != before {
+				t.Errorf("Loki's PVC was replaced: %s -> %s", before, after)
+			}
+			expectNoChanges(t, s)
+		}},
 		{"an interrupted prod up is recovered and converges to Ready (pods simulated by kwok)", func(t *testing.T) {
 			s := open(t, dir, "prod", nil)
 			// One simulated node: keep prod's sizing but let replicas share it, in its own namespace.
