@@ -182,7 +182,7 @@ func LoadSpec(ctx *pulumi.Context) (stacks.Spec, error) {
 			return spec, err
 		}
 	}
-	if err := spec.CheckSiblings(siblings(ctx)); err != nil {
+	if err := spec.CheckSiblings(ctx.Stack(), siblings(ctx)); err != nil {
 		errs = append(errs, err)
 	}
 	warnings, err := spec.Validate()

@@ -164,8 +164,8 @@ func (s Spec) checkSchemaHistory(c *checker, prev *Facts) {
 		}
 	}
 	for i, p := range next {
-		if i < len(deployed) && same(p, deployed[i]) {
-			continue
+		if i < len(deployed) && (same(p, deployed[i]) || started(deployed[i])) {
+			continue // unchanged, or an edit of a started period: refused above unless acknowledged
 		}
 		if d, err := time.Parse(time.DateOnly, p.From); err == nil && !d.After(today) {
 			c.fail(fmt.Sprintf("loki.schemas[%d].from", i), p.From,

@@ -28,7 +28,7 @@ func (g Grafana) namespace(c Cluster) string {
 // CheckSiblings refuses what would collide with the project's other stacks (by stack name):
 // one namespace for two stacks (each would take over the other's objects), or one Grafana
 // datasource name or uid in a Grafana namespace they share.
-func (s Spec) CheckSiblings(others map[string]Spec) error {
+func (s Spec) CheckSiblings(stack string, others map[string]Spec) error {
 	c := &checker{}
 	for _, name := range slices.Sorted(maps.Keys(others)) {
 		o := others[name]
@@ -36,7 +36,7 @@ func (s Spec) CheckSiblings(others map[string]Spec) error {
 		if o.Cluster.Namespace == s.Cluster.Namespace {
 			c.fail("cluster.namespace", s.Cluster.Namespace,
 				fmt.Sprintf("stack %s (%s) deploys to this namespace too, and two stacks in one namespace take over each other's objects", name, file),
-				"give this stack a namespace of its own, e.g. %s-2", s.Cluster.Namespace)
+				"give this stack a namespace of its own, e.g. observability-%s", stack)
 		}
 		if o.Grafana.namespace(o.Cluster) != s.Grafana.namespace(s.Cluster) {
 			continue
@@ -44,12 +44,12 @@ func (s Spec) CheckSiblings(others map[string]Spec) error {
 		if strings.EqualFold(o.Grafana.DatasourceName, s.Grafana.DatasourceName) {
 			c.fail("grafana.datasourceName", s.Grafana.DatasourceName,
 				fmt.Sprintf("stack %s (%s) provisions a datasource of this name into the same Grafana, and Grafana refuses two datasources of one name", name, file),
-				"name this stack's datasource apart, e.g. %s (%s)", s.Grafana.DatasourceName, s.Cluster.Namespace)
+				"name this stack's datasource apart, e.g. %s (%s)", s.Grafana.DatasourceName, stack)
 		}
 		if o.Grafana.DatasourceUID == s.Grafana.DatasourceUID {
 			c.fail("grafana.datasourceUid", s.Grafana.DatasourceUID,
 				fmt.Sprintf("stack %s (%s) provisions a datasource with this uid into the same Grafana, and dashboards would reach one of the two at random", name, file),
-				"set a uid of this stack's own, e.g. %s-%s", s.Grafana.DatasourceUID, s.Cluster.Namespace)
+				"set a uid of this stack's own, e.g. %s-%s", s.Grafana.DatasourceUID, stack)
 		}
 	}
 	return errors.Join(c.errs...)
