@@ -66,3 +66,42 @@ func TestAcknowledgedOrHarmlessChangesPass(t *testing.T) {
 		t.Errorf("mode switch on s3: %v", err)
 	}
 }
+
+// TestStartedPeriodsAreImmutable: at now (2026-11-26 10:00 UTC) a period from 2026-11-26 has
+// started and holds data; one from 2026-11-27 holds nothing yet.
+func TestStartedPeriodsAreImmutable(t *testing.T) {
+	period := func(from, prefix string) string {
+		return `{"from":"` + from + `","store":"tsdb","objectStore":"filesystem","schema":"v13","indexPrefix":"` + prefix + `","indexPeriod":"24h"}`
+	}
+	deployedWith := func(second string) Facts {
+		return mustSpec(t, "dev", map[string]string{"obs-stack:loki": `{"schemas":[{},` + second + `]}`}).Facts()
+	}
+	cases := []struct {
+		name     string
+		deployed Facts
+		schemas  string // the new loki.schemas
+		refused  string // "" when the change must pass
+	}{
+		{"a started period edited", deployedWith(period("2026-11-26", "index_")), `[{},` + period("2026-11-26", "loki_") + `]`, "obs-stack:loki.schemas[1] = "},
+		{"a started period removed", deployedWith(period("2026-11-26", "index_")), `[{}]`, "obs-stack:loki.schemas[1] = null"},
+		{"a future period edited", deployedWith(period("2026-11-27", "index_")), `[{},` + period("2026-11-28", "loki_") + `]`, ""},
+		{"a future period removed", deployedWith(period("2026-11-27", "index_")), `[{}]`, ""},
+		{"a future period moved to today", deployedWith(period("2026-11-27", "index_")), `[{},` + period("2026-11-26", "index_") + `]`, "obs-stack:loki.schemas[1].from = \"2026-11-26\": a schema period added to a running store must start in the future"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := mustSpec(t, "dev", map[string]string{"obs-stack:loki": `{"schemas":` + c.schemas + `}`}).CheckChanges(&c.deployed, now)
+			switch {
+			case c.refused == "" && err != nil:
+				t.Fatalf("want no refusal, got %v", err)
+			case c.refused != "" && (err == nil || !strings.Contains(err.Error(), c.refused)):
+				t.Fatalf("want %q in %v", c.refused, err)
+			}
+		})
+	}
+	// Facts recorded before full periods were (dates only) still guard the dates.
+	old := Facts{LokiMode: SingleBinary, LokiStorage: StorageFilesystem, SchemaFroms: []string{"2024-04-01"}}
+	if err := mustSpec(t, "dev", map[string]string{"obs-stack:loki": `{"schemas":[{"from":"2023-01-01"}]}`}).CheckChanges(&old, now); err == nil || !strings.Contains(err.Error(), "obs-stack:loki.schemas[0] = ") {
+		t.Fatalf("an older record must still refuse a moved period: %v", err)
+	}
+}

@@ -269,9 +269,12 @@ const wholeNumber = "a 32-bit whole number (at most 2147483647 in size)"
 // ("2024-04-01 00:00:00 +0000 UTC"), a form nobody types. Midnight UTC becomes the date
 // again; any other time becomes RFC 3339, as it was most likely written.
 func untimestamp(s string) string {
+	// Go prints a zone without a name as its offset twice ("+0200 +0200").
 	t, err := time.Parse("2006-01-02 15:04:05.999999999 -0700 MST", s)
 	if err != nil {
-		return s
+		if t, err = time.Parse("2006-01-02 15:04:05.999999999 -0700 -0700", s); err != nil {
+			return s
+		}
 	}
 	if _, offset := t.Zone(); offset == 0 && t.Equal(t.Truncate(24*time.Hour)) {
 		return t.Format(time.DateOnly)

@@ -61,17 +61,7 @@ func TestConfigGolden(t *testing.T) {
 // TestConfigFacts checks what the golden files must say, independently of their bytes.
 func TestConfigFacts(t *testing.T) {
 	specs := goldenSpecs(t)
-	read := func(s stacks.Spec) map[string]any {
-		out, err := Render(BuildConfig(s))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		if err := yaml.Unmarshal([]byte(out), &m); err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
+	read := func(s stacks.Spec) map[string]any { return lokiYAML(t, s) }
 	get := func(m map[string]any, path string) any {
 		var v any = m
 		for _, k := range strings.Split(path, ".") {
