@@ -244,8 +244,10 @@ func TestConfigChangeRollsOnlyLokiPods(t *testing.T) {
 
 func TestPodsAreHardened(t *testing.T) {
 	rec := mustRun(t, "prod", nil)
+	checked := 0
 	for _, kind := range []string{"StatefulSet", "Deployment"} {
 		for _, w := range rec.OfType("kubernetes:apps/v1:" + kind) {
+			checked++
 			pod := mocktest.Dig(w.Inputs, "spec", "template", "spec")
 			if mocktest.Dig(pod, "securityContext", "runAsNonRoot") != true || mocktest.Dig(pod, "automountServiceAccountToken") != false {
 				t.Errorf("%s: pod security context %v", w.Name, mocktest.Dig(pod, "securityContext"))
@@ -255,6 +257,10 @@ func TestPodsAreHardened(t *testing.T) {
 				t.Errorf("%s: container security context %v", w.Name, c)
 			}
 		}
+	}
+	// 8 Loki targets, 2 caches, the gateway and Kafka (Alloy, a DaemonSet, mounts its token).
+	if checked != 12 {
+		t.Errorf("checked %d workloads, want prod's 12", checked)
 	}
 }
 

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -15,7 +16,11 @@ func loadAndValidate(stack string, config map[string]string) ([]string, error) {
 }
 
 func TestPresetsAreValidAndQuiet(t *testing.T) {
-	for _, name := range PresetNames() {
+	names := PresetNames()
+	if !slices.Contains(names, "dev") || !slices.Contains(names, "prod") {
+		t.Fatalf("presets = %v, want dev and prod among them", names)
+	}
+	for _, name := range names {
 		warnings, err := loadAndValidate(name, nil)
 		if err != nil || len(warnings) > 0 {
 			t.Errorf("preset %s: err %v, warnings %v", name, err, warnings)
