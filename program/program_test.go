@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,7 +17,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"obs-stack/internal/mocktest"
-	"obs-stack/stacks"
 )
 
 // run runs the program for stack with config (full keys to raw values) against the mocks.
@@ -108,24 +108,24 @@ func TestDevRegistersOneSmallLoki(t *testing.T) {
 	if n := len(rec.OfType("kubernetes:policy/v1:PodDisruptionBudget")); n != 0 {
 		t.Errorf("one replica needs no PDB, got %d", n)
 	}
-	if n := len(rec.OfType("kubernetes:kubernetes:Provider")) + len(rec.OfType("pulumi:providers:kubernetes")); n != 1 {
+	if n := len(rec.OfType("pulumi:providers:kubernetes")); n != 1 {
 		t.Errorf("want exactly one explicit Kubernetes provider, got %d", n)
 	}
 }
 
 func TestProdRegistersEveryDistributedComponent(t *testing.T) {
 	rec := mustRun(t, "prod", nil)
-	preset := stacks.Prod()
-	want := map[string]int{}
-	for _, target := range preset.Loki.Targets() {
-		kind := "Deployment"
-		if target.Stateful {
-			kind = "StatefulSet"
-		}
-		want[kind+"/loki-"+target.Name] = target.Workload.Replicas
-	}
-	if len(want) != 8 {
-		t.Fatalf("Distributed should have 8 targets, preset has %d", len(want))
+	// Loki's Distributed targets, those that keep state on disk as StatefulSets, with the
+	// replicas the prod preset documents.
+	want := map[string]int{
+		"Deployment/loki-distributor":     3,
+		"StatefulSet/loki-ingester":       3,
+		"Deployment/loki-querier":         3,
+		"Deployment/loki-query-frontend":  2,
+		"Deployment/loki-query-scheduler": 2,
+		"StatefulSet/loki-index-gateway":  2,
+		"StatefulSet/loki-compactor":      1,
+		"StatefulSet/loki-ruler":          2,
 	}
 	got := lokiWorkloads(rec)
 	if strings.Join(slices.Sorted(maps.Keys(got)), ",") != strings.Join(slices.Sorted(maps.Keys(want)), ",") {
@@ -181,26 +181,73 @@ func TestModeOverrideRegistersOnlyReadWriteBackend(t *testing.T) {
 	}
 }
 
+// TestConfigChangeRollsOnlyLokiPods: a Loki config change gives every Loki pod template a new
+// config hash, and leaves the other pod templates (gateway, Alloy, Kafka, memcached) exactly as
+// they were, hash included, so only Loki's pods roll.
 func TestConfigChangeRollsOnlyLokiPods(t *testing.T) {
-	hash := func(rec *mocktest.Recorder) any {
-		sts := lokiWorkloads(rec)["StatefulSet/loki-single-binary"]
-		return mocktest.Dig(sts.Inputs, "spec", "template", "metadata", "annotations", "obs-stack.io/config-hash")
+	const hashKey = "obs-stack.io/config-hash"
+	// templates are the pod templates by "Kind/name"; loki tells which run Loki.
+	templates := func(rec *mocktest.Recorder) (out map[string]any, loki map[string]bool) {
+		out, loki = map[string]any{}, map[string]bool{}
+		for _, kind := range []string{"StatefulSet", "Deployment", "DaemonSet"} {
+			for _, w := range rec.OfType("kubernetes:apps/v1:" + kind) {
+				out[kind+"/"+w.Name] = mocktest.Dig(w.Inputs, "spec", "template")
+				loki[kind+"/"+w.Name] = mocktest.Dig(w.Inputs, "metadata", "labels", "app.kubernetes.io/name") == "loki"
+			}
+		}
+		return out, loki
 	}
-	before := mustRun(t, "dev", nil)
-	after := mustRun(t, "dev", map[string]string{"obs-stack:loki": `{"limits":{"retentionPeriod":"72h"}}`})
-	if hash(before) == nil || hash(before) == hash(after) {
-		t.Fatalf("config hash must change with the config: %v -> %v", hash(before), hash(after))
-	}
-	again := mustRun(t, "dev", nil)
-	if hash(before) != hash(again) {
-		t.Fatalf("config hash must be deterministic: %v vs %v", hash(before), hash(again))
+	for _, c := range []struct {
+		stack, retention string
+		lokiPods         int
+		others           []string // the pods that must not roll, written out by hand
+	}{
+		{"dev", "72h", 1, []string{"DaemonSet/alloy", "Deployment/loki-gateway", "StatefulSet/kafka"}},
+		{"prod", "240h", 8, []string{"DaemonSet/alloy", "Deployment/loki-chunks-cache", "Deployment/loki-gateway", "Deployment/loki-results-cache", "StatefulSet/kafka"}},
+	} {
+		before, lokiPods := templates(mustRun(t, c.stack, nil))
+		after, _ := templates(mustRun(t, c.stack, map[string]string{"obs-stack:loki": `{"limits":{"retentionPeriod":"` + c.retention + `"}}`}))
+		again, _ := templates(mustRun(t, c.stack, nil))
+		var others []string
+		for name, tmpl := range before {
+			hash := mocktest.Dig(tmpl, "metadata", "annotations", hashKey)
+			if !reflect.DeepEqual(tmpl, again[name]) {
+				t.Errorf("%s %s: the pod template differs between two runs of the same config", c.stack, name)
+			}
+			if lokiPods[name] {
+				if hash == nil || hash == mocktest.Dig(after[name], "metadata", "annotations", hashKey) {
+					t.Errorf("%s %s: config hash must change with Loki's config: %v -> %v", c.stack, name, hash, mocktest.Dig(after[name], "metadata", "annotations", hashKey))
+				}
+				continue
+			}
+			others = append(others, name)
+			if got := mocktest.Dig(after[name], "metadata", "annotations", hashKey); got != hash {
+				t.Errorf("%s %s: config hash changed with Loki's config: %v -> %v", c.stack, name, hash, got)
+			}
+			if !reflect.DeepEqual(tmpl, after[name]) {
+				t.Errorf("%s %s: pod template changed with Loki's config", c.stack, name)
+			}
+		}
+		if n := len(before) - len(others); n != c.lokiPods {
+			t.Errorf("%s: %d Loki pod templates, want %d", c.stack, n, c.lokiPods)
+		}
+		if slices.Sort(others); !slices.Equal(others, c.others) {
+			t.Errorf("%s: pods other than Loki's are %v, want %v", c.stack, others, c.others)
+		}
+		for _, name := range c.others {
+			if name != "Deployment/loki-chunks-cache" && name != "Deployment/loki-results-cache" && mocktest.Dig(before[name], "metadata", "annotations", hashKey) == nil {
+				t.Errorf("%s %s has no config hash to keep", c.stack, name)
+			}
+		}
 	}
 }
 
 func TestPodsAreHardened(t *testing.T) {
 	rec := mustRun(t, "prod", nil)
+	checked := 0
 	for _, kind := range []string{"StatefulSet", "Deployment"} {
 		for _, w := range rec.OfType("kubernetes:apps/v1:" + kind) {
+			checked++
 			pod := mocktest.Dig(w.Inputs, "spec", "template", "spec")
 			if mocktest.Dig(pod, "securityContext", "runAsNonRoot") != true || mocktest.Dig(pod, "automountServiceAccountToken") != false {
 				t.Errorf("%s: pod security context %v", w.Name, mocktest.Dig(pod, "securityContext"))
@@ -210,6 +257,10 @@ func TestPodsAreHardened(t *testing.T) {
 				t.Errorf("%s: container security context %v", w.Name, c)
 			}
 		}
+	}
+	// 8 Loki targets, 2 caches, the gateway and Kafka (Alloy, a DaemonSet, mounts its token).
+	if checked != 12 {
+		t.Errorf("checked %d workloads, want prod's 12", checked)
 	}
 }
 

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -15,7 +16,11 @@ func loadAndValidate(stack string, config map[string]string) ([]string, error) {
 }
 
 func TestPresetsAreValidAndQuiet(t *testing.T) {
-	for _, name := range PresetNames() {
+	names := PresetNames()
+	if !slices.Contains(names, "dev") || !slices.Contains(names, "prod") {
+		t.Fatalf("presets = %v, want dev and prod among them", names)
+	}
+	for _, name := range names {
 		warnings, err := loadAndValidate(name, nil)
 		if err != nil || len(warnings) > 0 {
 			t.Errorf("preset %s: err %v, warnings %v", name, err, warnings)
@@ -59,14 +64,45 @@ func TestSchemaMigrationWithANewV13PeriodIsValid(t *testing.T) {
 	}
 }
 
+// TestAllProblemsAreReportedAtOnce: three bad values give three problems, each naming its
+// key and value, why the value is wrong and what to write instead.
 func TestAllProblemsAreReportedAtOnce(t *testing.T) {
 	_, err := loadAndValidate("dev", map[string]string{
 		"obs-stack:loki":    `{"replicationFactor":3,"tenant":"x"}`,
 		"obs-stack:cluster": `{"nodes":0}`,
 	})
-	for _, key := range []string{"loki.replicationFactor", "loki.tenant", "cluster.nodes"} {
-		if err == nil || !strings.Contains(err.Error(), "obs-stack:"+key+" = ") {
-			t.Errorf("missing %s in %v", key, err)
+	if err == nil {
+		t.Fatal("three bad values accepted")
+	}
+	want := map[string]struct{ reason, fix string }{
+		"obs-stack:cluster.nodes = 0": {"a cluster has 1 to 5000 schedulable nodes", "set it to the number of nodes the stack may use"},
+		`obs-stack:loki.tenant = "x"`: {`with loki.authEnabled false Loki ignores X-Scope-OrgID and stores everything in tenant "fake"`,
+			"set obs-stack:loki.tenant to fake, or obs-stack:loki.authEnabled to true"},
+		// dev runs one single-binary replica; a quorum of 3 is 2.
+		"obs-stack:loki.replicationFactor = 3": {"writes need 2 live single-binary replicas but only 1 can run",
+			"set obs-stack:loki.replicationFactor to at most 1, or run at least 3 single-binary replicas"},
+	}
+	problems := strings.Split(err.Error(), "\n")
+	if len(problems) != len(want) {
+		t.Errorf("%d problems, want %d:\n%v", len(problems), len(want), err)
+	}
+	for _, p := range problems {
+		keyValue, rest, _ := strings.Cut(p, ": ")
+		reason, fix, hasFix := strings.Cut(rest, "; fix: ")
+		w, ok := want[keyValue]
+		if !ok {
+			t.Errorf("unexpected problem %q", p)
+			continue
 		}
+		delete(want, keyValue)
+		if !strings.HasPrefix(reason, w.reason) {
+			t.Errorf("%s: reason %q, want it to start %q", keyValue, reason, w.reason)
+		}
+		if !hasFix || !strings.HasPrefix(fix, w.fix) {
+			t.Errorf("%s: fix %q, want it to start %q", keyValue, fix, w.fix)
+		}
+	}
+	for keyValue := range want {
+		t.Errorf("missing %s in:\n%v", keyValue, err)
 	}
 }

@@ -112,7 +112,8 @@ func TestDaemonSet(t *testing.T) {
 		t.Errorf("memory limit = %v", got)
 	}
 	pod := mocktest.Dig(ds.Inputs, "spec", "template", "spec")
-	if mocktest.Dig(pod, "securityContext", "runAsUser") != float64(uid) || mocktest.Dig(pod, "securityContext", "runAsNonRoot") != true {
+	// 473 is the alloy user the grafana/alloy image creates (its own default is root).
+	if mocktest.Dig(pod, "securityContext", "runAsUser") != float64(473) || mocktest.Dig(pod, "securityContext", "runAsNonRoot") != true {
 		t.Errorf("pod security context = %v", mocktest.Dig(pod, "securityContext"))
 	}
 	if mocktest.Dig(c, "securityContext", "readOnlyRootFilesystem") != true || mocktest.Dig(c, "securityContext", "capabilities", "drop", 0) != "ALL" {
@@ -121,7 +122,7 @@ func TestDaemonSet(t *testing.T) {
 	if mocktest.Dig(pod, "automountServiceAccountToken") != true || mocktest.Dig(pod, "serviceAccountName") != "alloy" {
 		t.Errorf("pod logs need the alloy ServiceAccount's token: %v / %v", mocktest.Dig(pod, "automountServiceAccountToken"), mocktest.Dig(pod, "serviceAccountName"))
 	}
-	if got := mocktest.Dig(envByName(ds)[envNodeName], "valueFrom", "fieldRef", "fieldPath"); got != "spec.nodeName" {
+	if got := mocktest.Dig(envByName(ds)["HOSTNAME"], "valueFrom", "fieldRef", "fieldPath"); got != "spec.nodeName" {
 		t.Errorf("HOSTNAME must be the node name, got %v", got)
 	}
 	for _, v := range mocktest.Dig(pod, "volumes").([]any) {
@@ -201,13 +202,22 @@ func TestFileSourceMountsPodLogsReadOnly(t *testing.T) {
 			hostPaths = append(hostPaths, p)
 		}
 	}
-	if !slices.Equal(hostPaths, []any{podLogsDir}) {
-		t.Errorf("host paths = %v, want only %s", hostPaths, podLogsDir)
+	// The kubelet writes pod logs under /var/log/pods/<namespace>_<pod>_<uid>/<container>/.
+	const kubeletPodLogs = "/var/log/pods"
+	if !slices.Equal(hostPaths, []any{kubeletPodLogs}) {
+		t.Errorf("host paths = %v, want only %s", hostPaths, kubeletPodLogs)
 	}
+	mounted := false
 	for _, m := range mocktest.Dig(container(ds), "volumeMounts").([]any) {
-		if mocktest.Dig(m, "mountPath") == podLogsDir && mocktest.Dig(m, "readOnly") != true {
-			t.Errorf("%s must be mounted read-only", podLogsDir)
+		if mocktest.Dig(m, "mountPath") == kubeletPodLogs {
+			mounted = true
+			if mocktest.Dig(m, "readOnly") != true {
+				t.Errorf("%s must be mounted read-only", kubeletPodLogs)
+			}
 		}
+	}
+	if !mounted {
+		t.Errorf("%s is not mounted where Alloy reads it", kubeletPodLogs)
 	}
 	if got := mocktest.Dig(pod, "securityContext", "supplementalGroups", 0); got != float64(0) {
 		t.Errorf("reading root:root 0640 log files needs group 0, supplementalGroups = %v", got)

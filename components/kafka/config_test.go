@@ -108,15 +108,28 @@ func TestBrokerEnvFacts(t *testing.T) {
 // drop KAFKA_, lower-case, "___" -> "-", "__" -> "_", "_" -> ".") and checks that every name
 // is a broker property of Kafka 4.1, so a misspelt variable cannot be silently ignored.
 func TestEnvNamesAreKafkaProperties(t *testing.T) {
-	known := map[string]bool{
-		"node.id": true, "advertised.listeners": true, // set by StartScript
-		"process.roles": true, "controller.quorum.voters": true, "listeners": true,
-		"listener.security.protocol.map": true, "controller.listener.names": true,
-		"inter.broker.listener.name": true, "log.dirs": true,
-		"offsets.topic.replication.factor": true, "transaction.state.log.replication.factor": true,
-		"transaction.state.log.min.isr": true, "share.coordinator.state.topic.replication.factor": true,
-		"share.coordinator.state.topic.min.isr": true, "min.insync.replicas": true,
-		"auto.create.topics.enable": true,
+	// Broker properties of Kafka 4.1 as its configuration reference ("Broker Configs") names
+	// them, for the areas this component configures: written from the reference, not from
+	// BrokerEnv, so a name the code gets wrong is not copied here too.
+	known := map[string]bool{}
+	for _, p := range []string{
+		// KRaft (KRaftConfigs, QuorumConfig)
+		"node.id", "process.roles", "controller.quorum.voters", "controller.quorum.bootstrap.servers",
+		"controller.listener.names", "metadata.log.dir",
+		// listeners (SocketServerConfigs, ReplicationConfigs)
+		"listeners", "advertised.listeners", "listener.security.protocol.map", "inter.broker.listener.name",
+		"num.network.threads", "num.io.threads",
+		// logs and topics (ServerLogConfigs, ReplicationConfigs)
+		"log.dirs", "log.dir", "log.retention.hours", "log.retention.bytes", "log.segment.bytes",
+		"num.partitions", "default.replication.factor", "min.insync.replicas", "auto.create.topics.enable",
+		"delete.topic.enable", "unclean.leader.election.enable", "message.max.bytes",
+		// internal topics (GroupCoordinatorConfig, TransactionLogConfig, ShareCoordinatorConfig)
+		"offsets.topic.replication.factor", "offsets.topic.num.partitions", "group.initial.rebalance.delay.ms",
+		"transaction.state.log.replication.factor", "transaction.state.log.min.isr", "transaction.state.log.num.partitions",
+		"share.coordinator.state.topic.replication.factor", "share.coordinator.state.topic.min.isr",
+		"share.coordinator.state.topic.num.partitions",
+	} {
+		known[p] = true
 	}
 	notProperties := map[string]bool{"CLUSTER_ID": true, "LOG_DIR": true, "KAFKA_HEAP_OPTS": true}
 	property := func(env string) string {
