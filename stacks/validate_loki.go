@@ -93,9 +93,6 @@ func checkLimits(c *checker, l LokiLimits) {
 	}
 }
 
-// CacheMemoryMi is the pod memory (request = limit) of a memcached cache: 1.2 x its size.
-func CacheMemoryMi(sizeMB int) int { return (sizeMB*6 + 4) / 5 }
-
 func checkCache(c *checker, key string, cache Cache, nodes int) {
 	if !cache.Enabled {
 		return

@@ -296,11 +296,12 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 	if _, err := w.service(svcName, labels, true, labels.Selector, client); err != nil {
 		return err
 	}
-	memory := fmt.Sprintf("%dMi", stacks.CacheMemoryMi(cache.SizeMB))
+	// Sized by the spec's one rule (memory = 1.2 x the cache size), as the capacity checks size it.
+	workload := cache.Workload()
 	_, err := appsv1.NewDeployment(w.ctx, svcName, &appsv1.DeploymentArgs{
 		Metadata: kube.Meta(svcName, w.args.Namespace, labels.All),
 		Spec: &appsv1.DeploymentSpecArgs{
-			Replicas: pulumi.Int(cache.Replicas),
+			Replicas: pulumi.Int(workload.Replicas),
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{Labels: labels.All},
@@ -314,11 +315,8 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 						Args: pulumi.ToStringArray([]string{
 							"-m", fmt.Sprint(cache.SizeMB), "-I", "5m", "-c", "16384", "-v",
 						}),
-						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(MemcachedPort)}},
-						Resources: kube.Resources(stacks.Resources{
-							Requests: stacks.Quantities{CPU: cache.CPU, Memory: memory},
-							Limits:   stacks.Quantities{CPU: cache.CPU, Memory: memory},
-						}),
+						Ports:           corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(MemcachedPort)}},
+						Resources:       kube.Resources(workload.Resources),
 						SecurityContext: kube.ContainerSecurityContext(),
 					}},
 				},
