@@ -55,7 +55,7 @@ func (s Spec) checkLoki(c *checker) {
 			c.fail("loki.replicationFactor", l.ReplicationFactor, reason,
 				"set obs-stack:loki.replicationFactor to at most %d, or run at least %d %s replicas (obs-stack:%s.replicas, with room to place them)", placeable, l.ReplicationFactor, t.Name, key)
 		}
-		if t.Key == "compactor" && t.Workload.Replicas > 1 && t.Workload.Replicas <= MaxReplicas {
+		if t.Singleton && t.Workload.Replicas > 1 && t.Workload.Replicas <= MaxReplicas {
 			c.fail(key+".replicas", t.Workload.Replicas, "only one compactor may run; more corrupt retention and the index", "set it to 1")
 		}
 	}
