@@ -99,12 +99,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		}},
 	}
 	if args.CredentialsSecret != nil {
-		fromSecret := func(envName, key string) corev1.EnvVarArgs {
-			return corev1.EnvVarArgs{Name: pulumi.String(envName), ValueFrom: &corev1.EnvVarSourceArgs{
-				SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: args.CredentialsSecret, Key: pulumi.String(key)},
-			}}
-		}
-		env = append(env, fromSecret(envUsername, "username"), fromSecret(envPassword, "password"))
+		env = append(env, kube.EnvFromSecret(envUsername, args.CredentialsSecret, "username"), kube.EnvFromSecret(envPassword, args.CredentialsSecret, "password"))
 	}
 
 	mounts := corev1.VolumeMountArray{
