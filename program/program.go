@@ -52,32 +52,32 @@ func declare(ctx *pulumi.Context, projectDir string) error {
 	if err != nil {
 		return err
 	}
-	common := kube.Common{Spec: spec, Namespace: namespace, Instance: Instance}
+	stack := kube.Stack{Spec: spec, Namespace: namespace, Instance: Instance}
 
 	if spec.Cluster.NetworkPolicies {
-		if _, err := netpol.New(ctx, "netpol", &common, children); err != nil {
+		if _, err := netpol.New(ctx, "netpol", &stack, children); err != nil {
 			return err
 		}
 	}
-	lk, err := loki.New(ctx, "loki", &common, children)
+	lk, err := loki.New(ctx, "loki", &stack, children)
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(ctx, "gateway", &gateway.Args{Common: common, Routes: lk.Routes, RingPages: lk.RingPages}, children)
+	gw, err := gateway.New(ctx, "gateway", &gateway.Args{Stack: stack, Routes: lk.Routes, RingPages: lk.RingPages}, children)
 	if err != nil {
 		return err
 	}
 	var k *kafka.Kafka
 	if spec.Kafka.Enabled {
-		if k, err = kafka.New(ctx, "kafka", &common, children); err != nil {
+		if k, err = kafka.New(ctx, "kafka", &stack, children); err != nil {
 			return err
 		}
 	}
-	alloyArgs := &alloy.Args{Common: common, PushURL: gw.PushURL}
+	alloyArgs := &alloy.Args{Stack: stack, PushURL: gw.PushURL}
 	if k != nil && spec.Alloy.ConsumeKafka {
 		alloyArgs.KafkaBrokers, alloyArgs.KafkaTopics = k.BootstrapServers, k.Topics
 	}
-	grafanaArgs := &grafana.Args{Common: common, GatewayURL: gw.URL}
+	grafanaArgs := &grafana.Args{Stack: stack, GatewayURL: gw.URL}
 	if gw.AuthEnabled {
 		alloyArgs.CredentialsSecret = gw.CredentialsSecret
 		grafanaArgs.Username, grafanaArgs.Password = gateway.Username, gw.Password

@@ -21,8 +21,8 @@ import (
 
 // Args of the Alloy component.
 type Args struct {
-	// Common: Alloy reads the cluster, loki, alloy and kafka sections of the spec.
-	kube.Common
+	// Stack: Alloy reads the cluster, loki, alloy and kafka sections of the spec.
+	kube.Stack
 	// PushURL is the gateway's push URL, e.g. http://loki-gateway.observability.svc.cluster.local/loki/api/v1/push.
 	PushURL pulumi.StringInput
 	// CredentialsSecret names a Secret (in the stack namespace) with keys "username" and "password"

@@ -20,7 +20,7 @@ import (
 )
 
 // Args of the Kafka component.
-type Args = kube.Common // Kafka reads its cluster and kafka sections
+type Args = kube.Stack // Kafka reads its cluster and kafka sections
 
 // Kafka is the component. Create it only when Spec.Kafka.Enabled.
 type Kafka struct {

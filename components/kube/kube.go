@@ -200,8 +200,9 @@ func EnvFromSecret(envName string, secret pulumi.StringInput, key string) corev1
 	}}
 }
 
-// Common are the arguments every component takes.
-type Common struct {
+// Stack is the stack every component belongs to: its validated spec, the namespace its
+// objects go to and their instance label.
+type Stack struct {
 	// Spec is the validated stack spec.
 	Spec stacks.Spec
 	// Namespace of every object; pass the Namespace resource's name so objects wait for it.

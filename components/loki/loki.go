@@ -16,7 +16,7 @@ import (
 )
 
 // Args of the Loki component.
-type Args = kube.Common // Loki reads its cluster and loki sections
+type Args = kube.Stack // Loki reads its cluster and loki sections
 
 // Loki is the component.
 type Loki struct {
