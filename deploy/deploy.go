@@ -61,13 +61,9 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 	if err := passphrase(dir, o.Stack, backend, lookup, env); err != nil {
 		return auto.Stack{}, err
 	}
-	// The program finds its stack file through ctx.RootDirectory(), which an inline program
-	// never gets (auto's inline runner builds pulumi.RunInfo without RootDirectory, whatever
-	// auto.WorkDir says), so program.Run falls back to the working directory.
-	if err := os.Chdir(dir); err != nil {
-		return auto.Stack{}, fmt.Errorf("entering %s: %w", dir, err)
-	}
-	s, err := auto.UpsertStackInlineSource(ctx, o.Stack, "obs-stack", program.Run, auto.WorkDir(dir), auto.EnvVars(env))
+	// An inline program gets no root directory (auto's inline runner builds pulumi.RunInfo
+	// without it, whatever auto.WorkDir says), so the program is told where the stack files are.
+	s, err := auto.UpsertStackInlineSource(ctx, o.Stack, "obs-stack", program.RunIn(dir), auto.WorkDir(dir), auto.EnvVars(env))
 	if err != nil {
 		return auto.Stack{}, fmt.Errorf("selecting stack %s: %w", o.Stack, err)
 	}

@@ -54,6 +54,19 @@ func (s Spec) Facts() Facts {
 	return f
 }
 
+// Output is f as the stack output dataFacts records it (FactsFromOutput reads it back).
+func (f Facts) Output() (map[string]any, error) {
+	raw, err := json.Marshal(f)
+	if err != nil {
+		return nil, fmt.Errorf("recording dataFacts: %w", err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("recording dataFacts: %w", err)
+	}
+	return out, nil
+}
+
 // FactsFromOutput decodes the dataFacts output of a previous update (nil: none yet).
 func FactsFromOutput(v any) (*Facts, error) {
 	if v == nil {

@@ -78,11 +78,13 @@ func (c Cache) Workload() Workload {
 	return Workload{Replicas: c.Replicas, Resources: Resources{Requests: q, Limits: q}, AntiAffinity: c.AntiAffinity}
 }
 
-// cacheMemory is CacheMemoryMi as a quantity, computed in big integers where sizeMB x 6
-// would overflow, so an absurd size reads as the absurd size it is, never a wrapped one.
+// cacheMemory is the pod memory (request = limit) of a memcached cache: 1.2 x its size in
+// Mi, rounded up; the one place this rule lives. It is computed in big integers where
+// sizeMB x 6 would overflow, so an absurd size reads as the absurd size it is, never a
+// wrapped one.
 func cacheMemory(sizeMB int) string {
 	if sizeMB <= math.MaxInt/6 {
-		return fmt.Sprintf("%dMi", CacheMemoryMi(sizeMB))
+		return fmt.Sprintf("%dMi", (sizeMB*6+4)/5)
 	}
 	mi := new(big.Int).Mul(big.NewInt(int64(sizeMB)), big.NewInt(6))
 	return new(big.Int).Quo(mi.Add(mi, big.NewInt(4)), big.NewInt(5)).String() + "Mi"

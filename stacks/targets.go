@@ -1,8 +1,11 @@
 package stacks
 
-// Target is one Loki process kind (a -target value) as a mode runs it.
-type Target struct {
-	// Key is the target's section under obs-stack:loki, e.g. queryFrontend.
+import "reflect"
+
+// TargetKind is one Loki process kind (a -target value), the same in every mode that runs it,
+// in the spirit of the Loki jsonnet library's per-target objects.
+type TargetKind struct {
+	// Key is the target's section under obs-stack:loki (its Workload), e.g. queryFrontend.
 	Key string
 	// Name is the Kubernetes component name, e.g. query-frontend.
 	Name string
@@ -12,8 +15,33 @@ type Target struct {
 	Stateful bool
 	// HoldsData marks the ring the replication factor applies to.
 	HoldsData bool
-	// Workload is the target's sizing from the spec.
+	// Singleton targets must run exactly one replica.
+	Singleton bool
+}
+
+// Target is a TargetKind as the spec sizes it.
+type Target struct {
+	TargetKind
+	// Workload is the target's sizing from the spec (the section named by Key).
 	Workload Workload
+}
+
+// Topology is one deployment mode as data: the targets it runs and which of them serves
+// what. Everything that depends on the mode (workloads, Services, gateway routes, ring pages,
+// the addresses in Loki's config, validation, sizing) reads it from here.
+type Topology struct {
+	// Targets the mode runs, in a stable order.
+	Targets []TargetKind
+	// Routes maps each gateway route group to the Name of the target that serves it.
+	Routes map[string]string
+	// RingPages maps each ring status page to the Name of the target that serves it.
+	RingPages map[string]string
+	// Scheduler, IndexGateway and Compactor name the targets the others reach over the
+	// network; empty where every target runs in one process (SingleBinary).
+	Scheduler, IndexGateway, Compactor string
+	// TailProxy names the querier the query frontend proxies tail requests to; empty where
+	// the frontend's process answers tails itself.
+	TailProxy string
 }
 
 // Route groups the gateway serves, each handled by one target per mode.
@@ -25,61 +53,63 @@ const (
 	RouteDelete = "delete"
 )
 
-// RouteGroups lists the route groups in a stable order.
-var RouteGroups = []string{RoutePush, RouteQuery, RouteTail, RouteRules, RouteDelete}
+// Topologies describes every deployment mode. /scheduler/ring exists only where Loki uses
+// the scheduler ring, i.e. no scheduler_address is configured: SingleBinary. The scalable
+// modes address the schedulers directly, and Loki answers 404 there.
+var Topologies = map[string]Topology{
+	SingleBinary: {
+		Targets: []TargetKind{{Key: "singleBinary", Name: "single-binary", Flag: "all", Stateful: true, HoldsData: true}},
+		Routes: map[string]string{RoutePush: "single-binary", RouteQuery: "single-binary", RouteTail: "single-binary",
+			RouteRules: "single-binary", RouteDelete: "single-binary"},
+		RingPages: map[string]string{"/ring": "single-binary", "/distributor/ring": "single-binary",
+			"/compactor/ring": "single-binary", "/ruler/ring": "single-binary", "/scheduler/ring": "single-binary"},
+	},
+	SimpleScalable: {
+		Targets: []TargetKind{
+			{Key: "read", Name: "read", Flag: "read"},
+			{Key: "write", Name: "write", Flag: "write", Stateful: true, HoldsData: true},
+			{Key: "backend", Name: "backend", Flag: "backend", Stateful: true},
+		},
+		Routes:    map[string]string{RoutePush: "write", RouteQuery: "read", RouteTail: "read", RouteRules: "backend", RouteDelete: "backend"},
+		RingPages: map[string]string{"/ring": "write", "/distributor/ring": "write", "/compactor/ring": "backend", "/ruler/ring": "backend"},
+		Scheduler: "backend", IndexGateway: "backend", Compactor: "backend",
+	},
+	Distributed: {
+		Targets: []TargetKind{
+			{Key: "distributor", Name: "distributor", Flag: "distributor"},
+			{Key: "ingester", Name: "ingester", Flag: "ingester", Stateful: true, HoldsData: true},
+			{Key: "querier", Name: "querier", Flag: "querier"},
+			{Key: "queryFrontend", Name: "query-frontend", Flag: "query-frontend"},
+			{Key: "queryScheduler", Name: "query-scheduler", Flag: "query-scheduler"},
+			{Key: "indexGateway", Name: "index-gateway", Flag: "index-gateway", Stateful: true},
+			{Key: "compactor", Name: "compactor", Flag: "compactor", Stateful: true, Singleton: true},
+			{Key: "ruler", Name: "ruler", Flag: "ruler", Stateful: true},
+		},
+		Routes:    map[string]string{RoutePush: "distributor", RouteQuery: "query-frontend", RouteTail: "query-frontend", RouteRules: "ruler", RouteDelete: "compactor"},
+		RingPages: map[string]string{"/ring": "distributor", "/distributor/ring": "distributor", "/compactor/ring": "compactor", "/ruler/ring": "ruler"},
+		Scheduler: "query-scheduler", IndexGateway: "index-gateway", Compactor: "compactor", TailProxy: "querier",
+	},
+}
 
-// Targets are the targets the spec's mode runs, in a stable order. An unknown mode runs none.
+// Topology is the spec's mode as data; an unknown mode runs nothing.
+func (l Loki) Topology() Topology { return Topologies[l.Mode] }
+
+// Targets are the targets the spec's mode runs, in a stable order, each sized by its section.
 func (l Loki) Targets() []Target {
-	switch l.Mode {
-	case SingleBinary:
-		return []Target{{Key: "singleBinary", Name: "single-binary", Flag: "all", Stateful: true, HoldsData: true, Workload: l.SingleBinary}}
-	case SimpleScalable:
-		return []Target{
-			{Key: "read", Name: "read", Flag: "read", Workload: l.Read},
-			{Key: "write", Name: "write", Flag: "write", Stateful: true, HoldsData: true, Workload: l.Write},
-			{Key: "backend", Name: "backend", Flag: "backend", Stateful: true, Workload: l.Backend},
+	var out []Target
+	for _, kind := range l.Topology().Targets {
+		field, ok := fieldByJSONName(reflect.ValueOf(l), kind.Key)
+		if !ok {
+			panic("stacks: Loki has no section " + kind.Key + " for a target of Topologies")
 		}
-	case Distributed:
-		return []Target{
-			{Key: "distributor", Name: "distributor", Flag: "distributor", Workload: l.Distributor},
-			{Key: "ingester", Name: "ingester", Flag: "ingester", Stateful: true, HoldsData: true, Workload: l.Ingester},
-			{Key: "querier", Name: "querier", Flag: "querier", Workload: l.Querier},
-			{Key: "queryFrontend", Name: "query-frontend", Flag: "query-frontend", Workload: l.QueryFrontend},
-			{Key: "queryScheduler", Name: "query-scheduler", Flag: "query-scheduler", Workload: l.QueryScheduler},
-			{Key: "indexGateway", Name: "index-gateway", Flag: "index-gateway", Stateful: true, Workload: l.IndexGateway},
-			{Key: "compactor", Name: "compactor", Flag: "compactor", Stateful: true, Workload: l.Compactor},
-			{Key: "ruler", Name: "ruler", Flag: "ruler", Stateful: true, Workload: l.Ruler},
-		}
+		out = append(out, Target{TargetKind: kind, Workload: field.Interface().(Workload)})
 	}
-	return nil
+	return out
 }
 
 // RouteTargets maps each gateway route group to the Name of the target that serves it in the
 // spec's mode; the gateway and the Loki Services are both derived from this one table.
-func (l Loki) RouteTargets() map[string]string {
-	switch l.Mode {
-	case SingleBinary:
-		return map[string]string{RoutePush: "single-binary", RouteQuery: "single-binary", RouteTail: "single-binary", RouteRules: "single-binary", RouteDelete: "single-binary"}
-	case SimpleScalable:
-		return map[string]string{RoutePush: "write", RouteQuery: "read", RouteTail: "read", RouteRules: "backend", RouteDelete: "backend"}
-	case Distributed:
-		return map[string]string{RoutePush: "distributor", RouteQuery: "query-frontend", RouteTail: "query-frontend", RouteRules: "ruler", RouteDelete: "compactor"}
-	}
-	return nil
-}
+func (l Loki) RouteTargets() map[string]string { return l.Topology().Routes }
 
 // RingPageTargets maps each ring status page to the Name of the target that serves it.
-// /scheduler/ring exists only where Loki uses the scheduler ring, i.e. no scheduler_address
-// is configured: SingleBinary. The scalable modes address the schedulers directly, and Loki
-// answers 404 there.
-func (l Loki) RingPageTargets() map[string]string {
-	switch l.Mode {
-	case SingleBinary:
-		return map[string]string{"/ring": "single-binary", "/distributor/ring": "single-binary", "/compactor/ring": "single-binary", "/ruler/ring": "single-binary", "/scheduler/ring": "single-binary"}
-	case SimpleScalable:
-		return map[string]string{"/ring": "write", "/distributor/ring": "write", "/compactor/ring": "backend", "/ruler/ring": "backend"}
-	case Distributed:
-		return map[string]string{"/ring": "distributor", "/distributor/ring": "distributor", "/compactor/ring": "compactor", "/ruler/ring": "ruler"}
-	}
-	return nil
-}
+func (l Loki) RingPageTargets() map[string]string { return l.Topology().RingPages }

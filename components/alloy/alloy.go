@@ -21,8 +21,8 @@ import (
 
 // Args of the Alloy component.
 type Args struct {
-	// Common: Alloy reads the cluster, loki, alloy and kafka sections of the spec.
-	kube.Common
+	// Stack: Alloy reads the cluster, loki, alloy and kafka sections of the spec.
+	kube.Stack
 	// PushURL is the gateway's push URL, e.g. http://loki-gateway.observability.svc.cluster.local/loki/api/v1/push.
 	PushURL pulumi.StringInput
 	// CredentialsSecret names a Secret (in the stack namespace) with keys "username" and "password"
@@ -99,12 +99,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		}},
 	}
 	if args.CredentialsSecret != nil {
-		fromSecret := func(envName, key string) corev1.EnvVarArgs {
-			return corev1.EnvVarArgs{Name: pulumi.String(envName), ValueFrom: &corev1.EnvVarSourceArgs{
-				SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: args.CredentialsSecret, Key: pulumi.String(key)},
-			}}
-		}
-		env = append(env, fromSecret(envUsername, "username"), fromSecret(envPassword, "password"))
+		env = append(env, kube.EnvFromSecret(envUsername, args.CredentialsSecret, "username"), kube.EnvFromSecret(envPassword, args.CredentialsSecret, "password"))
 	}
 
 	mounts := corev1.VolumeMountArray{

@@ -24,7 +24,7 @@ const (
 // brokers (as the gateway and Kafka components hand them over), the Secret when auth is on.
 func testArgs(s stacks.Spec) *Args {
 	args := &Args{
-		Common:  kube.Common{Spec: s, Namespace: pulumi.String(s.Cluster.Namespace), Instance: "obs-stack"},
+		Stack:   kube.Stack{Spec: s, Namespace: pulumi.String(s.Cluster.Namespace), Instance: "obs-stack"},
 		PushURL: pulumi.String(testPushURL).ToStringOutput(),
 	}
 	if s.Loki.AuthEnabled {

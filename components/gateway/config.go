@@ -50,9 +50,11 @@ var routeLocations = []struct {
 	{stacks.RouteQuery, `^/(loki/api/v1|api/prom)/`},
 }
 
-// Directive is one nginx directive; a non-nil Block makes it a block directive. nginx has no
-// Go library for writing its config under a permissive licence (gonginx's writer pulls in a
-// GPL dependency), so Render below is the one place that turns this data into text.
+// Directive is one nginx directive; a non-nil Block makes it a block directive. Render below
+// is the one place that turns this data into text. Libraries were weighed: nginx's own
+// nginx-go-crossplane (Apache-2.0) decides quoting itself and drops the final newline, so it
+// renders a different file (and rolls the gateway); gonginx (MIT, now with no GPL dependency)
+// writes arguments as given, so the quoting would stay ours.
 type Directive struct {
 	Name  string
 	Args  []string
@@ -66,6 +68,13 @@ func block(name string, args []string, children ...Directive) Directive {
 		children = []Directive{}
 	}
 	return Directive{Name: name, Args: args, Block: children}
+}
+
+// quote writes s as one double-quoted nginx argument. nginx (ngx_conf_read_token) reads
+// \" and \\ in a quoted string as the character and keeps any other backslash, so only those
+// two are escaped; Go's strconv.Quote would write \u00e9 or \x00, which nginx reads literally.
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
 // Render writes directives as nginx config, indented by depth.
@@ -96,7 +105,7 @@ func proxy(in ConfigInput, variable, upstream string, websocket bool) []Directiv
 	}
 	if in.AuthEnabled {
 		// Pinned: a client cannot pick another tenant by sending its own header.
-		out = append(out, d("proxy_set_header", "X-Scope-OrgID", strconv.Quote(in.Tenant)))
+		out = append(out, d("proxy_set_header", "X-Scope-OrgID", quote(in.Tenant)))
 	}
 	if websocket {
 		out = append(out,
@@ -134,7 +143,7 @@ func BuildConfig(in ConfigInput) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("gateway: no upstream for route group %q", r.group)
 		}
-		server = append(server, block("location", []string{"~", strconv.Quote(r.pattern)}, proxy(in, r.group, upstream, r.group == stacks.RouteTail)...))
+		server = append(server, block("location", []string{"~", quote(r.pattern)}, proxy(in, r.group, upstream, r.group == stacks.RouteTail)...))
 	}
 	server = append(server, block("location", []string{"/"}, d("return", "404")))
 

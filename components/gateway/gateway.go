@@ -21,7 +21,7 @@ const Username = "obs-stack"
 
 // Args of the gateway component.
 type Args struct {
-	kube.Common
+	kube.Stack
 	// Routes and RingPages come from the Loki component (loki.Loki.Routes / RingPages).
 	Routes    map[string]pulumi.StringOutput
 	RingPages map[string]pulumi.StringOutput

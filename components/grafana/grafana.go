@@ -16,8 +16,8 @@ import (
 
 // Args of the datasources component.
 type Args struct {
-	// Common's Namespace is the stack's, used when grafana.namespace is empty.
-	kube.Common
+	// Stack's Namespace is the stack's, used when grafana.namespace is empty.
+	kube.Stack
 	// GatewayURL is the gateway Service URL: Grafana always reads Loki through the gateway.
 	GatewayURL pulumi.StringInput
 	// Username and Password of the gateway's basic auth; Password is nil when auth is off.

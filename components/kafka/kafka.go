@@ -20,7 +20,7 @@ import (
 )
 
 // Args of the Kafka component.
-type Args = kube.Common // Kafka reads its cluster and kafka sections
+type Args = kube.Stack // Kafka reads its cluster and kafka sections
 
 // Kafka is the component. Create it only when Spec.Kafka.Enabled.
 type Kafka struct {
@@ -103,7 +103,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			// the old cluster id and must be deleted before the next deployment.
 			PersistentVolumeClaimRetentionPolicy: kube.RetainClaims(),
 			Template:                             brokerPod(s, labels, c.ClusterID),
-			VolumeClaimTemplates:                 corev1.PersistentVolumeClaimTypeArray{dataClaim(s)},
+			VolumeClaimTemplates:                 corev1.PersistentVolumeClaimTypeArray{kube.ClaimTemplate("data", s.Cluster.StorageClass, s.Kafka.Storage)},
 		},
 	}, append(kube.DataOptions(s), parent)...)
 	if err != nil {
@@ -210,18 +210,6 @@ func brokerPod(s stacks.Spec, labels kube.Labels, clusterID pulumi.StringOutput)
 			Volumes: corev1.VolumeArray{emptyDir("config"), emptyDir("logs"), emptyDir("tmp")},
 		},
 	}
-}
-
-// dataClaim is the per-broker PVC template.
-func dataClaim(s stacks.Spec) corev1.PersistentVolumeClaimTypeArgs {
-	spec := &corev1.PersistentVolumeClaimSpecArgs{
-		AccessModes: pulumi.StringArray{pulumi.String("ReadWriteOnce")},
-		Resources:   &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(s.Kafka.Storage)}},
-	}
-	if s.Cluster.StorageClass != "" {
-		spec.StorageClassName = pulumi.String(s.Cluster.StorageClass)
-	}
-	return corev1.PersistentVolumeClaimTypeArgs{Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("data")}, Spec: spec}
 }
 
 // topicJob creates the spec's topics. Jobs are immutable, so the name carries a hash of the

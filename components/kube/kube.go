@@ -155,8 +155,54 @@ func RetainClaims() *appsv1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs 
 	}
 }
 
-// Common are the arguments every component takes.
-type Common struct {
+// Port is one named port a container listens on; its Services expose the same name and
+// number, so that the Service is derived from the pod and never restated.
+type Port struct {
+	Name   string
+	Number int
+}
+
+// ContainerPorts are the ports as a container declares them.
+func ContainerPorts(ports ...Port) corev1.ContainerPortArray {
+	out := corev1.ContainerPortArray{}
+	for _, p := range ports {
+		out = append(out, corev1.ContainerPortArgs{Name: pulumi.String(p.Name), ContainerPort: pulumi.Int(p.Number)})
+	}
+	return out
+}
+
+// ServicePorts are the ports as a Service exposes them: same number, targeting the name.
+func ServicePorts(ports ...Port) corev1.ServicePortArray {
+	out := corev1.ServicePortArray{}
+	for _, p := range ports {
+		out = append(out, corev1.ServicePortArgs{Name: pulumi.String(p.Name), Port: pulumi.Int(p.Number), TargetPort: pulumi.String(p.Name)})
+	}
+	return out
+}
+
+// ClaimTemplate is a StatefulSet's per-pod volume: size on storageClass ("" for the
+// cluster's default class), ReadWriteOnce.
+func ClaimTemplate(name, storageClass, size string) corev1.PersistentVolumeClaimTypeArgs {
+	spec := &corev1.PersistentVolumeClaimSpecArgs{
+		AccessModes: pulumi.StringArray{pulumi.String("ReadWriteOnce")},
+		Resources:   &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(size)}},
+	}
+	if storageClass != "" {
+		spec.StorageClassName = pulumi.String(storageClass)
+	}
+	return corev1.PersistentVolumeClaimTypeArgs{Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name)}, Spec: spec}
+}
+
+// EnvFromSecret is an environment variable read from one key of a Secret.
+func EnvFromSecret(envName string, secret pulumi.StringInput, key string) corev1.EnvVarArgs {
+	return corev1.EnvVarArgs{Name: pulumi.String(envName), ValueFrom: &corev1.EnvVarSourceArgs{
+		SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: secret, Key: pulumi.String(key)},
+	}}
+}
+
+// Stack is the stack every component belongs to: its validated spec, the namespace its
+// objects go to and their instance label.
+type Stack struct {
 	// Spec is the validated stack spec.
 	Spec stacks.Spec
 	// Namespace of every object; pass the Namespace resource's name so objects wait for it.

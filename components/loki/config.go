@@ -284,27 +284,20 @@ func BuildConfig(s stacks.Spec) Config {
 	}
 
 	// Where the scalable modes find their helpers: scheduler, index gateway and compactor.
-	var scheduler, indexGateway, compactor, querier string
-	switch l.Mode {
-	case stacks.SimpleScalable:
-		scheduler, indexGateway, compactor = "backend", "backend", "backend"
-	case stacks.Distributed:
-		scheduler, indexGateway, compactor, querier = "query-scheduler", "index-gateway", "compactor", "querier"
-	}
-	if scheduler != "" {
+	if topo := l.Topology(); topo.Scheduler != "" {
 		grpc := func(component string) string { return fmt.Sprintf("%s:%d", n.fqdn(n.headless(component)), GRPCPort) }
-		cfg.Frontend = &Frontend{SchedulerAddress: grpc(scheduler)}
-		if querier != "" {
-			cfg.Frontend.TailProxyURL = n.httpURL(querier)
+		cfg.Frontend = &Frontend{SchedulerAddress: grpc(topo.Scheduler)}
+		if topo.TailProxy != "" {
+			cfg.Frontend.TailProxyURL = n.httpURL(topo.TailProxy)
 		}
-		cfg.FrontendWorker = &FrontendWorker{SchedulerAddress: grpc(scheduler)}
+		cfg.FrontendWorker = &FrontendWorker{SchedulerAddress: grpc(topo.Scheduler)}
 		// The schedulers are found by resolving a plain host:port to every pod (dskit's DNS
 		// watcher, no prefix); the index gateway client needs dns+ for one client per pod, where
 		// dns:/// would be a single gRPC target that sends every query to one pod.
-		cfg.storageConfig().TSDBShipper = &TSDBShipper{IndexGatewayClient: IndexGatewayClient{ServerAddress: "dns+" + grpc(indexGateway)}}
+		cfg.storageConfig().TSDBShipper = &TSDBShipper{IndexGatewayClient: IndexGatewayClient{ServerAddress: "dns+" + grpc(topo.IndexGateway)}}
 		// Loki prefers the compactor's gRPC address; the Helm chart, too, points it at the
 		// compactor's (SimpleScalable: backend's) ClusterIP Service on the gRPC port.
-		cfg.Common.CompactorGRPCAddress = fmt.Sprintf("%s:%d", n.fqdn(n.service(compactor)), GRPCPort)
+		cfg.Common.CompactorGRPCAddress = fmt.Sprintf("%s:%d", n.fqdn(n.service(topo.Compactor)), GRPCPort)
 	}
 
 	memcached := func(name string) CacheConfig {

@@ -16,7 +16,7 @@ import (
 )
 
 // Args of the Loki component.
-type Args = kube.Common // Loki reads its cluster and loki sections
+type Args = kube.Stack // Loki reads its cluster and loki sections
 
 // Loki is the component.
 type Loki struct {
@@ -80,7 +80,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if usesMemberlist(l) {
 		if _, err := w.service(n.memberlist(), kube.NewLabels("loki", args.Instance, "memberlist", l.Image), true,
 			pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("loki"), "app.kubernetes.io/instance": pulumi.String(args.Instance)},
-			port("tcp-memberlist", MemberlistPort)); err != nil {
+			kube.ServicePorts(memberlistPort)); err != nil {
 			return nil, err
 		}
 	}
@@ -129,16 +129,14 @@ type workloads struct {
 	configHash     string
 }
 
-func port(name string, number int) corev1.ServicePortArgs {
-	return corev1.ServicePortArgs{Name: pulumi.String(name), Port: pulumi.Int(number), TargetPort: pulumi.String(name)}
-}
+// The ports of every Loki target; memberlist only where the ring gossips.
+var (
+	targetPorts    = []kube.Port{{Name: "http", Number: HTTPPort}, {Name: "grpc", Number: GRPCPort}}
+	memberlistPort = kube.Port{Name: "tcp-memberlist", Number: MemberlistPort}
+)
 
-func (w workloads) service(svcName string, labels kube.Labels, headless bool, selector pulumi.StringMap, ports ...corev1.ServicePortArgs) (*corev1.Service, error) {
-	var portArray corev1.ServicePortArray
-	for _, p := range ports {
-		portArray = append(portArray, p)
-	}
-	spec := &corev1.ServiceSpecArgs{Selector: selector, Ports: portArray}
+func (w workloads) service(svcName string, labels kube.Labels, headless bool, selector pulumi.StringMap, ports corev1.ServicePortArray) (*corev1.Service, error) {
+	spec := &corev1.ServiceSpecArgs{Selector: selector, Ports: ports}
 	if headless {
 		// Peers must find each other before they are Ready (ring join, StatefulSet DNS).
 		spec.ClusterIP = pulumi.String("None")
@@ -160,32 +158,27 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 	l := w.args.Spec.Loki
 	labels := kube.NewLabels("loki", w.args.Instance, t.Name, l.Image)
 	svcName := w.names.service(t.Name)
-	ports := []corev1.ServicePortArgs{port("http", HTTPPort), port("grpc", GRPCPort)}
-	svc, err := w.service(svcName, labels, false, labels.Selector, ports...)
+	ports := kube.ServicePorts(targetPorts...)
+	svc, err := w.service(svcName, labels, false, labels.Selector, ports)
 	if err != nil {
 		return nil, err
 	}
-	headless, err := w.service(w.names.headless(t.Name), labels, true, labels.Selector, ports...)
+	headless, err := w.service(w.names.headless(t.Name), labels, true, labels.Selector, ports)
 	if err != nil {
 		return nil, err
 	}
 
-	containerPorts := corev1.ContainerPortArray{
-		corev1.ContainerPortArgs{Name: pulumi.String("http"), ContainerPort: pulumi.Int(HTTPPort)},
-		corev1.ContainerPortArgs{Name: pulumi.String("grpc"), ContainerPort: pulumi.Int(GRPCPort)},
-	}
+	containerPorts := kube.ContainerPorts(targetPorts...)
 	if usesMemberlist(l) {
-		containerPorts = append(containerPorts, corev1.ContainerPortArgs{Name: pulumi.String("tcp-memberlist"), ContainerPort: pulumi.Int(MemberlistPort)})
+		containerPorts = append(containerPorts, kube.ContainerPorts(memberlistPort)...)
 	}
 	var env corev1.EnvVarArray
 	if usesStore(l, stacks.StorageS3) { // new data, or an older period, is in S3
 		ref := l.Storage.S3.CredentialsSecret
-		fromSecret := func(envName, key string) corev1.EnvVarArgs {
-			return corev1.EnvVarArgs{Name: pulumi.String(envName), ValueFrom: &corev1.EnvVarSourceArgs{
-				SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: pulumi.String(ref.Name), Key: pulumi.String(key)},
-			}}
+		env = corev1.EnvVarArray{
+			kube.EnvFromSecret("AWS_ACCESS_KEY_ID", pulumi.String(ref.Name), ref.AccessKeyIDKey),
+			kube.EnvFromSecret("AWS_SECRET_ACCESS_KEY", pulumi.String(ref.Name), ref.SecretAccessKeyKey),
 		}
-		env = corev1.EnvVarArray{fromSecret("AWS_ACCESS_KEY_ID", ref.AccessKeyIDKey), fromSecret("AWS_SECRET_ACCESS_KEY", ref.SecretAccessKeyKey)}
 	}
 	mounts := corev1.VolumeMountArray{
 		corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(configDir), ReadOnly: pulumi.Bool(true)},
@@ -248,7 +241,7 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 				PodManagementPolicy: pulumi.String("Parallel"),
 				Template:            template,
 				VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{
-					pvc("storage", w.args.Spec.Cluster.StorageClass, t.Workload.Storage),
+					kube.ClaimTemplate("storage", w.args.Spec.Cluster.StorageClass, t.Workload.Storage),
 				},
 				PersistentVolumeClaimRetentionPolicy: kube.RetainClaims(),
 			},
@@ -274,17 +267,6 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 	return svc, nil
 }
 
-func pvc(name, storageClass, size string) corev1.PersistentVolumeClaimTypeArgs {
-	spec := &corev1.PersistentVolumeClaimSpecArgs{
-		AccessModes: pulumi.StringArray{pulumi.String("ReadWriteOnce")},
-		Resources:   &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(size)}},
-	}
-	if storageClass != "" {
-		spec.StorageClassName = pulumi.String(storageClass)
-	}
-	return corev1.PersistentVolumeClaimTypeArgs{Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name)}, Spec: spec}
-}
-
 // memcached declares one cache: a Deployment whose memory is derived from the cache size,
 // and the headless Service Loki discovers its pods through (SRV records).
 func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
@@ -293,14 +275,15 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 	// Loki finds the pods through SRV records of this port's name; container port names are
 	// limited to 15 characters, so the target is the number.
 	client := corev1.ServicePortArgs{Name: pulumi.String("memcached-client"), Port: pulumi.Int(MemcachedPort), TargetPort: pulumi.Int(MemcachedPort)}
-	if _, err := w.service(svcName, labels, true, labels.Selector, client); err != nil {
+	if _, err := w.service(svcName, labels, true, labels.Selector, corev1.ServicePortArray{client}); err != nil {
 		return err
 	}
-	memory := fmt.Sprintf("%dMi", stacks.CacheMemoryMi(cache.SizeMB))
+	// Sized by the spec's one rule (memory = 1.2 x the cache size), as the capacity checks size it.
+	workload := cache.Workload()
 	_, err := appsv1.NewDeployment(w.ctx, svcName, &appsv1.DeploymentArgs{
 		Metadata: kube.Meta(svcName, w.args.Namespace, labels.All),
 		Spec: &appsv1.DeploymentSpecArgs{
-			Replicas: pulumi.Int(cache.Replicas),
+			Replicas: pulumi.Int(workload.Replicas),
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{Labels: labels.All},
@@ -314,11 +297,8 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 						Args: pulumi.ToStringArray([]string{
 							"-m", fmt.Sprint(cache.SizeMB), "-I", "5m", "-c", "16384", "-v",
 						}),
-						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(MemcachedPort)}},
-						Resources: kube.Resources(stacks.Resources{
-							Requests: stacks.Quantities{CPU: cache.CPU, Memory: memory},
-							Limits:   stacks.Quantities{CPU: cache.CPU, Memory: memory},
-						}),
+						Ports:           corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(MemcachedPort)}},
+						Resources:       kube.Resources(workload.Resources),
 						SecurityContext: kube.ContainerSecurityContext(),
 					}},
 				},

@@ -39,7 +39,7 @@ import (
 // Args of the NetworkPolicies component. Who may come in from other namespaces is decided by
 // the spec (grafana.namespace) and by namespace labels (MetricsScraperLabel,
 // KafkaProducerLabel), so the flow table stays a function of the spec alone.
-type Args = kube.Common // the spec decides which components, and so which flows, exist
+type Args = kube.Stack // the spec decides which components, and so which flows, exist
 
 // Policies is the component.
 type Policies struct {

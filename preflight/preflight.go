@@ -1,0 +1,175 @@
+// Package preflight is everything the program does before it registers a resource: read the
+// stack's config (every key, so that misspelt ones are reported), merge and validate it,
+// size against the live nodes when asked, compare with the project's other stacks, and refuse
+// changes that would lose data against the stack's last update.
+package preflight
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"obs-stack/stacks"
+)
+
+// Options of Check.
+type Options struct {
+	// ProjectDir holds the stack files, for a program that runs without a root directory
+	// (an inline Automation API program). Default: the context's root directory, else ".".
+	ProjectDir string
+	// Rendering is true when manifests are written instead of applied: no cluster to ask.
+	Rendering bool
+}
+
+// Check loads and validates the stack's spec and guards against data-losing changes. It
+// returns every problem at once; a spec that fails here must register nothing.
+func Check(ctx *pulumi.Context, o Options) (stacks.Spec, error) {
+	spec, err := LoadSpec(ctx, o)
+	if errors.Is(err, stacks.ErrNoPreset) {
+		return spec, err
+	}
+	if changeErr := CheckChanges(ctx, spec); changeErr != nil {
+		err = errors.Join(err, changeErr)
+	}
+	return spec, err
+}
+
+// LoadSpec reads the stack's config, merges it onto the preset and validates the result.
+// Warnings go to the Pulumi log; the error names every bad key at once, and the spec is
+// returned next to it (a key that failed to load keeps its preset value) so that the caller
+// can run the remaining checks too.
+func LoadSpec(ctx *pulumi.Context, o Options) (stacks.Spec, error) {
+	dir := projectDir(ctx, o)
+	config := map[string]string{}
+	for _, key := range configKeys(ctx, dir) {
+		if v, ok := ctx.GetConfig(key); ok {
+			config[key] = v
+		}
+	}
+	spec, loadErr := stacks.Load(ctx.Stack(), config)
+	if errors.Is(loadErr, stacks.ErrNoPreset) {
+		return spec, fmt.Errorf("stack %q cannot be deployed:\n%w", ctx.Stack(), loadErr)
+	}
+	var errs []error
+	if loadErr != nil {
+		errs = append(errs, loadErr)
+	}
+	if spec.Cluster.UseLiveNodes && !o.Rendering {
+		if err := useLiveNodes(&spec.Cluster); err != nil {
+			errs = append(errs, fmt.Errorf("obs-stack:cluster.useLiveNodes = true: %w; fix: make the kube context reachable (kubectl get nodes), "+
+				"or set obs-stack:cluster.useLiveNodes false and describe the nodes in obs-stack:cluster.nodes, nodeCPU and nodeMemory", err))
+		} else if err := ctx.Log.Info(fmt.Sprintf("sizing against the live cluster: %d schedulable node(s) of at least %s CPU / %s",
+			spec.Cluster.Nodes, spec.Cluster.NodeCPU, spec.Cluster.NodeMemory), nil); err != nil {
+			return spec, err
+		}
+	}
+	if err := spec.CheckSiblings(ctx.Stack(), siblings(ctx, dir)); err != nil {
+		errs = append(errs, err)
+	}
+	warnings, err := spec.Validate()
+	for _, w := range warnings {
+		if logErr := ctx.Log.Warn(w, nil); logErr != nil {
+			return spec, errors.Join(err, logErr)
+		}
+	}
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return spec, fmt.Errorf("stack %q cannot be deployed:\n%w", ctx.Stack(), errors.Join(errs...))
+	}
+	return spec, nil
+}
+
+// siblings are the project's other stacks, as their stack files describe them (a file that
+// does not load is that stack's own problem, reported when it is previewed).
+func siblings(ctx *pulumi.Context, dir string) map[string]stacks.Spec {
+	files, _ := filepath.Glob(filepath.Join(dir, "Pulumi.*.yaml")) // the pattern is well-formed
+	out := map[string]stacks.Spec{}
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml")
+		if name == ctx.Stack() {
+			continue
+		}
+		config, err := stacks.ReadStackFile(filepath.Dir(f), name)
+		if err != nil {
+			continue
+		}
+		if spec, err := stacks.Load(name, config); !errors.Is(err, stacks.ErrNoPreset) {
+			out[name] = spec
+		}
+	}
+	return out
+}
+
+func projectDir(ctx *pulumi.Context, o Options) string {
+	switch {
+	case ctx.RootDirectory() != "":
+		return ctx.RootDirectory()
+	case o.ProjectDir != "":
+		return o.ProjectDir
+	}
+	return "."
+}
+
+// configKeys are the keys to read: the known sections, plus every key the stack file names,
+// so that a misspelt section (obs-stack:lokki) is reported instead of ignored. The Go SDK
+// can look a key up but not list them.
+func configKeys(ctx *pulumi.Context, dir string) []string {
+	keys := []string{stacks.PresetKey}
+	for _, s := range stacks.Sections() {
+		keys = append(keys, stacks.Namespace+":"+s)
+	}
+	// A stack file Pulumi could not parse never gets this far, so errors mean no file.
+	file, _ := stacks.ReadStackFile(dir, ctx.Stack())
+	for k := range file {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// CheckChanges compares the spec with what the last update of this stack recorded (its
+// dataFacts output, read through a reference to the stack itself) and refuses changes that
+// would lose data. Nothing of the cluster is touched before this passes.
+func CheckChanges(ctx *pulumi.Context, spec stacks.Spec) error {
+	self := ctx.Organization() + "/" + ctx.Project() + "/" + ctx.Stack()
+	ref, err := pulumi.NewStackReference(ctx, "previous-update", &pulumi.StackReferenceArgs{Name: pulumi.String(self)})
+	if err != nil {
+		return fmt.Errorf("reading the previous update of %s: %w", self, err)
+	}
+	details, err := ref.GetOutputDetails("dataFacts")
+	if err != nil {
+		return fmt.Errorf("reading the previous update's dataFacts: %w", err)
+	}
+	prev, err := stacks.FactsFromOutput(details.Value)
+	if err != nil {
+		return err
+	}
+	if err := spec.CheckChanges(prev, time.Now()); err != nil {
+		return fmt.Errorf("stack %q: this change would lose data:\n%w", ctx.Stack(), err)
+	}
+	return nil
+}
+
+// useLiveNodes asks the cluster (through kubectl, in the same kubeconfig and context as the
+// provider) which nodes it has.
+func useLiveNodes(c *stacks.Cluster) error {
+	args := []string{"get", "nodes", "-o", "json", "--request-timeout=10s"}
+	if c.KubeContext != "" {
+		args = append(args, "--context", c.KubeContext)
+	}
+	out, err := exec.Command("kubectl", args...).Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("kubectl get nodes failed: %s", strings.TrimSpace(string(exit.Stderr)))
+		}
+		return fmt.Errorf("running kubectl: %w", err)
+	}
+	return c.ApplyLiveNodes(out)
+}

@@ -1,0 +1,50 @@
+package stacks
+
+import (
+	"fmt"
+	"regexp"
+)
+
+var (
+	kafkaID      = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
+	kafkaTopicRe = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+)
+
+func (s Spec) checkKafka(c *checker) {
+	k := s.Kafka
+	if !k.Enabled {
+		return
+	}
+	image(c, "kafka.image", k.Image, "apache/kafka:4.1.1")
+	if k.ClusterID != "" && !kafkaID.MatchString(k.ClusterID) {
+		c.fail("kafka.clusterId", k.ClusterID, "a KRaft cluster id is 16 bytes in URL-safe base64: 22 letters, digits, - or _",
+			"leave it empty to generate one, or copy the id from meta.properties of the existing brokers")
+	}
+	checkWorkload(c, "kafka", k.Workload, true, s.Cluster.Nodes, minKafkaMemory)
+	brokers := k.Replicas
+	for _, f := range []struct {
+		key string
+		rf  int
+	}{{"kafka.offsetsReplicationFactor", k.OffsetsReplicationFactor}, {"kafka.transactionReplicationFactor", k.TransactionReplicationFactor}} {
+		if f.rf < 1 || f.rf > brokers {
+			c.fail(f.key, f.rf, fmt.Sprintf("an internal topic's replication factor must be between 1 and the broker count (%d)", brokers), "set it to %d", min(max(brokers, 1), 3))
+		}
+	}
+	seen := map[string]bool{}
+	for i, t := range k.Topics {
+		key := fmt.Sprintf("kafka.topics[%d]", i)
+		if !kafkaTopicRe.MatchString(t.Name) || t.Name == "." || t.Name == ".." {
+			c.fail(key+".name", t.Name, "Kafka topic names are 1-249 letters, digits, '.', '_' or '-' (not . or ..)", "rename the topic, e.g. logs")
+		}
+		if seen[t.Name] {
+			c.fail(key+".name", t.Name, "the topic is listed twice", "remove one entry")
+		}
+		seen[t.Name] = true
+		if t.Partitions < 1 || t.Partitions > MaxPartitions {
+			c.fail(key+".partitions", t.Partitions, fmt.Sprintf("a topic has 1 to %d partitions", MaxPartitions), "set it to e.g. 6")
+		}
+		if t.ReplicationFactor < 1 || t.ReplicationFactor > brokers {
+			c.fail(key+".replicationFactor", t.ReplicationFactor, fmt.Sprintf("must be between 1 and the broker count (%d)", brokers), "set it to at most %d, or raise obs-stack:kafka.replicas", max(brokers, 1))
+		}
+	}
+}

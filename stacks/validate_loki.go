@@ -1,0 +1,105 @@
+package stacks
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+var (
+	tenantID      = regexp.MustCompile(`^[a-zA-Z0-9!._*'()-]{1,150}$`)
+	supportedObjs = []string{StorageFilesystem, StorageS3}
+)
+
+func (s Spec) checkLoki(c *checker) {
+	l := s.Loki
+	switch l.Mode {
+	case SingleBinary, Distributed:
+	case SimpleScalable:
+		c.warn("loki.mode", l.Mode, "SimpleScalable (read/write/backend) is deprecated and Loki 4 refuses to start with these targets",
+			"plan a move to Distributed (object storage first) before upgrading to Loki 4")
+	default:
+		// Reported, and every other check still runs: an unknown mode simply runs no targets.
+		c.fail("loki.mode", l.Mode, "unknown Loki deployment mode", "set it to SingleBinary, SimpleScalable or Distributed")
+	}
+	image(c, "loki.image", l.Image, "grafana/loki:3.7.6")
+
+	switch {
+	case !l.AuthEnabled && l.Tenant != "fake":
+		c.fail("loki.tenant", l.Tenant, "with loki.authEnabled false Loki ignores X-Scope-OrgID and stores everything in tenant \"fake\"",
+			"set obs-stack:loki.tenant to fake, or obs-stack:loki.authEnabled to true")
+	case l.AuthEnabled && (!tenantID.MatchString(l.Tenant) || l.Tenant == "." || l.Tenant == ".."):
+		c.fail("loki.tenant", l.Tenant, "with auth on every request needs a tenant id of 1-150 letters, digits or !-_.*'() other than \".\" and \"..\" (Loki refuses those)",
+			"set obs-stack:loki.tenant, e.g. to default")
+	}
+
+	targets := l.Targets()
+	for _, t := range targets {
+		key := "loki." + t.Key
+		checkWorkload(c, key, t.Workload, t.Stateful, s.Cluster.Nodes, minLokiMemory)
+		// Replicas that can run: hard anti-affinity places at most one per node.
+		placeable := t.Workload.Replicas
+		if t.Workload.AntiAffinity == AntiAffinityHard && s.Cluster.Nodes >= 1 {
+			placeable = min(placeable, s.Cluster.Nodes)
+		}
+		if t.HoldsData && l.ReplicationFactor > placeable && placeable > 0 {
+			quorum := l.ReplicationFactor/2 + 1
+			reason := fmt.Sprintf("writes need %d live %s replicas but only %d can run, so every push fails (\"too many unhealthy instances in the ring\")",
+				quorum, t.Name, placeable)
+			if placeable >= quorum {
+				reason = fmt.Sprintf("only %d %s replicas hold data, so each stream has fewer copies than the factor promises and losing %d pod(s) stops writes",
+					placeable, t.Name, placeable-quorum+1)
+			}
+			c.fail("loki.replicationFactor", l.ReplicationFactor, reason,
+				"set obs-stack:loki.replicationFactor to at most %d, or run at least %d %s replicas (obs-stack:%s.replicas, with room to place them)", placeable, l.ReplicationFactor, t.Name, key)
+		}
+		if t.Singleton && t.Workload.Replicas > 1 && t.Workload.Replicas <= MaxReplicas {
+			c.fail(key+".replicas", t.Workload.Replicas, "only one compactor may run; more corrupt retention and the index", "set it to 1")
+		}
+	}
+	if l.ReplicationFactor < 1 || l.ReplicationFactor > MaxReplicas {
+		c.fail("loki.replicationFactor", l.ReplicationFactor, fmt.Sprintf("the replication factor must be between 1 and %d", MaxReplicas), "set it to 1 (one replica) or 3 (HA)")
+	}
+
+	s.checkLokiStorage(c)
+	checkSchemas(c, l)
+	checkLimits(c, l.Limits)
+	checkCache(c, "loki.caches.chunksCache", l.Caches.ChunksCache, s.Cluster.Nodes)
+	checkCache(c, "loki.caches.resultsCache", l.Caches.ResultsCache, s.Cluster.Nodes)
+}
+
+// MaxIngestionMB bounds the per-tenant rate and burst (MB/s): far above any real tenant.
+const MaxIngestionMB = 100000
+
+func checkLimits(c *checker, l LokiLimits) {
+	switch d, err := model.ParseDuration(l.RetentionPeriod); {
+	case err != nil || d < 0:
+		c.fail("loki.limits.retentionPeriod", l.RetentionPeriod, "not a duration", "write it like 744h, 30d or 0s (keep forever)")
+	case d > 0 && d < model.Duration(24*time.Hour):
+		c.fail("loki.limits.retentionPeriod", l.RetentionPeriod, "Loki's retention works in whole index periods, and 24h is its documented minimum",
+			"set it to 24h or more, or 0s to keep logs forever")
+	}
+	if l.IngestionRateMB <= 0 || l.IngestionRateMB > MaxIngestionMB {
+		c.fail("loki.limits.ingestionRateMB", l.IngestionRateMB, fmt.Sprintf("the rate must be above 0 and at most %d MB/s (a rate of 0 rejects every push)", MaxIngestionMB), "set it to e.g. 4 (fractions such as 0.5 work)")
+	}
+	if l.IngestionBurstSizeMB < l.IngestionRateMB || l.IngestionBurstSizeMB > MaxIngestionMB {
+		c.fail("loki.limits.ingestionBurstSizeMB", l.IngestionBurstSizeMB, fmt.Sprintf("the burst must be at least the rate (%g MB) and at most %d MB", l.IngestionRateMB, MaxIngestionMB),
+			"set it to at least %g", max(l.IngestionRateMB, 0))
+	}
+	if l.MaxQuerySeries < 1 {
+		c.fail("loki.limits.maxQuerySeries", l.MaxQuerySeries, "every query would fail", "set it to at least 1, e.g. 500")
+	}
+}
+
+func checkCache(c *checker, key string, cache Cache, nodes int) {
+	if !cache.Enabled {
+		return
+	}
+	if cache.SizeMB < 64 || cache.SizeMB > MaxCacheMB {
+		c.fail(key+".sizeMB", cache.SizeMB, fmt.Sprintf("a memcached cache is 64 MB (below that it evicts faster than it serves) to %d MB", MaxCacheMB), "set it to e.g. 1024, or disable the cache")
+	}
+	checkWorkload(c, key, cache.Workload(), false, nodes, "")
+	image(c, key+".image", cache.Image, "memcached:1.6.39-alpine")
+}
