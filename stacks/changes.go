@@ -135,7 +135,7 @@ func (s Spec) checkLokiDataKept(c *checker, prev *Facts) {
 				prev.LokiMode, s.Loki.Mode),
 			"move to object storage first (in %s mode, append a schema period on s3 with a future from date and set obs-stack:loki.storage.type s3), and switch modes once retention has aged out what the filesystem periods hold; or %s", prev.LokiMode, ack)
 	}
-	if prev.LokiStorage != s.Loki.Storage.Type && len(s.Loki.Schemas) <= len(prev.Schemas) {
+	if prev.LokiStorage != s.Loki.Storage.Type && len(s.Loki.Schemas) <= max(len(prev.Schemas), len(prev.SchemaFroms)) {
 		c.fail("loki.storage.type", s.Loki.Storage.Type,
 			fmt.Sprintf("the deployed logs are in %s, and without a new schema period Loki would look for them in %s", prev.LokiStorage, s.Loki.Storage.Type),
 			"keep %s for the deployed periods: append a period on %s with a future from date, set its objectStore, and keep the older periods as they are; or %s", prev.LokiStorage, s.Loki.Storage.Type, ack)

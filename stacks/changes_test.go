@@ -105,3 +105,13 @@ func TestStartedPeriodsAreImmutable(t *testing.T) {
 		t.Fatalf("an older record must still refuse a moved period: %v", err)
 	}
 }
+
+// TestStorageSwitchAgainstAnOlderRecord: a dataFacts output recorded before full periods were
+// (dates only) still refuses a storage switch without a new period.
+func TestStorageSwitchAgainstAnOlderRecord(t *testing.T) {
+	old := Facts{LokiMode: SingleBinary, LokiStorage: StorageFilesystem, SchemaFroms: []string{"2024-04-01"}}
+	s := mustSpec(t, "dev", map[string]string{"obs-stack:loki": `{"storage":{"type":"s3"}}`})
+	if err := s.CheckChanges(&old, now); err == nil || !strings.Contains(err.Error(), `obs-stack:loki.storage.type = "s3"`) {
+		t.Fatalf("want the storage switch refused, got %v", err)
+	}
+}
