@@ -124,11 +124,11 @@ func engine(ctx context.Context, root string) (string, error) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	env := map[string]string{
-		"KUBECONFIG":               lines[len(lines)-1],
-		"PULUMI_BACKEND_URL":       "file://" + filepath.Join(tmp, "state"),
-		"PULUMI_CONFIG_PASSPHRASE": "obs-stack-bench",
-		"PULUMI_HOME":              filepath.Join(tmp, "pulumi-home"),
-		"PULUMI_SKIP_UPDATE_CHECK": "true",
+		"KUBECONFIG":                                  lines[len(lines)-1],
+		"PULUMI_BACKEND_URL":                          "file://" + filepath.Join(tmp, "state"),
+		"PULUMI_CONFIG_PASSPHRASE":                    "obs-stack-bench",
+		"PULUMI_HOME":                                 filepath.Join(tmp, "pulumi-home"),
+		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
 	}
 	for _, d := range []string{"state", "pulumi-home", "project", "floor"} {
