@@ -225,7 +225,7 @@ func engine(ctx context.Context, root string) (string, error) {
 	b.WriteString("| measurement | floor | dev | dev / floor | prod | prod / floor | target |\n|---|---|---|---|---|---|---|\n")
 	f, d, p := stacks[0], stacks[1], stacks[2]
 	fmt.Fprintf(&b, "| resources in the stack (engine's count, providers and stack included) | %d | %d | | %d | | |\n", f.resources, d.resources, p.resources)
-	fmt.Fprintf(&b, "| warm preview, Automation API (`deploy.Open` + `Preview`) | %s | %s | %s | %s | %s | dev ≤ 1.3x, prod ≤ 1.6x |\n",
+	fmt.Fprintf(&b, "| warm preview, Automation API (`Stack.Preview` of a stack opened with `deploy.Open`) | %s | %s | %s | %s | %s | dev ≤ 1.3x, prod ≤ 1.6x |\n",
 		f.preview, d.preview, ratio(d.preview, f.preview), p.preview, ratio(p.preview, f.preview))
 	fmt.Fprintf(&b, "| no-op up | %s | %s | %s | %s | %s | ≤ 1.2x |\n", f.noop, d.noop, ratio(d.noop, f.noop), p.noop, ratio(p.noop, f.noop))
 	fmt.Fprintf(&b, "| one-key up (floor: `floor:value`; dev, prod: `loki.limits.retentionPeriod`) | %s | %s | %s | %s | %s | |\n",
