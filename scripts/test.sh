@@ -4,6 +4,8 @@
 #   2. the offline toolchain (toolchain/build.sh: cached per version, built once per machine)
 #   3. integration tests: the real Pulumi engine and pulumi-kubernetes provider against a
 #      local control plane on 127.0.0.1, stopped by PID at the end whatever happens.
+#   4. the benchmark command in its short mode (go run ./cmd/bench -short: one run each, on a
+#      control plane of its own), so that it cannot rot; BENCHMARKS.md holds the full figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
@@ -34,6 +36,11 @@ export OBS_STACK_TOOLCHAIN_BIN
 step "integration tests"
 OBS_STACK_CLUSTER_STATE=$(mktemp -d -t obs-stack-cluster-XXXX)
 export OBS_STACK_CLUSTER_STATE
-trap 'bash toolchain/cluster-down.sh "$OBS_STACK_CLUSTER_STATE" || true' EXIT
+OBS_STACK_BENCH_CLUSTER_STATE=$(mktemp -d -t obs-stack-bench-XXXX)
+export OBS_STACK_BENCH_CLUSTER_STATE
+trap 'bash toolchain/cluster-down.sh "$OBS_STACK_CLUSTER_STATE" || true; bash toolchain/cluster-down.sh "$OBS_STACK_BENCH_CLUSTER_STATE" || true' EXIT
 go test -count=1 -v -timeout 60m -tags integration ./integration
+
+step "benchmarks, short mode (go run ./cmd/bench -short; full runs: go run ./cmd/bench -write BENCHMARKS.md)"
+go run ./cmd/bench -short
 step "done"

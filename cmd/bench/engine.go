@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"obs-stack/deploy"
+)
+
+// floor is the smallest program through the same engine and the same explicit Kubernetes
+// provider: one Namespace and one ConfigMap (its data from the config key floor:value).
+func floor(ctx *pulumi.Context) error {
+	p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{ClusterIdentifier: pulumi.String("obs-stack-floor")})
+	if err != nil {
+		return err
+	}
+	ns, err := corev1.NewNamespace(ctx, "bench-floor", &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("bench-floor")},
+	}, pulumi.Provider(p))
+	if err != nil {
+		return err
+	}
+	value, ok := ctx.GetConfig("floor:value")
+	if !ok {
+		value = "1"
+	}
+	_, err = corev1.NewConfigMap(ctx, "floor", &corev1.ConfigMapArgs{
+		Metadata: &metav1.ObjectMetaArgs{Namespace: ns.Metadata.Name().Elem(), Name: pulumi.String("floor")},
+		Data:     pulumi.StringMap{"value": pulumi.String(value)},
+	}, pulumi.Provider(p))
+	return err
+}
+
+// toolchainBin is OBS_STACK_TOOLCHAIN_BIN or the last line of toolchain/build.sh.
+func toolchainBin(ctx context.Context, root string) (string, error) {
+	if bin := os.Getenv("OBS_STACK_TOOLCHAIN_BIN"); bin != "" {
+		return bin, nil
+	}
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "toolchain/build.sh"))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("toolchain/build.sh: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1], nil
+}
+
+// project copies the stack files into dir without the encryptionsalt a local ./scripts/up.sh
+// wrote (the benchmark's stacks have a passphrase of their own), as integration's project().
+func project(root, dir string) error {
+	for _, f := range []string{"Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"} {
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			return err
+		}
+		b = regexp.MustCompile(`(?m)^encryptionsalt:.*\n`).ReplaceAll(b, nil)
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type benchStack struct {
+	name      string
+	stack     auto.Stack
+	oneKey    string    // config key of the one-key change
+	values    [2]string // alternated
+	resources int       // from the first preview
+	firstUp   time.Duration
+	preview   sample
+	noop      sample
+	change    sample
+	touched   map[string]int
+}
+
+func engine(ctx context.Context, root string) (string, error) {
+	bin, err := toolchainBin(ctx, root)
+	if err != nil {
+		return "", err
+	}
+	os.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	tmp, err := os.MkdirTemp("", "obs-stack-bench-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+
+	// The plane: OBS_STACK_BENCH_CLUSTER_STATE when a script provides it (its trap stops it
+	// whatever happens), else a folder of ours. One simulated node big enough for prod.
+	state := os.Getenv("OBS_STACK_BENCH_CLUSTER_STATE")
+	if state == "" {
+		state = filepath.Join(tmp, "cluster")
+	}
+	up := exec.CommandContext(ctx, "bash", filepath.Join(root, "toolchain/cluster-up.sh"), state)
+	up.Env = append(os.Environ(), "OBS_STACK_TOOLCHAIN_BIN="+bin, "NODE_CPU=32", "NODE_MEMORY=64Gi")
+	up.Stderr = os.Stderr
+	out, err := up.Output()
+	defer func() {
+		down := exec.Command("bash", filepath.Join(root, "toolchain/cluster-down.sh"), state)
+		down.Stdout, down.Stderr = os.Stderr, os.Stderr
+		if err := down.Run(); err != nil {
+			logf("stopping the control plane: %v", err)
+		}
+	}()
+	if err != nil {
+		return "", fmt.Errorf("starting the local control plane: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	env := map[string]string{
+		"KUBECONFIG":                                  lines[len(lines)-1],
+		"PULUMI_BACKEND_URL":                          "file://" + filepath.Join(tmp, "state"),
+		"PULUMI_CONFIG_PASSPHRASE":                    "obs-stack-bench",
+		"PULUMI_HOME":                                 filepath.Join(tmp, "pulumi-home"),
+		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+	}
+	for _, d := range []string{"state", "pulumi-home", "project", "floor"} {
+		if err := os.MkdirAll(filepath.Join(tmp, d), 0o700); err != nil {
+			return "", err
+		}
+	}
+	proj := filepath.Join(tmp, "project")
+	if err := project(root, proj); err != nil {
+		return "", err
+	}
+
+	fs, err := auto.UpsertStackInlineSource(ctx, "floor", "obs-stack-floor", floor, auto.WorkDir(filepath.Join(tmp, "floor")), auto.EnvVars(env))
+	if err != nil {
+		return "", fmt.Errorf("floor stack: %w", err)
+	}
+	dev, err := deploy.Open(ctx, deploy.Options{ProjectDir: proj, Stack: "dev", Env: env})
+	if err != nil {
+		return "", err
+	}
+	prod, err := deploy.Open(ctx, deploy.Options{ProjectDir: proj, Stack: "prod", Env: env})
+	if err != nil {
+		return "", err
+	}
+	// prod on the one simulated node, as integration does: its sizing, replicas sharing the node.
+	for k, v := range map[string]string{
+		"obs-stack:cluster.namespace": "observability-prod", "obs-stack:cluster.nodes": "1",
+		"obs-stack:cluster.nodeCPU": "32", "obs-stack:cluster.nodeMemory": "64Gi",
+		"obs-stack:loki.ingester.antiAffinity": "soft", "obs-stack:kafka.antiAffinity": "soft",
+	} {
+		if err := setPath(ctx, prod, k, v); err != nil {
+			return "", err
+		}
+	}
+	stacks := []*benchStack{
+		{name: "floor", stack: fs, oneKey: "floor:value", values: [2]string{"2", "1"}},
+		{name: "dev", stack: dev, oneKey: "obs-stack:loki.limits.retentionPeriod", values: [2]string{"72h", "168h"}},
+		{name: "prod", stack: prod, oneKey: "obs-stack:loki.limits.retentionPeriod", values: [2]string{"720h", "744h"}},
+	}
+
+	for _, s := range stacks {
+		logf("first up of %s", s.name)
+		start := time.Now()
+		if _, err := s.stack.Up(ctx); err != nil {
+			return "", fmt.Errorf("up of %s: %w", s.name, err)
+		}
+		s.firstUp = time.Since(start)
+		// One unmeasured preview: the stack's state and the plugins are warm from here on.
+		res, err := s.stack.Preview(ctx, optpreview.ExpectNoChanges())
+		if err != nil {
+			return "", fmt.Errorf("preview of %s: %w", s.name, err)
+		}
+		for _, n := range res.ChangeSummary {
+			s.resources += n
+		}
+	}
+	// Interleaved rounds, so that drift in the machine's load hits every stack alike.
+	for r := 0; r < *runs; r++ {
+		for _, s := range stacks {
+			logf("round %d/%d: %s", r+1, *runs, s.name)
+			start := time.Now()
+			if _, err := s.stack.Preview(ctx, optpreview.ExpectNoChanges()); err != nil {
+				return "", fmt.Errorf("preview of %s: %w", s.name, err)
+			}
+			s.preview = append(s.preview, time.Since(start))
+			start = time.Now()
+			res, err := s.stack.Up(ctx)
+			if err != nil {
+				return "", fmt.Errorf("no-op up of %s: %w", s.name, err)
+			}
+			s.noop = append(s.noop, time.Since(start))
+			if c := changed(res.Summary.ResourceChanges); len(c) > 0 {
+				return "", fmt.Errorf("the no-op up of %s changed %v", s.name, c)
+			}
+			if err := setPath(ctx, s.stack, s.oneKey, s.values[r%2]); err != nil {
+				return "", err
+			}
+			start = time.Now()
+			res, err = s.stack.Up(ctx)
+			if err != nil {
+				return "", fmt.Errorf("one-key up of %s: %w", s.name, err)
+			}
+			s.change = append(s.change, time.Since(start))
+			s.touched = changed(res.Summary.ResourceChanges)
+		}
+	}
+	cli := plainCLI(ctx, proj, env)
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "Each figure: median (min–max) of %d run(s), wall time of the Automation API call (CLI start, engine, program, plugins). "+
+		"Ratios are medians against the floor's in the same invocation. Local control plane of toolchain/ (one kwok node of 32 CPU / 64Gi; "+
+		"pods simulated); prod runs with `cluster.nodes 1, nodeCPU 32, nodeMemory 64Gi`, soft anti-affinity for ingesters and Kafka, "+
+		"namespace observability-prod (as integration does).\n\n", *runs)
+	b.WriteString("| measurement | floor | dev | dev / floor | prod | prod / floor | target |\n|---|---|---|---|---|---|---|\n")
+	f, d, p := stacks[0], stacks[1], stacks[2]
+	fmt.Fprintf(&b, "| resources in the stack (engine's count, providers and stack included) | %d | %d | | %d | | |\n", f.resources, d.resources, p.resources)
+	fmt.Fprintf(&b, "| warm preview, Automation API (`Stack.Preview` of a stack opened with `deploy.Open`) | %s | %s | %s | %s | %s | dev ≤ 1.3x, prod ≤ 1.6x |\n",
+		f.preview, d.preview, ratio(d.preview, f.preview), p.preview, ratio(p.preview, f.preview))
+	fmt.Fprintf(&b, "| no-op up | %s | %s | %s | %s | %s | ≤ 1.2x |\n", f.noop, d.noop, ratio(d.noop, f.noop), p.noop, ratio(p.noop, f.noop))
+	fmt.Fprintf(&b, "| one-key up (floor: `floor:value`; dev, prod: `loki.limits.retentionPeriod`) | %s | %s | %s | %s | %s | |\n",
+		f.change, d.change, ratio(d.change, f.change), p.change, ratio(p.change, f.change))
+	fmt.Fprintf(&b, "| resources touched by the one-key up | %s | %s | | %s | | |\n", show(f.touched), show(d.touched), show(p.touched))
+	fmt.Fprintf(&b, "| first up (empty namespace to Ready; one run, informative) | %s | %s | | %s | | |\n", secs(f.firstUp), secs(d.firstUp), secs(p.firstUp))
+	fmt.Fprintf(&b, "| warm preview, plain CLI (`pulumi preview`) | %s | | | | | |\n", cli)
+	return b.String(), nil
+}
+
+func setPath(ctx context.Context, s auto.Stack, key, value string) error {
+	if err := s.SetConfigWithOptions(ctx, key, auto.ConfigValue{Value: value}, &auto.ConfigOptions{Path: true}); err != nil {
+		return fmt.Errorf("pulumi config set --path %s %s on %s: %w", key, value, s.Name(), err)
+	}
+	return nil
+}
+
+// changed drops same and read from an update's resource changes.
+func changed(m *map[string]int) map[string]int {
+	out := map[string]int{}
+	if m == nil {
+		return out
+	}
+	for op, n := range *m {
+		if op != "same" && op != "read" && n > 0 {
+			out[op] = n
+		}
+	}
+	return out
+}
+
+func show(m map[string]int) string {
+	var parts []string
+	for op, n := range m {
+		parts = append(parts, fmt.Sprintf("%s %d", op, n))
+	}
+	sort.Strings(parts)
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// plainCLI tries `pulumi preview` on the dev stack as a user with a plain install would; here
+// it needs the Go language host, which the toolchain does not serve.
+func plainCLI(ctx context.Context, proj string, env map[string]string) string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "pulumi", "preview", "--stack", "dev", "--non-interactive", "--cwd", proj)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	if err == nil {
+		return fmt.Sprintf("%s (one run)", secs(took))
+	}
+	reason := "failed"
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, "language") || strings.Contains(strings.ToLower(line), "error") {
+			reason = strings.TrimSpace(line)
+			break
+		}
+	}
+	return fmt.Sprintf("not measurable here: `%s` (failed after %s)", strings.ReplaceAll(reason, "|", "/"), secs(took))
+}
