@@ -29,9 +29,11 @@ import (
 var (
 	runs  = flag.Int("runs", 5, "runs per measurement (the figure is their median)")
 	short = flag.Bool("short", false, "one run each and short Go benchmarks (CI)")
-	write = flag.String("write", "", "update the generated sections of this file (BENCHMARKS.md)")
-	parts = flag.String("parts", "engine,graph,footprint,build", "comma-separated parts to run")
-	cold  = flag.Bool("cold", false, "build part: also compile cold with a fresh GOCACHE (minutes on 2 cores)")
+	// toolchainLogFile is the stderr of a cold `bash toolchain/build.sh`, quoted per piece.
+	toolchainLogFile = flag.String("toolchain-log", "", "stderr of a cold toolchain build to quote (optional)")
+	write            = flag.String("write", "", "update the generated sections of this file (BENCHMARKS.md)")
+	parts            = flag.String("parts", "engine,graph,footprint,build", "comma-separated parts to run")
+	cold             = flag.Bool("cold", false, "build part: also compile cold with a fresh GOCACHE (minutes on 2 cores)")
 )
 
 func main() {
