@@ -52,7 +52,7 @@ func declare(ctx *pulumi.Context, projectDir string) error {
 	if err != nil {
 		return err
 	}
-	stack := kube.Stack{Spec: spec, Namespace: namespace, Instance: Instance}
+	stack := kube.Stack{Spec: spec, Namespace: namespace, NamespaceName: spec.Cluster.Namespace, Domain: spec.Cluster.Domain, Instance: Instance}
 
 	if spec.Cluster.NetworkPolicies {
 		if _, err := netpol.New(ctx, "netpol", &stack, children); err != nil {
@@ -73,16 +73,11 @@ func declare(ctx *pulumi.Context, projectDir string) error {
 			return err
 		}
 	}
-	alloyArgs := &alloy.Args{Stack: stack, PushURL: gw.PushURL}
-	if k != nil && spec.Alloy.ConsumeKafka {
-		alloyArgs.KafkaBrokers, alloyArgs.KafkaTopics = k.BootstrapServers, k.Topics
-	}
 	grafanaArgs := &grafana.Args{Stack: stack, GatewayURL: gw.URL}
 	if gw.AuthEnabled {
-		alloyArgs.CredentialsSecret = gw.CredentialsSecret
 		grafanaArgs.Username, grafanaArgs.Password = gateway.Username, gw.Password
 	}
-	if _, err := alloy.New(ctx, "alloy", alloyArgs, children); err != nil {
+	if _, err := alloy.New(ctx, "alloy", alloyArgs(spec, stack, gw, k), children); err != nil {
 		return err
 	}
 	ds, err := grafana.New(ctx, "grafana", grafanaArgs, children)

@@ -21,17 +21,41 @@ import (
 
 // Args of the Alloy component.
 type Args struct {
-	// Stack: Alloy reads the cluster, loki, alloy and kafka sections of the spec.
 	kube.Stack
+	// Image of Alloy.
+	Image string
+	// Resources of the Alloy container.
+	Resources stacks.Resources
+	// PodLogs collects the logs of the pods on each node.
+	PodLogs bool
+	// PodLogSource is SourceAPI or SourceFile; used with PodLogs.
+	PodLogSource string
+	// ServiceMonitor creates a Prometheus Operator ServiceMonitor for /metrics.
+	ServiceMonitor bool
 	// PushURL is the gateway's push URL, e.g. http://loki-gateway.observability.svc.cluster.local/loki/api/v1/push.
 	PushURL pulumi.StringInput
-	// CredentialsSecret names a Secret (in the stack namespace) with keys "username" and "password"
-	// for the gateway's basic auth; nil when Loki auth is off.
+	// Auth is the gateway's basic auth; nil while Loki auth is off.
+	Auth *Auth
+	// Kafka is the Kafka source; nil when Alloy consumes no Kafka.
+	Kafka *KafkaSource
+}
+
+// Auth is how Alloy authenticates to the gateway.
+type Auth struct {
+	// CredentialsSecret names a Secret (in the stack namespace) with keys "username" and "password".
 	CredentialsSecret pulumi.StringInput
-	// KafkaBrokers is a comma-separated host:port list; nil when Kafka is off or alloy.consumeKafka is false.
-	KafkaBrokers pulumi.StringInput
-	// KafkaTopics are the topics to consume; required with KafkaBrokers.
-	KafkaTopics []string
+	// Tenant is sent as X-Scope-OrgID.
+	Tenant string
+}
+
+// KafkaSource is what Alloy consumes from Kafka.
+type KafkaSource struct {
+	// Brokers is a comma-separated host:port list.
+	Brokers pulumi.StringInput
+	// Topics to consume; required.
+	Topics []string
+	// GroupID is the consumer group all Alloy pods share.
+	GroupID string
 }
 
 // Alloy is the component.
@@ -63,11 +87,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource("obs-stack:alloy:Alloy", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("registering Alloy component: %w", err)
 	}
-	a := args.Spec.Alloy
 	parent := pulumi.Parent(c)
-	labels := kube.NewLabels(objectName, args.Instance, "collector", a.Image)
-	podLogs := a.PodLogs
-	fileSource := podLogs && a.PodLogSource == SourceFile
+	labels := kube.NewLabels(objectName, args.Instance, "collector", args.Image)
+	podLogs := args.PodLogs
+	fileSource := podLogs && args.PodLogSource == SourceFile
 
 	c.ConfigText = configText(args)
 
@@ -78,7 +101,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("creating Alloy ServiceAccount: %w", err)
 	}
 	if podLogs {
-		if err := rbac(ctx, name, args, labels, sa, a.PodLogSource, parent); err != nil {
+		if err := rbac(ctx, name, args, labels, sa, args.PodLogSource, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -98,8 +121,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			FieldRef: &corev1.ObjectFieldSelectorArgs{FieldPath: pulumi.String("spec.nodeName")},
 		}},
 	}
-	if args.CredentialsSecret != nil {
-		env = append(env, kube.EnvFromSecret(envUsername, args.CredentialsSecret, "username"), kube.EnvFromSecret(envPassword, args.CredentialsSecret, "password"))
+	if args.Auth != nil {
+		env = append(env, kube.EnvFromSecret(envUsername, args.Auth.CredentialsSecret, "username"), kube.EnvFromSecret(envPassword, args.Auth.CredentialsSecret, "password"))
 	}
 
 	mounts := corev1.VolumeMountArray{
@@ -142,7 +165,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 					SecurityContext:              podSecurity,
 					Containers: corev1.ContainerArray{corev1.ContainerArgs{
 						Name:  pulumi.String(objectName),
-						Image: pulumi.String(a.Image),
+						Image: pulumi.String(args.Image),
 						Args: pulumi.ToStringArray([]string{
 							"run", configDir + "/" + configFile,
 							"--storage.path=" + storagePath,
@@ -153,7 +176,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 						ReadinessProbe: &corev1.ProbeArgs{
 							HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/-/ready"), Port: pulumi.String(portName)},
 						},
-						Resources:       kube.Resources(a.Resources),
+						Resources:       kube.Resources(args.Resources),
 						SecurityContext: kube.ContainerSecurityContext(),
 						VolumeMounts:    mounts,
 					}},
@@ -181,7 +204,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	c.MetricsService = svc.Metadata.Name().Elem()
 
-	if args.Spec.Alloy.ServiceMonitor {
+	if args.ServiceMonitor {
 		// Prometheus Operator scrapes Alloy through its metrics Service (the CRD must exist).
 		_, err := apiextensions.NewCustomResource(ctx, name+"-servicemonitor", &apiextensions.CustomResourceArgs{
 			ApiVersion: pulumi.String("monitoring.coreos.com/v1"),
@@ -203,46 +226,39 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	return c, nil
 }
 
-// check rejects arguments that disagree with the spec, so the config never silently drops a source.
+// check rejects arguments the config cannot be built from.
 func (args *Args) check() error {
 	var errs []error
 	if args.PushURL == nil {
 		errs = append(errs, errors.New("alloy: PushURL is required"))
 	}
-	if auth := args.Spec.Loki.AuthEnabled; auth != (args.CredentialsSecret != nil) {
-		errs = append(errs, fmt.Errorf("alloy: loki.authEnabled is %t but CredentialsSecret is set: %t (basic auth needs the Secret exactly when auth is on)", auth, args.CredentialsSecret != nil))
+	if args.Auth != nil && args.Auth.CredentialsSecret == nil {
+		errs = append(errs, errors.New("alloy: Auth given without CredentialsSecret"))
 	}
-	consume := args.Spec.Alloy.ConsumeKafka && args.Spec.Kafka.Enabled
-	if consume != (args.KafkaBrokers != nil) {
-		errs = append(errs, fmt.Errorf("alloy: alloy.consumeKafka && kafka.enabled is %t but KafkaBrokers is set: %t", consume, args.KafkaBrokers != nil))
-	}
-	if args.KafkaBrokers != nil && len(args.KafkaTopics) == 0 {
-		errs = append(errs, errors.New("alloy: KafkaBrokers given without KafkaTopics"))
+	if args.Kafka != nil && (args.Kafka.Brokers == nil || len(args.Kafka.Topics) == 0) {
+		errs = append(errs, errors.New("alloy: Kafka needs both Brokers and Topics"))
 	}
 	return errors.Join(errs...)
 }
 
-// specInput is the part of the config the spec decides; configText adds the push URL and Kafka.
-func specInput(s stacks.Spec) ConfigInput {
-	in := ConfigInput{
-		BasicAuth:    s.Loki.AuthEnabled,
-		PodLogs:      s.Alloy.PodLogs,
-		PodLogSource: s.Alloy.PodLogSource,
-		KafkaGroupID: s.Alloy.KafkaGroupID,
+// configInput is the part of the config known at preview; configText adds the push URL and brokers.
+func (args *Args) configInput() ConfigInput {
+	in := ConfigInput{PodLogs: args.PodLogs, PodLogSource: args.PodLogSource}
+	if args.Auth != nil {
+		in.BasicAuth, in.TenantID = true, args.Auth.Tenant
 	}
-	if s.Loki.AuthEnabled {
-		in.TenantID = s.Loki.Tenant // with auth off Loki ignores X-Scope-OrgID and uses "fake"
+	if args.Kafka != nil {
+		in.KafkaTopics, in.KafkaGroupID = args.Kafka.Topics, args.Kafka.GroupID
 	}
 	return in
 }
 
 // configText builds the config once the push URL and brokers are known.
 func configText(args *Args) pulumi.StringOutput {
-	in := specInput(args.Spec)
+	in := args.configInput()
 	var brokers pulumi.StringInput = pulumi.String("")
-	if args.KafkaBrokers != nil {
-		brokers = args.KafkaBrokers
-		in.KafkaTopics = args.KafkaTopics
+	if args.Kafka != nil {
+		brokers = args.Kafka.Brokers
 	}
 	return pulumi.All(args.PushURL, brokers).ApplyT(func(v []any) (string, error) {
 		cfg := in
@@ -272,7 +288,7 @@ func rbac(ctx *pulumi.Context, name string, args *Args, labels kube.Labels, sa *
 		)
 	}
 	// Cluster-scoped names carry the namespace: two stacks (dev, prod) may share a cluster.
-	clusterName := "obs-stack-alloy-" + args.Spec.Cluster.Namespace
+	clusterName := "obs-stack-alloy-" + args.NamespaceName
 	role, err := rbacv1.NewClusterRole(ctx, name, &rbacv1.ClusterRoleArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(clusterName), Labels: labels.All},
 		Rules:    rules,

@@ -200,13 +200,21 @@ func EnvFromSecret(envName string, secret pulumi.StringInput, key string) corev1
 	}}
 }
 
-// Stack is the stack every component belongs to: its validated spec, the namespace its
-// objects go to and their instance label.
+// Stack is where a component's objects go: the namespace (as the Namespace resource's name
+// and as plain text) with its DNS domain, and the instance label.
 type Stack struct {
 	// Spec is the validated stack spec.
 	Spec stacks.Spec
 	// Namespace of every object; pass the Namespace resource's name so objects wait for it.
 	Namespace pulumi.StringInput
+	// NamespaceName is the same namespace as plain text, known at preview: for DNS names and
+	// the names of cluster-scoped objects.
+	NamespaceName string
+	// Domain is the cluster DNS domain (cluster.local).
+	Domain string
 	// Instance is the app.kubernetes.io/instance label of every object.
 	Instance string
 }
+
+// ServiceFQDN is the in-cluster DNS name of one of the stack's Services.
+func (s Stack) ServiceFQDN(name string) string { return ServiceFQDN(name, s.NamespaceName, s.Domain) }
