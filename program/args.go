@@ -3,8 +3,10 @@ package program
 import (
 	"obs-stack/components/alloy"
 	"obs-stack/components/gateway"
+	"obs-stack/components/grafana"
 	"obs-stack/components/kafka"
 	"obs-stack/components/kube"
+	"obs-stack/components/loki"
 	"obs-stack/stacks"
 )
 
@@ -27,4 +29,30 @@ func alloyArgs(spec stacks.Spec, stack kube.Stack, gw *gateway.Gateway, k *kafka
 		args.Kafka = &alloy.KafkaSource{Brokers: k.BootstrapServers, Topics: k.Topics, GroupID: a.KafkaGroupID}
 	}
 	return args
+}
+
+// grafanaArgs: the gateway's URL, and its credentials when auth is on.
+func grafanaArgs(spec stacks.Spec, stack kube.Stack, gw *gateway.Gateway) *grafana.Args {
+	g := spec.Grafana
+	args := &grafana.Args{
+		Stack: stack, SecretNamespace: g.Namespace, SecretName: spec.DatasourceSecretName(),
+		SidecarLabel: g.SidecarLabel, SidecarLabelValue: g.SidecarLabelValue,
+		Settings: grafana.Settings{
+			Name: g.DatasourceName, UID: g.DatasourceUID, MaxLines: g.MaxLines, TimeoutSeconds: g.TimeoutSeconds, PrometheusURL: g.PrometheusURL,
+		},
+		GatewayURL: gw.URL,
+	}
+	if gw.AuthEnabled {
+		args.Auth = &grafana.Auth{Username: gateway.Username, Password: gw.Password, Tenant: spec.Loki.Tenant}
+	}
+	return args
+}
+
+// gatewayArgs: the routes and ring pages from Loki.
+func gatewayArgs(spec stacks.Spec, stack kube.Stack, lk *loki.Loki) *gateway.Args {
+	return &gateway.Args{
+		Stack: stack, Image: spec.Gateway.Image, Workload: spec.Gateway.Workload, Resolver: spec.Cluster.DNSService,
+		AuthEnabled: spec.Loki.AuthEnabled, Tenant: spec.Loki.Tenant,
+		Routes: lk.Routes, RingPages: lk.RingPages,
+	}
 }

@@ -63,7 +63,7 @@ func declare(ctx *pulumi.Context, projectDir string) error {
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(ctx, "gateway", &gateway.Args{Stack: stack, Routes: lk.Routes, RingPages: lk.RingPages}, children)
+	gw, err := gateway.New(ctx, "gateway", gatewayArgs(spec, stack, lk), children)
 	if err != nil {
 		return err
 	}
@@ -73,14 +73,10 @@ func declare(ctx *pulumi.Context, projectDir string) error {
 			return err
 		}
 	}
-	grafanaArgs := &grafana.Args{Stack: stack, GatewayURL: gw.URL}
-	if gw.AuthEnabled {
-		grafanaArgs.Username, grafanaArgs.Password = gateway.Username, gw.Password
-	}
 	if _, err := alloy.New(ctx, "alloy", alloyArgs(spec, stack, gw, k), children); err != nil {
 		return err
 	}
-	ds, err := grafana.New(ctx, "grafana", grafanaArgs, children)
+	ds, err := grafana.New(ctx, "grafana", grafanaArgs(spec, stack, gw), children)
 	if err != nil {
 		return err
 	}

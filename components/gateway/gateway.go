@@ -14,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"obs-stack/components/kube"
+	"obs-stack/stacks"
 )
 
 // Username of the gateway's basic auth.
@@ -22,6 +23,15 @@ const Username = "obs-stack"
 // Args of the gateway component.
 type Args struct {
 	kube.Stack
+	// Image of unprivileged nginx.
+	Image string
+	// Workload sizes the gateway (its Storage is unused).
+	Workload stacks.Workload
+	// Resolver is the cluster DNS Service nginx resolves upstream names through.
+	Resolver string
+	// AuthEnabled requires basic auth (a generated password) and pins X-Scope-OrgID to Tenant.
+	AuthEnabled bool
+	Tenant      string
 	// Routes and RingPages come from the Loki component (loki.Loki.Routes / RingPages).
 	Routes    map[string]pulumi.StringOutput
 	RingPages map[string]pulumi.StringOutput
@@ -50,23 +60,22 @@ const uid = 101 // the nginx-unprivileged image's user
 
 // New declares the gateway.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Gateway, error) {
-	s := args.Spec
-	c := &Gateway{AuthEnabled: s.Loki.AuthEnabled}
+	c := &Gateway{AuthEnabled: args.AuthEnabled}
 	if err := ctx.RegisterComponentResource("obs-stack:gateway:Gateway", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("registering gateway component: %w", err)
 	}
 	parent := pulumi.Parent(c)
-	labels := kube.NewLabels("loki-gateway", args.Instance, "gateway", s.Gateway.Image)
+	labels := kube.NewLabels("loki-gateway", args.Instance, "gateway", args.Image)
 	const objectName = "loki-gateway"
 
 	// The config is known at preview: upstream URLs are built from Services with fixed names.
 	c.ConfigText = pulumi.All(outputMap(args.Routes), outputMap(args.RingPages)).ApplyT(func(v []any) (string, error) {
 		return BuildConfig(ConfigInput{
-			Resolver:    s.Cluster.DNSService,
+			Resolver:    args.Resolver,
 			Routes:      v[0].(map[string]string),
 			RingPages:   v[1].(map[string]string),
-			AuthEnabled: s.Loki.AuthEnabled,
-			Tenant:      s.Loki.Tenant,
+			AuthEnabled: args.AuthEnabled,
+			Tenant:      args.Tenant,
 		})
 	}).(pulumi.StringOutput)
 
@@ -86,7 +95,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: cm.Metadata.Name()}},
 		corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
 	}
-	if s.Loki.AuthEnabled {
+	if args.AuthEnabled {
 		// No keepers: the password is generated once and stays; its bcrypt hash is computed by
 		// the provider at creation, so the htpasswd line is the same on every preview.
 		password, err := random.NewRandomPassword(ctx, name+"-password", &random.RandomPasswordArgs{
@@ -119,7 +128,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		c.Password = pulumi.String("").ToStringOutput()
 	}
 
-	w := s.Gateway.Workload
+	w := args.Workload
 	_, err = appsv1.NewDeployment(ctx, objectName, &appsv1.DeploymentArgs{
 		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
 		Spec: &appsv1.DeploymentSpecArgs{
@@ -138,7 +147,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 					Affinity:                     kube.AntiAffinity(w.AntiAffinity, labels.Selector),
 					Containers: corev1.ContainerArray{corev1.ContainerArgs{
 						Name:    pulumi.String("nginx"),
-						Image:   pulumi.String(s.Gateway.Image),
+						Image:   pulumi.String(args.Image),
 						Command: pulumi.ToStringArray([]string{"nginx"}),
 						Args:    pulumi.ToStringArray([]string{"-c", ConfigDir + "/" + ConfigFile, "-g", "daemon off;"}),
 						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
@@ -177,7 +186,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("creating gateway Service: %w", err)
 	}
 
-	c.URL = pulumi.Sprintf("http://%s.%s.svc.%s", svc.Metadata.Name().Elem(), s.Cluster.Namespace, s.Cluster.Domain)
+	c.URL = pulumi.Sprintf("http://%s.%s.svc.%s", svc.Metadata.Name().Elem(), args.NamespaceName, args.Domain)
 	c.PushURL = pulumi.Sprintf("%s/loki/api/v1/push", c.URL)
 	c.QueryURL = pulumi.Sprintf("%s/loki/api/v1/query_range", c.URL)
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
