@@ -56,3 +56,13 @@ func gatewayArgs(spec stacks.Spec, stack kube.Stack, lk *loki.Loki) *gateway.Arg
 		Routes: lk.Routes, RingPages: lk.RingPages,
 	}
 }
+
+func kafkaArgs(spec stacks.Spec, stack kube.Stack) *kafka.Args {
+	k := spec.Kafka
+	return &kafka.Args{
+		Stack: stack, Image: k.Image, Workload: k.Workload,
+		StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
+		ClusterID: k.ClusterID, OffsetsReplicationFactor: k.OffsetsReplicationFactor, TransactionReplicationFactor: k.TransactionReplicationFactor,
+		Topics: k.Topics,
+	}
+}

@@ -69,7 +69,7 @@ func declare(ctx *pulumi.Context, projectDir string) error {
 	}
 	var k *kafka.Kafka
 	if spec.Kafka.Enabled {
-		if k, err = kafka.New(ctx, "kafka", &stack, children); err != nil {
+		if k, err = kafka.New(ctx, "kafka", kafkaArgs(spec, stack), children); err != nil {
 			return err
 		}
 	}

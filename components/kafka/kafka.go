@@ -20,9 +20,26 @@ import (
 )
 
 // Args of the Kafka component.
-type Args = kube.Stack // Kafka reads its cluster and kafka sections
+type Args struct {
+	kube.Stack
+	// Image of Kafka.
+	Image string
+	// Workload sizes the brokers (combined broker+controller nodes) and their data PVCs.
+	Workload stacks.Workload
+	// StorageClass of the data PVCs; empty means the cluster's default class.
+	StorageClass string
+	// ProtectData protects the StatefulSet and the generated cluster id.
+	ProtectData bool
+	// ClusterID adopts brokers already formatted with this KRaft cluster id; empty: generated once.
+	ClusterID string
+	// OffsetsReplicationFactor of __consumer_offsets and TransactionReplicationFactor of
+	// __transaction_state; at most the broker count.
+	OffsetsReplicationFactor, TransactionReplicationFactor int
+	// Topics created by the topic Job.
+	Topics []stacks.KafkaTopic
+}
 
-// Kafka is the component. Create it only when Spec.Kafka.Enabled.
+// Kafka is the component.
 type Kafka struct {
 	pulumi.ResourceState
 
@@ -41,7 +58,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource("obs-stack:kafka:Kafka", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("registering Kafka component: %w", err)
 	}
-	s, k := args.Spec, args.Spec.Kafka
+	k := args
 	parent := pulumi.Parent(c)
 	labels := kube.NewLabels("kafka", args.Instance, "broker", k.Image)
 
@@ -54,7 +71,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		// their data. Protected with the data when cluster.protectData is on.
 		clusterID, err := random.NewRandomId(ctx, name+"-cluster-id", &random.RandomIdArgs{
 			ByteLength: pulumi.Int(16),
-		}, append(kube.DataOptions(s), parent)...) // random's provider comes from the caller (pulumi.Providers)
+		}, append(kube.DataOptions(args.ProtectData), parent)...) // random's provider comes from the caller (pulumi.Providers)
 		if err != nil {
 			return nil, fmt.Errorf("creating the Kafka cluster id: %w", err)
 		}
@@ -92,7 +109,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	sts, err := appsv1.NewStatefulSet(ctx, name, &appsv1.StatefulSetArgs{
 		Metadata: kube.Meta(statefulSetName, args.Namespace, labels.All),
 		Spec: &appsv1.StatefulSetSpecArgs{
-			Replicas:    pulumi.Int(k.Replicas),
+			Replicas:    pulumi.Int(k.Workload.Replicas),
 			ServiceName: headless.Metadata.Name().Elem(),
 			Selector:    &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
 			// A quorum needs a majority of controllers up; OrderedReady would wait for kafka-0
@@ -102,14 +119,14 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			// The PVCs outlive a destroy unless the stack owns the namespace; they then carry
 			// the old cluster id and must be deleted before the next deployment.
 			PersistentVolumeClaimRetentionPolicy: kube.RetainClaims(),
-			Template:                             brokerPod(s, labels, c.ClusterID),
-			VolumeClaimTemplates:                 corev1.PersistentVolumeClaimTypeArray{kube.ClaimTemplate("data", s.Cluster.StorageClass, s.Kafka.Storage)},
+			Template:                             brokerPod(args, labels, c.ClusterID),
+			VolumeClaimTemplates:                 corev1.PersistentVolumeClaimTypeArray{kube.ClaimTemplate("data", args.StorageClass, k.Workload.Storage)},
 		},
-	}, append(kube.DataOptions(s), parent)...)
+	}, append(kube.DataOptions(args.ProtectData), parent)...)
 	if err != nil {
 		return nil, fmt.Errorf("creating Kafka StatefulSet: %w", err)
 	}
-	if k.Replicas > 1 {
+	if k.Workload.Replicas > 1 {
 		if _, err := kube.NewPDB(ctx, statefulSetName, args.Namespace, labels, parent); err != nil {
 			return nil, fmt.Errorf("creating PodDisruptionBudget of Kafka: %w", err)
 		}
@@ -117,7 +134,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 
 	c.BootstrapServers = pulumi.All(sts.Metadata.Name().Elem(), headless.Metadata.Name().Elem(), headless.Metadata.Namespace().Elem()).ApplyT(
 		func(v []any) string {
-			return bootstrapList(v[0].(string), v[1].(string), v[2].(string), s.Cluster.Domain, k.Replicas)
+			return bootstrapList(v[0].(string), v[1].(string), v[2].(string), args.Domain, k.Workload.Replicas)
 		}).(pulumi.StringOutput)
 
 	if len(k.Topics) > 0 {
@@ -140,21 +157,21 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 }
 
 // brokerPod is the pod template of the brokers.
-func brokerPod(s stacks.Spec, labels kube.Labels, clusterID pulumi.StringOutput) *corev1.PodTemplateSpecArgs {
-	k := s.Kafka
+func brokerPod(args *Args, labels kube.Labels, clusterID pulumi.StringOutput) *corev1.PodTemplateSpecArgs {
+	k := args
 	env := clusterID.ApplyT(func(id string) []corev1.EnvVar {
 		var out []corev1.EnvVar
-		for _, e := range BrokerEnv(s, id) {
+		for _, e := range BrokerEnv(args, id) {
 			out = append(out, corev1.EnvVar{Name: e.Name, Value: &e.Value})
 		}
 		return out
 	}).(corev1.EnvVarArrayOutput)
 	// The cluster id never changes, so it stays out of the hash (and the hash stays known at preview).
 	var config []string
-	for _, e := range BrokerEnv(s, "") {
+	for _, e := range BrokerEnv(args, "") {
 		config = append(config, e.Name+"="+e.Value)
 	}
-	configHash := kube.Hash(StartScript(s), strings.Join(config, "\n"))
+	configHash := kube.Hash(StartScript(args), strings.Join(config, "\n"))
 
 	mount := func(volume, path string) corev1.VolumeMountArgs {
 		return corev1.VolumeMountArgs{Name: pulumi.String(volume), MountPath: pulumi.String(path)}
@@ -173,27 +190,27 @@ func brokerPod(s stacks.Spec, labels kube.Labels, clusterID pulumi.StringOutput)
 			// kafka would inject KAFKA_PORT, KAFKA_SERVICE_HOST, ... into the pod.
 			EnableServiceLinks: pulumi.Bool(false),
 			SecurityContext:    kube.PodSecurityContext(uid),
-			Affinity:           kube.AntiAffinity(k.AntiAffinity, labels.Selector),
+			Affinity:           kube.AntiAffinity(k.Workload.AntiAffinity, labels.Selector),
 			// The root filesystem is read-only, and the image writes its final config into
 			// configDir: seed an emptyDir with the image's own files so nothing it expects is missing.
 			InitContainers: corev1.ContainerArray{corev1.ContainerArgs{
 				Name:            pulumi.String("seed-config"),
 				Image:           pulumi.String(k.Image),
 				Command:         pulumi.ToStringArray([]string{"sh", "-c", "cp -R " + configDir + "/. /seed/"}),
-				Resources:       kube.Resources(k.Resources),
+				Resources:       kube.Resources(k.Workload.Resources),
 				SecurityContext: kube.ContainerSecurityContext(),
 				VolumeMounts:    corev1.VolumeMountArray{mount("config", "/seed")},
 			}},
 			Containers: corev1.ContainerArray{corev1.ContainerArgs{
 				Name:    pulumi.String("kafka"),
 				Image:   pulumi.String(k.Image),
-				Command: pulumi.ToStringArray([]string{"sh", "-c", StartScript(s)}),
+				Command: pulumi.ToStringArray([]string{"sh", "-c", StartScript(args)}),
 				Env:     env,
 				Ports: corev1.ContainerPortArray{
 					corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(ClientPort)},
 					corev1.ContainerPortArgs{Name: pulumi.String("controller"), ContainerPort: pulumi.Int(ControllerPort)},
 				},
-				Resources: kube.Resources(k.Resources),
+				Resources: kube.Resources(k.Workload.Resources),
 				ReadinessProbe: &corev1.ProbeArgs{
 					TcpSocket:           &corev1.TCPSocketActionArgs{Port: pulumi.String("client")},
 					InitialDelaySeconds: pulumi.Int(10),
@@ -216,7 +233,7 @@ func brokerPod(s stacks.Spec, labels kube.Labels, clusterID pulumi.StringOutput)
 // topics: changing them creates a new Job (and removes the old one) instead of failing.
 // ttlSecondsAfterFinished stays unset: Pulumi must find the finished Job on the next update.
 func topicJob(ctx *pulumi.Context, name string, args *Args, bootstrap pulumi.StringOutput, opts ...pulumi.ResourceOption) error {
-	k := args.Spec.Kafka
+	k := args
 	topics, err := json.Marshal(k.Topics)
 	if err != nil {
 		return fmt.Errorf("hashing the Kafka topics: %w", err)

@@ -140,10 +140,10 @@ func ServiceFQDN(name, namespace, domain string) string {
 }
 
 // DataOptions are the resource options of whatever holds data (StatefulSets with PVCs, the
-// Kafka cluster id): protected when the spec asks for it, and replaced delete-first, which
-// is what a fixed name needs anyway, said explicitly.
-func DataOptions(s stacks.Spec) []pulumi.ResourceOption {
-	return []pulumi.ResourceOption{pulumi.Protect(s.Cluster.ProtectData), pulumi.DeleteBeforeReplace(true)}
+// Kafka cluster id): protected when asked (cluster.protectData), and replaced delete-first,
+// which is what a fixed name needs anyway, said explicitly.
+func DataOptions(protect bool) []pulumi.ResourceOption {
+	return []pulumi.ResourceOption{pulumi.Protect(protect), pulumi.DeleteBeforeReplace(true)}
 }
 
 // RetainClaims keeps a StatefulSet's PVCs when it is deleted or scaled down: a replaced

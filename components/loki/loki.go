@@ -245,7 +245,7 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 				},
 				PersistentVolumeClaimRetentionPolicy: kube.RetainClaims(),
 			},
-		}, append(kube.DataOptions(w.args.Spec), w.parent)...)
+		}, append(kube.DataOptions(w.args.Spec.Cluster.ProtectData), w.parent)...)
 	} else {
 		_, err = appsv1.NewDeployment(w.ctx, workloadName, &appsv1.DeploymentArgs{
 			Metadata: kube.Meta(workloadName, w.args.Namespace, labels.All),
