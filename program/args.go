@@ -1,12 +1,15 @@
 package program
 
 import (
+	"slices"
+
 	"obs-stack/components/alloy"
 	"obs-stack/components/gateway"
 	"obs-stack/components/grafana"
 	"obs-stack/components/kafka"
 	"obs-stack/components/kube"
 	"obs-stack/components/loki"
+	"obs-stack/components/netpol"
 	"obs-stack/stacks"
 )
 
@@ -65,4 +68,21 @@ func kafkaArgs(spec stacks.Spec, stack kube.Stack) *kafka.Args {
 		ClusterID: k.ClusterID, OffsetsReplicationFactor: k.OffsetsReplicationFactor, TransactionReplicationFactor: k.TransactionReplicationFactor,
 		Topics: k.Topics,
 	}
+}
+
+// netpolArgs: the components the spec creates decide the flows.
+func netpolArgs(spec stacks.Spec, stack kube.Stack) *netpol.Args {
+	args := &netpol.Args{
+		Stack:            stack,
+		Caches:           spec.Loki.Caches.ChunksCache.Enabled || spec.Loki.Caches.ResultsCache.Enabled,
+		GrafanaNamespace: spec.Grafana.Namespace,
+		PodLogs:          spec.Alloy.PodLogs,
+		Kafka:            spec.Kafka.Enabled,
+		KafkaTopics:      spec.Kafka.Enabled && len(spec.Kafka.Topics) > 0,
+		ConsumeKafka:     spec.Kafka.Enabled && spec.Alloy.ConsumeKafka,
+	}
+	if slices.Contains(spec.Loki.ObjectStores(), stacks.StorageS3) { // new data or an older period
+		args.ObjectStore = &spec.Loki.Storage.S3
+	}
+	return args
 }

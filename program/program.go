@@ -55,7 +55,7 @@ func declare(ctx *pulumi.Context, projectDir string) error {
 	stack := kube.Stack{Spec: spec, Namespace: namespace, NamespaceName: spec.Cluster.Namespace, Domain: spec.Cluster.Domain, Instance: Instance}
 
 	if spec.Cluster.NetworkPolicies {
-		if _, err := netpol.New(ctx, "netpol", &stack, children); err != nil {
+		if _, err := netpol.New(ctx, "netpol", netpolArgs(spec, stack), children); err != nil {
 			return err
 		}
 	}
