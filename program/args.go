@@ -86,3 +86,7 @@ func netpolArgs(spec stacks.Spec, stack kube.Stack) *netpol.Args {
 	}
 	return args
 }
+
+func lokiArgs(spec stacks.Spec, stack kube.Stack) *loki.Args {
+	return &loki.Args{Stack: stack, Loki: spec.Loki, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData}
+}

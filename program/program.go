@@ -52,14 +52,14 @@ func declare(ctx *pulumi.Context, projectDir string) error {
 	if err != nil {
 		return err
 	}
-	stack := kube.Stack{Spec: spec, Namespace: namespace, NamespaceName: spec.Cluster.Namespace, Domain: spec.Cluster.Domain, Instance: Instance}
+	stack := kube.Stack{Namespace: namespace, NamespaceName: spec.Cluster.Namespace, Domain: spec.Cluster.Domain, Instance: Instance}
 
 	if spec.Cluster.NetworkPolicies {
 		if _, err := netpol.New(ctx, "netpol", netpolArgs(spec, stack), children); err != nil {
 			return err
 		}
 	}
-	lk, err := loki.New(ctx, "loki", &stack, children)
+	lk, err := loki.New(ctx, "loki", lokiArgs(spec, stack), children)
 	if err != nil {
 		return err
 	}

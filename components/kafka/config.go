@@ -44,7 +44,7 @@ type EnvVar struct {
 // BrokerEnv is the broker configuration, as the apache/kafka image reads it: every KAFKA_*
 // variable becomes a server property (KAFKA_ dropped, lower-cased, "_" -> "."), except the
 // JVM ones such as KAFKA_HEAP_OPTS. KAFKA_NODE_ID and KAFKA_ADVERTISED_LISTENERS differ per
-// pod and are set by StartScript. The spec must have passed validation.
+// pod and are set by StartScript. The arguments must come from a validated spec.
 func BrokerEnv(k *Args, clusterID string) []EnvVar {
 	voters := make([]string, k.Workload.Replicas)
 	for id := range voters {

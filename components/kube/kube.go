@@ -203,8 +203,6 @@ func EnvFromSecret(envName string, secret pulumi.StringInput, key string) corev1
 // Stack is where a component's objects go: the namespace (as the Namespace resource's name
 // and as plain text) with its DNS domain, and the instance label.
 type Stack struct {
-	// Spec is the validated stack spec.
-	Spec stacks.Spec
 	// Namespace of every object; pass the Namespace resource's name so objects wait for it.
 	Namespace pulumi.StringInput
 	// NamespaceName is the same namespace as plain text, known at preview: for DNS names and

@@ -16,7 +16,16 @@ import (
 )
 
 // Args of the Loki component.
-type Args = kube.Stack // Loki reads its cluster and loki sections
+type Args struct {
+	kube.Stack
+	// Loki is the spec's loki section: the mode with its topology (Targets, RouteTargets,
+	// RingPageTargets), image, storage, schemas, limits, caches and each target's Workload.
+	Loki stacks.Loki
+	// StorageClass of the stateful targets' PVCs; empty means the cluster's default class.
+	StorageClass string
+	// ProtectData protects the StatefulSets holding logs.
+	ProtectData bool
+}
 
 // Loki is the component.
 type Loki struct {
@@ -39,15 +48,15 @@ const uid = 10001 // the grafana/loki image's user
 
 // New declares Loki.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Loki, error) {
-	c := &Loki{Mode: args.Spec.Loki.Mode, Services: map[string]*corev1.Service{}}
+	c := &Loki{Mode: args.Loki.Mode, Services: map[string]*corev1.Service{}}
 	if err := ctx.RegisterComponentResource("obs-stack:loki:Loki", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("registering Loki component: %w", err)
 	}
-	s, l := args.Spec, args.Spec.Loki
-	n := names{namespace: s.Cluster.Namespace, domain: s.Cluster.Domain}
+	l := args.Loki
+	n := names{namespace: args.NamespaceName, domain: args.Domain}
 	parent := pulumi.Parent(c)
 
-	yamlText, err := Render(BuildConfig(s))
+	yamlText, err := Render(BuildConfig(l, args.NamespaceName, args.Domain))
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +164,7 @@ func (w workloads) service(svcName string, labels kube.Labels, headless bool, se
 // target creates one target's Services, workload and disruption budget; it returns the
 // ClusterIP Service.
 func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
-	l := w.args.Spec.Loki
+	l := w.args.Loki
 	labels := kube.NewLabels("loki", w.args.Instance, t.Name, l.Image)
 	svcName := w.names.service(t.Name)
 	ports := kube.ServicePorts(targetPorts...)
@@ -241,11 +250,11 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 				PodManagementPolicy: pulumi.String("Parallel"),
 				Template:            template,
 				VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{
-					kube.ClaimTemplate("storage", w.args.Spec.Cluster.StorageClass, t.Workload.Storage),
+					kube.ClaimTemplate("storage", w.args.StorageClass, t.Workload.Storage),
 				},
 				PersistentVolumeClaimRetentionPolicy: kube.RetainClaims(),
 			},
-		}, append(kube.DataOptions(w.args.Spec.Cluster.ProtectData), w.parent)...)
+		}, append(kube.DataOptions(w.args.ProtectData), w.parent)...)
 	} else {
 		_, err = appsv1.NewDeployment(w.ctx, workloadName, &appsv1.DeploymentArgs{
 			Metadata: kube.Meta(workloadName, w.args.Namespace, labels.All),
