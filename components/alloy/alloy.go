@@ -72,11 +72,13 @@ const (
 	objectName  = "alloy" // explicit name of every object but the auto-named ConfigMap
 	uid         = 473     // the alloy user the grafana/alloy image creates; the image itself defaults to root
 	HTTPPort    = 12345   // Alloy's UI and /metrics (exported for NetworkPolicies)
-	portName    = "http-metrics"
 	configDir   = "/etc/alloy"
 	configFile  = "config.alloy"
 	storagePath = "/var/lib/alloy/data"
 )
+
+// metricsPort serves Alloy's UI, /-/ready and /metrics.
+var metricsPort = kube.Port{Name: "http-metrics", Number: HTTPPort}
 
 // New declares Alloy.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Alloy, error) {
@@ -125,64 +127,50 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		env = append(env, kube.EnvFromSecret(envUsername, args.Auth.CredentialsSecret, "username"), kube.EnvFromSecret(envPassword, args.Auth.CredentialsSecret, "password"))
 	}
 
-	mounts := corev1.VolumeMountArray{
-		corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(configDir), ReadOnly: pulumi.Bool(true)},
+	volumes := []kube.Volume{
+		kube.ConfigVolume(cm.Metadata.Name(), configDir),
 		// Alloy's data (file positions; Kafka offsets live in Kafka) survives container restarts, not pod replacement.
-		corev1.VolumeMountArgs{Name: pulumi.String("storage"), MountPath: pulumi.String(storagePath)},
-		corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
+		kube.EmptyDir("storage", storagePath),
+		kube.Tmp(),
 	}
-	volumes := corev1.VolumeArray{
-		corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: cm.Metadata.Name()}},
-		corev1.VolumeArgs{Name: pulumi.String("storage"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
-		corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
-	}
-	podSecurity := kube.PodSecurityContext(uid)
+	var groups []int
 	if fileSource {
-		mounts = append(mounts, corev1.VolumeMountArgs{Name: pulumi.String("pod-logs"), MountPath: pulumi.String(podLogsDir), ReadOnly: pulumi.Bool(true)})
-		volumes = append(volumes, corev1.VolumeArgs{Name: pulumi.String("pod-logs"), HostPath: &corev1.HostPathVolumeSourceArgs{
-			Path: pulumi.String(podLogsDir), Type: pulumi.String("Directory"),
-		}})
+		volumes = append(volumes, kube.Volume{
+			Mount: corev1.VolumeMountArgs{Name: pulumi.String("pod-logs"), MountPath: pulumi.String(podLogsDir), ReadOnly: pulumi.Bool(true)},
+			Source: &corev1.VolumeArgs{Name: pulumi.String("pod-logs"), HostPath: &corev1.HostPathVolumeSourceArgs{
+				Path: pulumi.String(podLogsDir), Type: pulumi.String("Directory"),
+			}},
+		})
 		// The kubelet writes log files root:root 0640: group 0 reads them without running as root.
 		// The hostPath volume needs the namespace at Pod Security level "privileged" (baseline forbids hostPath).
-		podSecurity.SupplementalGroups = pulumi.IntArray{pulumi.Int(0)}
+		groups = []int{0}
 	}
 
 	_, err = appsv1.NewDaemonSet(ctx, name, &appsv1.DaemonSetArgs{
 		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
 		Spec: &appsv1.DaemonSetSpecArgs{
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{
-					Labels: labels.All,
-					Annotations: pulumi.StringMap{
-						kube.ConfigHashAnnotation: c.ConfigText.ApplyT(func(text string) string { return kube.Hash(text) }).(pulumi.StringOutput),
+			Template: kube.Pod{
+				Labels: labels, UID: uid, SupplementalGroups: groups, ConfigHash: kube.HashOf(c.ConfigText), Volumes: volumes,
+				// Discovery and API tailing talk to the API server; nothing else does.
+				ServiceAccountToken: podLogs,
+				Containers: []corev1.ContainerArgs{{
+					Name:  pulumi.String(objectName),
+					Image: pulumi.String(args.Image),
+					Args: pulumi.ToStringArray([]string{
+						"run", configDir + "/" + configFile,
+						"--storage.path=" + storagePath,
+						fmt.Sprintf("--server.http.listen-addr=0.0.0.0:%d", HTTPPort),
+					}),
+					Ports: kube.ContainerPorts(metricsPort),
+					Env:   env,
+					ReadinessProbe: &corev1.ProbeArgs{
+						HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/-/ready"), Port: pulumi.String(metricsPort.Name)},
 					},
-				},
-				Spec: &corev1.PodSpecArgs{
-					ServiceAccountName: sa.Metadata.Name().Elem(),
-					// Discovery and API tailing talk to the API server; nothing else does.
-					AutomountServiceAccountToken: pulumi.Bool(podLogs),
-					SecurityContext:              podSecurity,
-					Containers: corev1.ContainerArray{corev1.ContainerArgs{
-						Name:  pulumi.String(objectName),
-						Image: pulumi.String(args.Image),
-						Args: pulumi.ToStringArray([]string{
-							"run", configDir + "/" + configFile,
-							"--storage.path=" + storagePath,
-							fmt.Sprintf("--server.http.listen-addr=0.0.0.0:%d", HTTPPort),
-						}),
-						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String(portName), ContainerPort: pulumi.Int(HTTPPort)}},
-						Env:   env,
-						ReadinessProbe: &corev1.ProbeArgs{
-							HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/-/ready"), Port: pulumi.String(portName)},
-						},
-						Resources:       kube.Resources(args.Resources),
-						SecurityContext: kube.ContainerSecurityContext(),
-						VolumeMounts:    mounts,
-					}},
-					Volumes: volumes,
-				},
-			},
+					Resources: kube.Resources(args.Resources),
+				}},
+				Spec: corev1.PodSpecArgs{ServiceAccountName: sa.Metadata.Name().Elem()},
+			}.Template(),
 		},
 	}, parent)
 	if err != nil {
@@ -194,9 +182,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
 		Spec: &corev1.ServiceSpecArgs{
 			Selector: labels.Selector,
-			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
-				Name: pulumi.String(portName), Port: pulumi.Int(HTTPPort), TargetPort: pulumi.String(portName),
-			}},
+			Ports:    kube.ServicePorts(metricsPort),
 		},
 	}, parent)
 	if err != nil {
@@ -212,7 +198,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			Metadata:   kube.Meta(objectName, args.Namespace, labels.All),
 			OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
 				"selector":  pulumi.Map{"matchLabels": labels.Selector},
-				"endpoints": pulumi.Array{pulumi.Map{"port": pulumi.String(portName), "path": pulumi.String("/metrics")}},
+				"endpoints": pulumi.Array{pulumi.Map{"port": pulumi.String(metricsPort.Name), "path": pulumi.String("/metrics")}},
 			}},
 		}, parent, pulumi.DependsOn([]pulumi.Resource{svc}))
 		if err != nil {

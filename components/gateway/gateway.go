@@ -58,6 +58,9 @@ type Gateway struct {
 
 const uid = 101 // the nginx-unprivileged image's user
 
+// httpPort is nginx's one port; its Service listens on 80.
+var httpPort = kube.Port{Name: "http", Number: ListenPort, ServiceNumber: 80}
+
 // New declares the gateway.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Gateway, error) {
 	c := &Gateway{AuthEnabled: args.AuthEnabled}
@@ -87,14 +90,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("creating gateway ConfigMap: %w", err)
 	}
 
-	mounts := corev1.VolumeMountArray{
-		corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(ConfigDir), ReadOnly: pulumi.Bool(true)},
-		corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
-	}
-	volumes := corev1.VolumeArray{
-		corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: cm.Metadata.Name()}},
-		corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
-	}
+	volumes := []kube.Volume{kube.ConfigVolume(cm.Metadata.Name(), ConfigDir), kube.Tmp()}
 	if args.AuthEnabled {
 		// No keepers: the password is generated once and stays; its bcrypt hash is computed by
 		// the provider at creation, so the htpasswd line is the same on every preview.
@@ -118,11 +114,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			return nil, fmt.Errorf("creating gateway auth Secret: %w", err)
 		}
 		c.CredentialsSecret = secret.Metadata.Name().Elem()
-		mounts = append(mounts, corev1.VolumeMountArgs{Name: pulumi.String("auth"), MountPath: pulumi.String(SecretsDir), ReadOnly: pulumi.Bool(true)})
-		volumes = append(volumes, corev1.VolumeArgs{Name: pulumi.String("auth"), Secret: &corev1.SecretVolumeSourceArgs{
-			SecretName: secret.Metadata.Name().Elem(),
-			Items:      corev1.KeyToPathArray{corev1.KeyToPathArgs{Key: pulumi.String(HtpasswdFile), Path: pulumi.String(HtpasswdFile)}},
-		}})
+		volumes = append(volumes, kube.Volume{
+			Mount: corev1.VolumeMountArgs{Name: pulumi.String("auth"), MountPath: pulumi.String(SecretsDir), ReadOnly: pulumi.Bool(true)},
+			Source: &corev1.VolumeArgs{Name: pulumi.String("auth"), Secret: &corev1.SecretVolumeSourceArgs{
+				SecretName: secret.Metadata.Name().Elem(),
+				Items:      corev1.KeyToPathArray{corev1.KeyToPathArgs{Key: pulumi.String(HtpasswdFile), Path: pulumi.String(HtpasswdFile)}},
+			}},
+		})
 	} else {
 		c.CredentialsSecret = pulumi.String("").ToStringOutput()
 		c.Password = pulumi.String("").ToStringOutput()
@@ -134,35 +132,21 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Spec: &appsv1.DeploymentSpecArgs{
 			Replicas: pulumi.Int(w.Replicas),
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{
-					Labels: labels.All,
-					Annotations: pulumi.StringMap{kube.ConfigHashAnnotation: c.ConfigText.ApplyT(func(text string) string {
-						return kube.Hash(text)
-					}).(pulumi.StringOutput)},
-				},
-				Spec: &corev1.PodSpecArgs{
-					AutomountServiceAccountToken: pulumi.Bool(false),
-					SecurityContext:              kube.PodSecurityContext(uid),
-					Affinity:                     kube.AntiAffinity(w.AntiAffinity, labels.Selector),
-					Containers: corev1.ContainerArray{corev1.ContainerArgs{
-						Name:    pulumi.String("nginx"),
-						Image:   pulumi.String(args.Image),
-						Command: pulumi.ToStringArray([]string{"nginx"}),
-						Args:    pulumi.ToStringArray([]string{"-c", ConfigDir + "/" + ConfigFile, "-g", "daemon off;"}),
-						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
-							Name: pulumi.String("http"), ContainerPort: pulumi.Int(ListenPort),
-						}},
-						ReadinessProbe: &corev1.ProbeArgs{
-							HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/"), Port: pulumi.String("http")},
-						},
-						Resources:       kube.Resources(w.Resources),
-						SecurityContext: kube.ContainerSecurityContext(),
-						VolumeMounts:    mounts,
-					}},
-					Volumes: volumes,
-				},
-			},
+			Template: kube.Pod{
+				Labels: labels, UID: uid, ConfigHash: kube.HashOf(c.ConfigText), Volumes: volumes,
+				Containers: []corev1.ContainerArgs{{
+					Name:    pulumi.String("nginx"),
+					Image:   pulumi.String(args.Image),
+					Command: pulumi.ToStringArray([]string{"nginx"}),
+					Args:    pulumi.ToStringArray([]string{"-c", ConfigDir + "/" + ConfigFile, "-g", "daemon off;"}),
+					Ports:   kube.ContainerPorts(httpPort),
+					ReadinessProbe: &corev1.ProbeArgs{
+						HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/"), Port: pulumi.String(httpPort.Name)},
+					},
+					Resources: kube.Resources(w.Resources),
+				}},
+				Spec: corev1.PodSpecArgs{Affinity: kube.AntiAffinity(w.AntiAffinity, labels.Selector)},
+			}.Template(),
 		},
 	}, parent)
 	if err != nil {
@@ -177,9 +161,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
 		Spec: &corev1.ServiceSpecArgs{
 			Selector: labels.Selector,
-			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
-				Name: pulumi.String("http"), Port: pulumi.Int(80), TargetPort: pulumi.String("http"),
-			}},
+			Ports:    kube.ServicePorts(httpPort),
 		},
 	}, parent)
 	if err != nil {

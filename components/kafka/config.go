@@ -35,6 +35,12 @@ const (
 	topicsScript = "/opt/kafka/bin/kafka-topics.sh" // admin tool used by the topic Job
 )
 
+// The brokers' ports, as their container declares them and their Services expose them.
+var (
+	clientPort     = kube.Port{Name: "client", Number: ClientPort}
+	controllerPort = kube.Port{Name: "controller", Number: ControllerPort}
+)
+
 // EnvVar is one plain environment variable of the broker container.
 type EnvVar struct {
 	Name  string `json:"name"`

@@ -78,14 +78,6 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		c.ClusterID = clusterID.B64Url
 	}
 
-	ports := func(names ...string) corev1.ServicePortArray {
-		numbers := map[string]int{"client": ClientPort, "controller": ControllerPort}
-		var out corev1.ServicePortArray
-		for _, n := range names {
-			out = append(out, corev1.ServicePortArgs{Name: pulumi.String(n), Port: pulumi.Int(numbers[n]), TargetPort: pulumi.String(n)})
-		}
-		return out
-	}
 	headless, err := corev1.NewService(ctx, name+"-headless", &corev1.ServiceArgs{
 		Metadata: kube.Meta(headlessName, args.Namespace, labels.All),
 		Spec: &corev1.ServiceSpecArgs{
@@ -93,7 +85,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			// Controllers must resolve each other to form the quorum before any of them is Ready.
 			PublishNotReadyAddresses: pulumi.Bool(true),
 			Selector:                 labels.Selector,
-			Ports:                    ports("client", "controller"),
+			Ports:                    kube.ServicePorts(clientPort, controllerPort),
 		},
 	}, parent)
 	if err != nil {
@@ -101,7 +93,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	if _, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{
 		Metadata: kube.Meta(serviceName, args.Namespace, labels.All),
-		Spec:     &corev1.ServiceSpecArgs{Selector: labels.Selector, Ports: ports("client")},
+		Spec:     &corev1.ServiceSpecArgs{Selector: labels.Selector, Ports: kube.ServicePorts(clientPort)},
 	}, parent); err != nil {
 		return nil, fmt.Errorf("creating Service %s: %w", serviceName, err)
 	}
@@ -173,60 +165,43 @@ func brokerPod(args *Args, labels kube.Labels, clusterID pulumi.StringOutput) *c
 	}
 	configHash := kube.Hash(StartScript(args), strings.Join(config, "\n"))
 
-	mount := func(volume, path string) corev1.VolumeMountArgs {
-		return corev1.VolumeMountArgs{Name: pulumi.String(volume), MountPath: pulumi.String(path)}
-	}
-	emptyDir := func(volume string) corev1.VolumeArgs {
-		return corev1.VolumeArgs{Name: pulumi.String(volume), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}
-	}
-	return &corev1.PodTemplateSpecArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Labels:      labels.All,
-			Annotations: pulumi.StringMap{kube.ConfigHashAnnotation: pulumi.String(configHash)},
+	return kube.Pod{
+		Labels: labels, UID: uid, ConfigHash: pulumi.String(configHash),
+		Volumes: []kube.Volume{
+			{Mount: corev1.VolumeMountArgs{Name: pulumi.String("data"), MountPath: pulumi.String(dataDir)}}, // the claim template
+			kube.EmptyDir("config", configDir),
+			kube.EmptyDir("logs", logDir),
+			kube.Tmp(), // the JVM's and the compression codecs' native libraries
 		},
-		Spec: &corev1.PodSpecArgs{
-			AutomountServiceAccountToken: pulumi.Bool(false),
+		// The root filesystem is read-only, and the image writes its final config into
+		// configDir: seed an emptyDir with the image's own files so nothing it expects is missing.
+		InitContainers: []corev1.ContainerArgs{{
+			Name:         pulumi.String("seed-config"),
+			Image:        pulumi.String(k.Image),
+			Command:      pulumi.ToStringArray([]string{"sh", "-c", "cp -R " + configDir + "/. /seed/"}),
+			Resources:    kube.Resources(k.Workload.Resources),
+			VolumeMounts: corev1.VolumeMountArray{corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String("/seed")}},
+		}},
+		Containers: []corev1.ContainerArgs{{
+			Name:      pulumi.String("kafka"),
+			Image:     pulumi.String(k.Image),
+			Command:   pulumi.ToStringArray([]string{"sh", "-c", StartScript(args)}),
+			Env:       env,
+			Ports:     kube.ContainerPorts(clientPort, controllerPort),
+			Resources: kube.Resources(k.Workload.Resources),
+			ReadinessProbe: &corev1.ProbeArgs{
+				TcpSocket:           &corev1.TCPSocketActionArgs{Port: pulumi.String(clientPort.Name)},
+				InitialDelaySeconds: pulumi.Int(10),
+				PeriodSeconds:       pulumi.Int(10),
+			},
+		}},
+		Spec: corev1.PodSpecArgs{
 			// The image turns every KAFKA_* variable into a server property, and a Service named
 			// kafka would inject KAFKA_PORT, KAFKA_SERVICE_HOST, ... into the pod.
 			EnableServiceLinks: pulumi.Bool(false),
-			SecurityContext:    kube.PodSecurityContext(uid),
 			Affinity:           kube.AntiAffinity(k.Workload.AntiAffinity, labels.Selector),
-			// The root filesystem is read-only, and the image writes its final config into
-			// configDir: seed an emptyDir with the image's own files so nothing it expects is missing.
-			InitContainers: corev1.ContainerArray{corev1.ContainerArgs{
-				Name:            pulumi.String("seed-config"),
-				Image:           pulumi.String(k.Image),
-				Command:         pulumi.ToStringArray([]string{"sh", "-c", "cp -R " + configDir + "/. /seed/"}),
-				Resources:       kube.Resources(k.Workload.Resources),
-				SecurityContext: kube.ContainerSecurityContext(),
-				VolumeMounts:    corev1.VolumeMountArray{mount("config", "/seed")},
-			}},
-			Containers: corev1.ContainerArray{corev1.ContainerArgs{
-				Name:    pulumi.String("kafka"),
-				Image:   pulumi.String(k.Image),
-				Command: pulumi.ToStringArray([]string{"sh", "-c", StartScript(args)}),
-				Env:     env,
-				Ports: corev1.ContainerPortArray{
-					corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(ClientPort)},
-					corev1.ContainerPortArgs{Name: pulumi.String("controller"), ContainerPort: pulumi.Int(ControllerPort)},
-				},
-				Resources: kube.Resources(k.Workload.Resources),
-				ReadinessProbe: &corev1.ProbeArgs{
-					TcpSocket:           &corev1.TCPSocketActionArgs{Port: pulumi.String("client")},
-					InitialDelaySeconds: pulumi.Int(10),
-					PeriodSeconds:       pulumi.Int(10),
-				},
-				SecurityContext: kube.ContainerSecurityContext(),
-				VolumeMounts: corev1.VolumeMountArray{
-					mount("data", dataDir),
-					mount("config", configDir),
-					mount("logs", logDir),
-					mount("tmp", "/tmp"), // the JVM's and the compression codecs' native libraries
-				},
-			}},
-			Volumes: corev1.VolumeArray{emptyDir("config"), emptyDir("logs"), emptyDir("tmp")},
 		},
-	}
+	}.Template()
 }
 
 // topicJob creates the spec's topics. Jobs are immutable, so the name carries a hash of the
@@ -245,27 +220,20 @@ func topicJob(ctx *pulumi.Context, name string, args *Args, bootstrap pulumi.Str
 		Metadata: kube.Meta(jobName, args.Namespace, labels.All),
 		Spec: &batchv1.JobSpecArgs{
 			BackoffLimit: pulumi.Int(6), // brokers may still be electing leaders right after start
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: labels.All},
-				Spec: &corev1.PodSpecArgs{
-					RestartPolicy:                pulumi.String("Never"), // failed attempts keep their logs
-					AutomountServiceAccountToken: pulumi.Bool(false),
-					SecurityContext:              kube.PodSecurityContext(uid),
-					Containers: corev1.ContainerArray{corev1.ContainerArgs{
-						Name:    pulumi.String("create-topics"),
-						Image:   pulumi.String(k.Image),
-						Command: pulumi.StringArray{pulumi.String("sh"), pulumi.String("-ec"), script},
-						// The admin tool's JVM (default heap 256M); not sized by the spec.
-						Resources: kube.Resources(stacks.Resources{
-							Requests: stacks.Quantities{CPU: "50m", Memory: "256Mi"},
-							Limits:   stacks.Quantities{Memory: "512Mi"},
-						}),
-						SecurityContext: kube.ContainerSecurityContext(),
-						VolumeMounts:    corev1.VolumeMountArray{corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")}},
-					}},
-					Volumes: corev1.VolumeArray{corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}},
-				},
-			},
+			Template: kube.Pod{
+				Labels: labels, UID: uid, Volumes: []kube.Volume{kube.Tmp()},
+				Containers: []corev1.ContainerArgs{{
+					Name:    pulumi.String("create-topics"),
+					Image:   pulumi.String(k.Image),
+					Command: pulumi.StringArray{pulumi.String("sh"), pulumi.String("-ec"), script},
+					// The admin tool's JVM (default heap 256M); not sized by the spec.
+					Resources: kube.Resources(stacks.Resources{
+						Requests: stacks.Quantities{CPU: "50m", Memory: "256Mi"},
+						Limits:   stacks.Quantities{Memory: "512Mi"},
+					}),
+				}},
+				Spec: corev1.PodSpecArgs{RestartPolicy: pulumi.String("Never")}, // failed attempts keep their logs
+			}.Template(),
 		},
 	}, opts...)
 	if err != nil {

@@ -160,6 +160,12 @@ func RetainClaims() *appsv1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs 
 type Port struct {
 	Name   string
 	Number int
+	// ServiceNumber is the Service's port when it differs from the container's (unprivileged
+	// nginx listens on 8080 behind port 80). 0: the same.
+	ServiceNumber int
+	// ServiceName is the Service port's name when the container's cannot carry it (container
+	// port names have 15 characters at most); the Service then targets the number. "": the same.
+	ServiceName string
 }
 
 // ContainerPorts are the ports as a container declares them.
@@ -171,11 +177,19 @@ func ContainerPorts(ports ...Port) corev1.ContainerPortArray {
 	return out
 }
 
-// ServicePorts are the ports as a Service exposes them: same number, targeting the name.
+// ServicePorts are the ports as a Service exposes them: the same name and number unless the
+// port says otherwise, targeting the container's port by name.
 func ServicePorts(ports ...Port) corev1.ServicePortArray {
 	out := corev1.ServicePortArray{}
 	for _, p := range ports {
-		out = append(out, corev1.ServicePortArgs{Name: pulumi.String(p.Name), Port: pulumi.Int(p.Number), TargetPort: pulumi.String(p.Name)})
+		port := corev1.ServicePortArgs{Name: pulumi.String(p.Name), Port: pulumi.Int(p.Number), TargetPort: pulumi.String(p.Name)}
+		if p.ServiceNumber != 0 {
+			port.Port = pulumi.Int(p.ServiceNumber)
+		}
+		if p.ServiceName != "" {
+			port.Name, port.TargetPort = pulumi.String(p.ServiceName), pulumi.Int(p.Number)
+		}
+		out = append(out, port)
 	}
 	return out
 }

@@ -189,55 +189,45 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 			kube.EnvFromSecret("AWS_SECRET_ACCESS_KEY", pulumi.String(ref.Name), ref.SecretAccessKeyKey),
 		}
 	}
-	mounts := corev1.VolumeMountArray{
-		corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(configDir), ReadOnly: pulumi.Bool(true)},
-		corev1.VolumeMountArgs{Name: pulumi.String("storage"), MountPath: pulumi.String(dataDir)},
-		corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
+	volumes := []kube.Volume{
+		kube.ConfigVolume(w.configMap.Metadata.Name(), configDir),
+		{Mount: corev1.VolumeMountArgs{Name: pulumi.String("storage"), MountPath: pulumi.String(dataDir)}}, // the claim template, or the emptyDir below
+		kube.Tmp(),
 	}
-	volumes := corev1.VolumeArray{
-		corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: w.configMap.Metadata.Name()}},
-		corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
-	}
+	var scratch corev1.VolumeArray
 	if !t.Stateful {
-		volumes = append(volumes, corev1.VolumeArgs{Name: pulumi.String("storage"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}})
+		scratch = corev1.VolumeArray{corev1.VolumeArgs{Name: pulumi.String("storage"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}}
 	}
 	grace := 30
 	if t.HoldsData {
 		grace = 300 // ingesters flush their chunks on shutdown
 	}
-	template := &corev1.PodTemplateSpecArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Labels:      labels.All,
-			Annotations: pulumi.StringMap{kube.ConfigHashAnnotation: pulumi.String(w.configHash)},
-		},
-		Spec: &corev1.PodSpecArgs{
+	template := kube.Pod{
+		Labels: labels, UID: uid, ConfigHash: pulumi.String(w.configHash), Volumes: volumes,
+		Containers: []corev1.ContainerArgs{{
+			Name:  pulumi.String("loki"),
+			Image: pulumi.String(l.Image),
+			Args: pulumi.ToStringArray([]string{
+				"-config.file=" + configDir + "/" + configFile,
+				"-target=" + t.Flag,
+				"-config.expand-env=true",
+			}),
+			Ports:     containerPorts,
+			Env:       env,
+			Resources: kube.Resources(t.Workload.Resources),
+			ReadinessProbe: &corev1.ProbeArgs{
+				HttpGet:             &corev1.HTTPGetActionArgs{Path: pulumi.String("/ready"), Port: pulumi.String("http")},
+				InitialDelaySeconds: pulumi.Int(15),
+				TimeoutSeconds:      pulumi.Int(1),
+			},
+		}},
+		Spec: corev1.PodSpecArgs{
 			ServiceAccountName:            w.serviceAccount.Metadata.Name().Elem(),
-			AutomountServiceAccountToken:  pulumi.Bool(false),
-			SecurityContext:               kube.PodSecurityContext(uid),
 			Affinity:                      kube.AntiAffinity(t.Workload.AntiAffinity, labels.Selector),
 			TerminationGracePeriodSeconds: pulumi.Int(grace),
-			Containers: corev1.ContainerArray{corev1.ContainerArgs{
-				Name:  pulumi.String("loki"),
-				Image: pulumi.String(l.Image),
-				Args: pulumi.ToStringArray([]string{
-					"-config.file=" + configDir + "/" + configFile,
-					"-target=" + t.Flag,
-					"-config.expand-env=true",
-				}),
-				Ports:     containerPorts,
-				Env:       env,
-				Resources: kube.Resources(t.Workload.Resources),
-				ReadinessProbe: &corev1.ProbeArgs{
-					HttpGet:             &corev1.HTTPGetActionArgs{Path: pulumi.String("/ready"), Port: pulumi.String("http")},
-					InitialDelaySeconds: pulumi.Int(15),
-					TimeoutSeconds:      pulumi.Int(1),
-				},
-				SecurityContext: kube.ContainerSecurityContext(),
-				VolumeMounts:    mounts,
-			}},
-			Volumes: volumes,
+			Volumes:                       scratch,
 		},
-	}
+	}.Template()
 	selector := &metav1.LabelSelectorArgs{MatchLabels: labels.Selector}
 	workloadName := svcName
 	if t.Stateful {
@@ -283,8 +273,8 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 	svcName := w.names.service(cacheName)
 	// Loki finds the pods through SRV records of this port's name; container port names are
 	// limited to 15 characters, so the target is the number.
-	client := corev1.ServicePortArgs{Name: pulumi.String("memcached-client"), Port: pulumi.Int(MemcachedPort), TargetPort: pulumi.Int(MemcachedPort)}
-	if _, err := w.service(svcName, labels, true, labels.Selector, corev1.ServicePortArray{client}); err != nil {
+	client := kube.Port{Name: "client", Number: MemcachedPort, ServiceName: "memcached-client"}
+	if _, err := w.service(svcName, labels, true, labels.Selector, kube.ServicePorts(client)); err != nil {
 		return err
 	}
 	// Sized by the spec's one rule (memory = 1.2 x the cache size), as the capacity checks size it.
@@ -294,24 +284,19 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 		Spec: &appsv1.DeploymentSpecArgs{
 			Replicas: pulumi.Int(workload.Replicas),
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: labels.All},
-				Spec: &corev1.PodSpecArgs{
-					AutomountServiceAccountToken: pulumi.Bool(false),
-					SecurityContext:              kube.PodSecurityContext(11211), // the image's memcache user
-					Affinity:                     kube.AntiAffinity(cache.AntiAffinity, labels.Selector),
-					Containers: corev1.ContainerArray{corev1.ContainerArgs{
-						Name:  pulumi.String("memcached"),
-						Image: pulumi.String(cache.Image),
-						Args: pulumi.ToStringArray([]string{
-							"-m", fmt.Sprint(cache.SizeMB), "-I", "5m", "-c", "16384", "-v",
-						}),
-						Ports:           corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(MemcachedPort)}},
-						Resources:       kube.Resources(workload.Resources),
-						SecurityContext: kube.ContainerSecurityContext(),
-					}},
-				},
-			},
+			Template: kube.Pod{
+				Labels: labels, UID: 11211, // the image's memcache user
+				Containers: []corev1.ContainerArgs{{
+					Name:  pulumi.String("memcached"),
+					Image: pulumi.String(cache.Image),
+					Args: pulumi.ToStringArray([]string{
+						"-m", fmt.Sprint(cache.SizeMB), "-I", "5m", "-c", "16384", "-v",
+					}),
+					Ports:     kube.ContainerPorts(client),
+					Resources: kube.Resources(workload.Resources),
+				}},
+				Spec: corev1.PodSpecArgs{Affinity: kube.AntiAffinity(cache.AntiAffinity, labels.Selector)},
+			}.Template(),
 		},
 	}, w.parent)
 	if err != nil {
