@@ -1,5 +1,5 @@
 // Package kube holds the small Kubernetes building blocks every obs-stack component shares:
-// labels, hardened security contexts, resources, anti-affinity and disruption budgets.
+// labels, hardened pod templates, resources, anti-affinity and disruption budgets.
 package kube
 
 import (
