@@ -21,12 +21,13 @@ type Pod struct {
 	ConfigHash pulumi.StringInput
 	// ServiceAccountToken mounts the service account's token, for pods that call the API server.
 	ServiceAccountToken bool
-	// Volumes the main container (the first) mounts, in order.
+	// Volumes the main container (the first) mounts, in order; they replace its VolumeMounts.
 	Volumes []Volume
+	// LaterVolumes are pod volumes listed after those of Volumes (the source of a mount-only Volume).
+	LaterVolumes corev1.VolumeArray
 	// Containers, the main one first, and InitContainers; their security contexts are set here.
 	Containers, InitContainers []corev1.ContainerArgs
-	// Spec holds the rest of the pod spec (affinity, service account, grace period, ...); its
-	// Volumes come after those of Volumes.
+	// Spec holds the rest of the pod spec (affinity, service account, grace period, ...).
 	Spec corev1.PodSpecArgs
 }
 
@@ -34,7 +35,7 @@ type Pod struct {
 type Volume struct {
 	Mount corev1.VolumeMountArgs
 	// Source is the pod's volume; nil when it comes from elsewhere (a StatefulSet's claim
-	// template, or Spec.Volumes).
+	// template, or LaterVolumes).
 	Source *corev1.VolumeArgs
 }
 
@@ -74,8 +75,8 @@ func (p Pod) Template() *corev1.PodTemplateSpecArgs {
 			sources = append(sources, *v.Source)
 		}
 	}
-	if extra, _ := spec.Volumes.(corev1.VolumeArray); len(sources)+len(extra) > 0 {
-		spec.Volumes = append(sources, extra...)
+	if sources = append(sources, p.LaterVolumes...); len(sources) > 0 {
+		spec.Volumes = sources
 	}
 	spec.Containers = hardened(p.Containers, mounts)
 	if len(p.InitContainers) > 0 {

@@ -203,7 +203,7 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 		grace = 300 // ingesters flush their chunks on shutdown
 	}
 	template := kube.Pod{
-		Labels: labels, UID: uid, ConfigHash: pulumi.String(w.configHash), Volumes: volumes,
+		Labels: labels, UID: uid, ConfigHash: pulumi.String(w.configHash), Volumes: volumes, LaterVolumes: scratch,
 		Containers: []corev1.ContainerArgs{{
 			Name:  pulumi.String("loki"),
 			Image: pulumi.String(l.Image),
@@ -225,7 +225,6 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 			ServiceAccountName:            w.serviceAccount.Metadata.Name().Elem(),
 			Affinity:                      kube.AntiAffinity(t.Workload.AntiAffinity, labels.Selector),
 			TerminationGracePeriodSeconds: pulumi.Int(grace),
-			Volumes:                       scratch,
 		},
 	}.Template()
 	selector := &metav1.LabelSelectorArgs{MatchLabels: labels.Selector}
