@@ -52,40 +52,31 @@ func declare(ctx *pulumi.Context, projectDir string) error {
 	if err != nil {
 		return err
 	}
-	stack := kube.Stack{Spec: spec, Namespace: namespace, Instance: Instance}
+	stack := kube.Stack{Namespace: namespace, NamespaceName: spec.Cluster.Namespace, Domain: spec.Cluster.Domain, Instance: Instance}
 
 	if spec.Cluster.NetworkPolicies {
-		if _, err := netpol.New(ctx, "netpol", &stack, children); err != nil {
+		if _, err := netpol.New(ctx, "netpol", netpolArgs(spec, stack), children); err != nil {
 			return err
 		}
 	}
-	lk, err := loki.New(ctx, "loki", &stack, children)
+	lk, err := loki.New(ctx, "loki", lokiArgs(spec, stack), children)
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(ctx, "gateway", &gateway.Args{Stack: stack, Routes: lk.Routes, RingPages: lk.RingPages}, children)
+	gw, err := gateway.New(ctx, "gateway", gatewayArgs(spec, stack, lk), children)
 	if err != nil {
 		return err
 	}
 	var k *kafka.Kafka
 	if spec.Kafka.Enabled {
-		if k, err = kafka.New(ctx, "kafka", &stack, children); err != nil {
+		if k, err = kafka.New(ctx, "kafka", kafkaArgs(spec, stack), children); err != nil {
 			return err
 		}
 	}
-	alloyArgs := &alloy.Args{Stack: stack, PushURL: gw.PushURL}
-	if k != nil && spec.Alloy.ConsumeKafka {
-		alloyArgs.KafkaBrokers, alloyArgs.KafkaTopics = k.BootstrapServers, k.Topics
-	}
-	grafanaArgs := &grafana.Args{Stack: stack, GatewayURL: gw.URL}
-	if gw.AuthEnabled {
-		alloyArgs.CredentialsSecret = gw.CredentialsSecret
-		grafanaArgs.Username, grafanaArgs.Password = gateway.Username, gw.Password
-	}
-	if _, err := alloy.New(ctx, "alloy", alloyArgs, children); err != nil {
+	if _, err := alloy.New(ctx, "alloy", alloyArgs(spec, stack, gw, k), children); err != nil {
 		return err
 	}
-	ds, err := grafana.New(ctx, "grafana", grafanaArgs, children)
+	ds, err := grafana.New(ctx, "grafana", grafanaArgs(spec, stack, gw), children)
 	if err != nil {
 		return err
 	}

@@ -21,17 +21,41 @@ import (
 
 // Args of the Alloy component.
 type Args struct {
-	// Stack: Alloy reads the cluster, loki, alloy and kafka sections of the spec.
 	kube.Stack
+	// Image of Alloy.
+	Image string
+	// Resources of the Alloy container.
+	Resources stacks.Resources
+	// PodLogs collects the logs of the pods on each node.
+	PodLogs bool
+	// PodLogSource is SourceAPI or SourceFile; used with PodLogs.
+	PodLogSource string
+	// ServiceMonitor creates a Prometheus Operator ServiceMonitor for /metrics.
+	ServiceMonitor bool
 	// PushURL is the gateway's push URL, e.g. http://loki-gateway.observability.svc.cluster.local/loki/api/v1/push.
 	PushURL pulumi.StringInput
-	// CredentialsSecret names a Secret (in the stack namespace) with keys "username" and "password"
-	// for the gateway's basic auth; nil when Loki auth is off.
+	// Auth is the gateway's basic auth; nil while Loki auth is off.
+	Auth *Auth
+	// Kafka is the Kafka source; nil when Alloy consumes no Kafka.
+	Kafka *KafkaSource
+}
+
+// Auth is how Alloy authenticates to the gateway.
+type Auth struct {
+	// CredentialsSecret names a Secret (in the stack namespace) with keys "username" and "password".
 	CredentialsSecret pulumi.StringInput
-	// KafkaBrokers is a comma-separated host:port list; nil when Kafka is off or alloy.consumeKafka is false.
-	KafkaBrokers pulumi.StringInput
-	// KafkaTopics are the topics to consume; required with KafkaBrokers.
-	KafkaTopics []string
+	// Tenant is sent as X-Scope-OrgID.
+	Tenant string
+}
+
+// KafkaSource is what Alloy consumes from Kafka.
+type KafkaSource struct {
+	// Brokers is a comma-separated host:port list.
+	Brokers pulumi.StringInput
+	// Topics to consume; required.
+	Topics []string
+	// GroupID is the consumer group all Alloy pods share.
+	GroupID string
 }
 
 // Alloy is the component.
@@ -48,11 +72,13 @@ const (
 	objectName  = "alloy" // explicit name of every object but the auto-named ConfigMap
 	uid         = 473     // the alloy user the grafana/alloy image creates; the image itself defaults to root
 	HTTPPort    = 12345   // Alloy's UI and /metrics (exported for NetworkPolicies)
-	portName    = "http-metrics"
 	configDir   = "/etc/alloy"
 	configFile  = "config.alloy"
 	storagePath = "/var/lib/alloy/data"
 )
+
+// metricsPort serves Alloy's UI, /-/ready and /metrics.
+var metricsPort = kube.Port{Name: "http-metrics", Number: HTTPPort}
 
 // New declares Alloy.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Alloy, error) {
@@ -63,11 +89,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource("obs-stack:alloy:Alloy", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("registering Alloy component: %w", err)
 	}
-	a := args.Spec.Alloy
 	parent := pulumi.Parent(c)
-	labels := kube.NewLabels(objectName, args.Instance, "collector", a.Image)
-	podLogs := a.PodLogs
-	fileSource := podLogs && a.PodLogSource == SourceFile
+	labels := kube.NewLabels(objectName, args.Instance, "collector", args.Image)
+	podLogs := args.PodLogs
+	fileSource := podLogs && args.PodLogSource == SourceFile
 
 	c.ConfigText = configText(args)
 
@@ -78,7 +103,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("creating Alloy ServiceAccount: %w", err)
 	}
 	if podLogs {
-		if err := rbac(ctx, name, args, labels, sa, a.PodLogSource, parent); err != nil {
+		if err := rbac(ctx, name, args, labels, sa, args.PodLogSource, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -98,68 +123,54 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			FieldRef: &corev1.ObjectFieldSelectorArgs{FieldPath: pulumi.String("spec.nodeName")},
 		}},
 	}
-	if args.CredentialsSecret != nil {
-		env = append(env, kube.EnvFromSecret(envUsername, args.CredentialsSecret, "username"), kube.EnvFromSecret(envPassword, args.CredentialsSecret, "password"))
+	if args.Auth != nil {
+		env = append(env, kube.EnvFromSecret(envUsername, args.Auth.CredentialsSecret, "username"), kube.EnvFromSecret(envPassword, args.Auth.CredentialsSecret, "password"))
 	}
 
-	mounts := corev1.VolumeMountArray{
-		corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(configDir), ReadOnly: pulumi.Bool(true)},
+	volumes := []kube.Volume{
+		kube.ConfigVolume(cm.Metadata.Name(), configDir),
 		// Alloy's data (file positions; Kafka offsets live in Kafka) survives container restarts, not pod replacement.
-		corev1.VolumeMountArgs{Name: pulumi.String("storage"), MountPath: pulumi.String(storagePath)},
-		corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
+		kube.EmptyDir("storage", storagePath),
+		kube.Tmp(),
 	}
-	volumes := corev1.VolumeArray{
-		corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: cm.Metadata.Name()}},
-		corev1.VolumeArgs{Name: pulumi.String("storage"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
-		corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
-	}
-	podSecurity := kube.PodSecurityContext(uid)
+	var groups []int
 	if fileSource {
-		mounts = append(mounts, corev1.VolumeMountArgs{Name: pulumi.String("pod-logs"), MountPath: pulumi.String(podLogsDir), ReadOnly: pulumi.Bool(true)})
-		volumes = append(volumes, corev1.VolumeArgs{Name: pulumi.String("pod-logs"), HostPath: &corev1.HostPathVolumeSourceArgs{
-			Path: pulumi.String(podLogsDir), Type: pulumi.String("Directory"),
-		}})
+		volumes = append(volumes, kube.Volume{
+			Mount: corev1.VolumeMountArgs{Name: pulumi.String("pod-logs"), MountPath: pulumi.String(podLogsDir), ReadOnly: pulumi.Bool(true)},
+			Source: &corev1.VolumeArgs{Name: pulumi.String("pod-logs"), HostPath: &corev1.HostPathVolumeSourceArgs{
+				Path: pulumi.String(podLogsDir), Type: pulumi.String("Directory"),
+			}},
+		})
 		// The kubelet writes log files root:root 0640: group 0 reads them without running as root.
 		// The hostPath volume needs the namespace at Pod Security level "privileged" (baseline forbids hostPath).
-		podSecurity.SupplementalGroups = pulumi.IntArray{pulumi.Int(0)}
+		groups = []int{0}
 	}
 
 	_, err = appsv1.NewDaemonSet(ctx, name, &appsv1.DaemonSetArgs{
 		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
 		Spec: &appsv1.DaemonSetSpecArgs{
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{
-					Labels: labels.All,
-					Annotations: pulumi.StringMap{
-						kube.ConfigHashAnnotation: c.ConfigText.ApplyT(func(text string) string { return kube.Hash(text) }).(pulumi.StringOutput),
+			Template: kube.Pod{
+				Labels: labels, UID: uid, SupplementalGroups: groups, ConfigHash: kube.HashOf(c.ConfigText), Volumes: volumes,
+				// Discovery and API tailing talk to the API server; nothing else does.
+				ServiceAccountToken: podLogs,
+				Containers: []corev1.ContainerArgs{{
+					Name:  pulumi.String(objectName),
+					Image: pulumi.String(args.Image),
+					Args: pulumi.ToStringArray([]string{
+						"run", configDir + "/" + configFile,
+						"--storage.path=" + storagePath,
+						fmt.Sprintf("--server.http.listen-addr=0.0.0.0:%d", HTTPPort),
+					}),
+					Ports: kube.ContainerPorts(metricsPort),
+					Env:   env,
+					ReadinessProbe: &corev1.ProbeArgs{
+						HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/-/ready"), Port: pulumi.String(metricsPort.Name)},
 					},
-				},
-				Spec: &corev1.PodSpecArgs{
-					ServiceAccountName: sa.Metadata.Name().Elem(),
-					// Discovery and API tailing talk to the API server; nothing else does.
-					AutomountServiceAccountToken: pulumi.Bool(podLogs),
-					SecurityContext:              podSecurity,
-					Containers: corev1.ContainerArray{corev1.ContainerArgs{
-						Name:  pulumi.String(objectName),
-						Image: pulumi.String(a.Image),
-						Args: pulumi.ToStringArray([]string{
-							"run", configDir + "/" + configFile,
-							"--storage.path=" + storagePath,
-							fmt.Sprintf("--server.http.listen-addr=0.0.0.0:%d", HTTPPort),
-						}),
-						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String(portName), ContainerPort: pulumi.Int(HTTPPort)}},
-						Env:   env,
-						ReadinessProbe: &corev1.ProbeArgs{
-							HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/-/ready"), Port: pulumi.String(portName)},
-						},
-						Resources:       kube.Resources(a.Resources),
-						SecurityContext: kube.ContainerSecurityContext(),
-						VolumeMounts:    mounts,
-					}},
-					Volumes: volumes,
-				},
-			},
+					Resources: kube.Resources(args.Resources),
+				}},
+				Spec: corev1.PodSpecArgs{ServiceAccountName: sa.Metadata.Name().Elem()},
+			}.Template(),
 		},
 	}, parent)
 	if err != nil {
@@ -171,9 +182,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
 		Spec: &corev1.ServiceSpecArgs{
 			Selector: labels.Selector,
-			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
-				Name: pulumi.String(portName), Port: pulumi.Int(HTTPPort), TargetPort: pulumi.String(portName),
-			}},
+			Ports:    kube.ServicePorts(metricsPort),
 		},
 	}, parent)
 	if err != nil {
@@ -181,7 +190,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	c.MetricsService = svc.Metadata.Name().Elem()
 
-	if args.Spec.Alloy.ServiceMonitor {
+	if args.ServiceMonitor {
 		// Prometheus Operator scrapes Alloy through its metrics Service (the CRD must exist).
 		_, err := apiextensions.NewCustomResource(ctx, name+"-servicemonitor", &apiextensions.CustomResourceArgs{
 			ApiVersion: pulumi.String("monitoring.coreos.com/v1"),
@@ -189,7 +198,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			Metadata:   kube.Meta(objectName, args.Namespace, labels.All),
 			OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
 				"selector":  pulumi.Map{"matchLabels": labels.Selector},
-				"endpoints": pulumi.Array{pulumi.Map{"port": pulumi.String(portName), "path": pulumi.String("/metrics")}},
+				"endpoints": pulumi.Array{pulumi.Map{"port": pulumi.String(metricsPort.Name), "path": pulumi.String("/metrics")}},
 			}},
 		}, parent, pulumi.DependsOn([]pulumi.Resource{svc}))
 		if err != nil {
@@ -203,46 +212,39 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	return c, nil
 }
 
-// check rejects arguments that disagree with the spec, so the config never silently drops a source.
+// check rejects arguments the config cannot be built from.
 func (args *Args) check() error {
 	var errs []error
 	if args.PushURL == nil {
 		errs = append(errs, errors.New("alloy: PushURL is required"))
 	}
-	if auth := args.Spec.Loki.AuthEnabled; auth != (args.CredentialsSecret != nil) {
-		errs = append(errs, fmt.Errorf("alloy: loki.authEnabled is %t but CredentialsSecret is set: %t (basic auth needs the Secret exactly when auth is on)", auth, args.CredentialsSecret != nil))
+	if args.Auth != nil && args.Auth.CredentialsSecret == nil {
+		errs = append(errs, errors.New("alloy: Auth given without CredentialsSecret"))
 	}
-	consume := args.Spec.Alloy.ConsumeKafka && args.Spec.Kafka.Enabled
-	if consume != (args.KafkaBrokers != nil) {
-		errs = append(errs, fmt.Errorf("alloy: alloy.consumeKafka && kafka.enabled is %t but KafkaBrokers is set: %t", consume, args.KafkaBrokers != nil))
-	}
-	if args.KafkaBrokers != nil && len(args.KafkaTopics) == 0 {
-		errs = append(errs, errors.New("alloy: KafkaBrokers given without KafkaTopics"))
+	if args.Kafka != nil && (args.Kafka.Brokers == nil || len(args.Kafka.Topics) == 0) {
+		errs = append(errs, errors.New("alloy: Kafka needs both Brokers and Topics"))
 	}
 	return errors.Join(errs...)
 }
 
-// specInput is the part of the config the spec decides; configText adds the push URL and Kafka.
-func specInput(s stacks.Spec) ConfigInput {
-	in := ConfigInput{
-		BasicAuth:    s.Loki.AuthEnabled,
-		PodLogs:      s.Alloy.PodLogs,
-		PodLogSource: s.Alloy.PodLogSource,
-		KafkaGroupID: s.Alloy.KafkaGroupID,
+// configInput is the part of the config known at preview; configText adds the push URL and brokers.
+func (args *Args) configInput() ConfigInput {
+	in := ConfigInput{PodLogs: args.PodLogs, PodLogSource: args.PodLogSource}
+	if args.Auth != nil {
+		in.BasicAuth, in.TenantID = true, args.Auth.Tenant
 	}
-	if s.Loki.AuthEnabled {
-		in.TenantID = s.Loki.Tenant // with auth off Loki ignores X-Scope-OrgID and uses "fake"
+	if args.Kafka != nil {
+		in.KafkaTopics, in.KafkaGroupID = args.Kafka.Topics, args.Kafka.GroupID
 	}
 	return in
 }
 
 // configText builds the config once the push URL and brokers are known.
 func configText(args *Args) pulumi.StringOutput {
-	in := specInput(args.Spec)
+	in := args.configInput()
 	var brokers pulumi.StringInput = pulumi.String("")
-	if args.KafkaBrokers != nil {
-		brokers = args.KafkaBrokers
-		in.KafkaTopics = args.KafkaTopics
+	if args.Kafka != nil {
+		brokers = args.Kafka.Brokers
 	}
 	return pulumi.All(args.PushURL, brokers).ApplyT(func(v []any) (string, error) {
 		cfg := in
@@ -272,7 +274,7 @@ func rbac(ctx *pulumi.Context, name string, args *Args, labels kube.Labels, sa *
 		)
 	}
 	// Cluster-scoped names carry the namespace: two stacks (dev, prod) may share a cluster.
-	clusterName := "obs-stack-alloy-" + args.Spec.Cluster.Namespace
+	clusterName := "obs-stack-alloy-" + args.NamespaceName
 	role, err := rbacv1.NewClusterRole(ctx, name, &rbacv1.ClusterRoleArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(clusterName), Labels: labels.All},
 		Rules:    rules,

@@ -23,16 +23,20 @@ const (
 // testArgs are the arguments the program would pass for a spec: outputs for the push URL and
 // brokers (as the gateway and Kafka components hand them over), the Secret when auth is on.
 func testArgs(s stacks.Spec) *Args {
+	a := s.Alloy
 	args := &Args{
-		Stack:   kube.Stack{Spec: s, Namespace: pulumi.String(s.Cluster.Namespace), Instance: "obs-stack"},
+		Stack: kube.Stack{Namespace: pulumi.String(s.Cluster.Namespace), NamespaceName: s.Cluster.Namespace, Domain: s.Cluster.Domain, Instance: "obs-stack"},
+		Image: a.Image, Resources: a.Resources, PodLogs: a.PodLogs, PodLogSource: a.PodLogSource, ServiceMonitor: a.ServiceMonitor,
 		PushURL: pulumi.String(testPushURL).ToStringOutput(),
 	}
 	if s.Loki.AuthEnabled {
-		args.CredentialsSecret = pulumi.String("loki-gateway-credentials")
+		args.Auth = &Auth{CredentialsSecret: pulumi.String("loki-gateway-credentials"), Tenant: s.Loki.Tenant}
 	}
-	if s.Alloy.ConsumeKafka && s.Kafka.Enabled {
-		args.KafkaBrokers = pulumi.String("kafka-0.kafka-headless:9092, kafka-1.kafka-headless:9092").ToStringOutput()
-		args.KafkaTopics = []string{"logs", "audit"}
+	if a.ConsumeKafka && s.Kafka.Enabled {
+		args.Kafka = &KafkaSource{
+			Brokers: pulumi.String("kafka-0.kafka-headless:9092, kafka-1.kafka-headless:9092").ToStringOutput(),
+			Topics:  []string{"logs", "audit"}, GroupID: a.KafkaGroupID,
+		}
 	}
 	return args
 }
@@ -250,7 +254,7 @@ func TestCredentialsComeFromTheSecret(t *testing.T) {
 	}
 
 	missing := testArgs(stacks.Prod())
-	missing.CredentialsSecret = nil
+	missing.Auth.CredentialsSecret = nil
 	if _, _, err := run(t, missing); err == nil || !strings.Contains(err.Error(), "CredentialsSecret") {
 		t.Errorf("auth on without a Secret must fail, got %v", err)
 	}
@@ -276,10 +280,10 @@ func TestKafkaSourceOnlyWithBrokers(t *testing.T) {
 		t.Errorf("no brokers: no Kafka source\n%s", text)
 	}
 
-	mismatch := testArgs(stacks.Dev())
-	mismatch.KafkaBrokers = nil // the spec says consume: dropping the source silently would lose logs
-	if _, _, err := run(t, mismatch); err == nil || !strings.Contains(err.Error(), "KafkaBrokers") {
-		t.Errorf("consumeKafka without brokers must fail, got %v", err)
+	noBrokers := testArgs(stacks.Dev())
+	noBrokers.Kafka.Brokers = nil // a Kafka source without brokers would silently consume nothing
+	if _, _, err := run(t, noBrokers); err == nil || !strings.Contains(err.Error(), "Brokers") {
+		t.Errorf("a Kafka source without brokers must fail, got %v", err)
 	}
 }
 

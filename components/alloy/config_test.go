@@ -81,8 +81,8 @@ const testPushURL = "http://loki-gateway.observability.svc.cluster.local/loki/ap
 // presetInput is the ConfigInput New builds for a preset, with the brokers the Kafka
 // component would pass (one per broker pod) and the preset's topics.
 func presetInput(s stacks.Spec) ConfigInput {
-	in := specInput(s)
-	in.PushURL = testPushURL
+	in := testArgs(s).configInput()
+	in.PushURL, in.KafkaTopics = testPushURL, nil
 	for i := range s.Kafka.Replicas {
 		in.KafkaBrokers = append(in.KafkaBrokers, fmt.Sprintf("kafka-%d.kafka-headless.observability.svc.cluster.local:9092", i))
 	}

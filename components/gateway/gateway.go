@@ -14,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"obs-stack/components/kube"
+	"obs-stack/stacks"
 )
 
 // Username of the gateway's basic auth.
@@ -22,6 +23,15 @@ const Username = "obs-stack"
 // Args of the gateway component.
 type Args struct {
 	kube.Stack
+	// Image of unprivileged nginx.
+	Image string
+	// Workload sizes the gateway (its Storage is unused).
+	Workload stacks.Workload
+	// Resolver is the cluster DNS Service nginx resolves upstream names through.
+	Resolver string
+	// AuthEnabled requires basic auth (a generated password) and pins X-Scope-OrgID to Tenant.
+	AuthEnabled bool
+	Tenant      string
 	// Routes and RingPages come from the Loki component (loki.Loki.Routes / RingPages).
 	Routes    map[string]pulumi.StringOutput
 	RingPages map[string]pulumi.StringOutput
@@ -48,25 +58,27 @@ type Gateway struct {
 
 const uid = 101 // the nginx-unprivileged image's user
 
+// httpPort is nginx's one port; its Service listens on 80.
+var httpPort = kube.Port{Name: "http", Number: ListenPort, ServiceNumber: 80}
+
 // New declares the gateway.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Gateway, error) {
-	s := args.Spec
-	c := &Gateway{AuthEnabled: s.Loki.AuthEnabled}
+	c := &Gateway{AuthEnabled: args.AuthEnabled}
 	if err := ctx.RegisterComponentResource("obs-stack:gateway:Gateway", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("registering gateway component: %w", err)
 	}
 	parent := pulumi.Parent(c)
-	labels := kube.NewLabels("loki-gateway", args.Instance, "gateway", s.Gateway.Image)
+	labels := kube.NewLabels("loki-gateway", args.Instance, "gateway", args.Image)
 	const objectName = "loki-gateway"
 
 	// The config is known at preview: upstream URLs are built from Services with fixed names.
 	c.ConfigText = pulumi.All(outputMap(args.Routes), outputMap(args.RingPages)).ApplyT(func(v []any) (string, error) {
 		return BuildConfig(ConfigInput{
-			Resolver:    s.Cluster.DNSService,
+			Resolver:    args.Resolver,
 			Routes:      v[0].(map[string]string),
 			RingPages:   v[1].(map[string]string),
-			AuthEnabled: s.Loki.AuthEnabled,
-			Tenant:      s.Loki.Tenant,
+			AuthEnabled: args.AuthEnabled,
+			Tenant:      args.Tenant,
 		})
 	}).(pulumi.StringOutput)
 
@@ -78,15 +90,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("creating gateway ConfigMap: %w", err)
 	}
 
-	mounts := corev1.VolumeMountArray{
-		corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(ConfigDir), ReadOnly: pulumi.Bool(true)},
-		corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
-	}
-	volumes := corev1.VolumeArray{
-		corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: cm.Metadata.Name()}},
-		corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
-	}
-	if s.Loki.AuthEnabled {
+	volumes := []kube.Volume{kube.ConfigVolume(cm.Metadata.Name(), ConfigDir), kube.Tmp()}
+	if args.AuthEnabled {
 		// No keepers: the password is generated once and stays; its bcrypt hash is computed by
 		// the provider at creation, so the htpasswd line is the same on every preview.
 		password, err := random.NewRandomPassword(ctx, name+"-password", &random.RandomPasswordArgs{
@@ -109,51 +114,39 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			return nil, fmt.Errorf("creating gateway auth Secret: %w", err)
 		}
 		c.CredentialsSecret = secret.Metadata.Name().Elem()
-		mounts = append(mounts, corev1.VolumeMountArgs{Name: pulumi.String("auth"), MountPath: pulumi.String(SecretsDir), ReadOnly: pulumi.Bool(true)})
-		volumes = append(volumes, corev1.VolumeArgs{Name: pulumi.String("auth"), Secret: &corev1.SecretVolumeSourceArgs{
-			SecretName: secret.Metadata.Name().Elem(),
-			Items:      corev1.KeyToPathArray{corev1.KeyToPathArgs{Key: pulumi.String(HtpasswdFile), Path: pulumi.String(HtpasswdFile)}},
-		}})
+		volumes = append(volumes, kube.Volume{
+			Mount: corev1.VolumeMountArgs{Name: pulumi.String("auth"), MountPath: pulumi.String(SecretsDir), ReadOnly: pulumi.Bool(true)},
+			Source: &corev1.VolumeArgs{Name: pulumi.String("auth"), Secret: &corev1.SecretVolumeSourceArgs{
+				SecretName: secret.Metadata.Name().Elem(),
+				Items:      corev1.KeyToPathArray{corev1.KeyToPathArgs{Key: pulumi.String(HtpasswdFile), Path: pulumi.String(HtpasswdFile)}},
+			}},
+		})
 	} else {
 		c.CredentialsSecret = pulumi.String("").ToStringOutput()
 		c.Password = pulumi.String("").ToStringOutput()
 	}
 
-	w := s.Gateway.Workload
+	w := args.Workload
 	_, err = appsv1.NewDeployment(ctx, objectName, &appsv1.DeploymentArgs{
 		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
 		Spec: &appsv1.DeploymentSpecArgs{
 			Replicas: pulumi.Int(w.Replicas),
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{
-					Labels: labels.All,
-					Annotations: pulumi.StringMap{kube.ConfigHashAnnotation: c.ConfigText.ApplyT(func(text string) string {
-						return kube.Hash(text)
-					}).(pulumi.StringOutput)},
-				},
-				Spec: &corev1.PodSpecArgs{
-					AutomountServiceAccountToken: pulumi.Bool(false),
-					SecurityContext:              kube.PodSecurityContext(uid),
-					Affinity:                     kube.AntiAffinity(w.AntiAffinity, labels.Selector),
-					Containers: corev1.ContainerArray{corev1.ContainerArgs{
-						Name:    pulumi.String("nginx"),
-						Image:   pulumi.String(s.Gateway.Image),
-						Command: pulumi.ToStringArray([]string{"nginx"}),
-						Args:    pulumi.ToStringArray([]string{"-c", ConfigDir + "/" + ConfigFile, "-g", "daemon off;"}),
-						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
-							Name: pulumi.String("http"), ContainerPort: pulumi.Int(ListenPort),
-						}},
-						ReadinessProbe: &corev1.ProbeArgs{
-							HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/"), Port: pulumi.String("http")},
-						},
-						Resources:       kube.Resources(w.Resources),
-						SecurityContext: kube.ContainerSecurityContext(),
-						VolumeMounts:    mounts,
-					}},
-					Volumes: volumes,
-				},
-			},
+			Template: kube.Pod{
+				Labels: labels, UID: uid, ConfigHash: kube.HashOf(c.ConfigText), Volumes: volumes,
+				Containers: []corev1.ContainerArgs{{
+					Name:    pulumi.String("nginx"),
+					Image:   pulumi.String(args.Image),
+					Command: pulumi.ToStringArray([]string{"nginx"}),
+					Args:    pulumi.ToStringArray([]string{"-c", ConfigDir + "/" + ConfigFile, "-g", "daemon off;"}),
+					Ports:   kube.ContainerPorts(httpPort),
+					ReadinessProbe: &corev1.ProbeArgs{
+						HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/"), Port: pulumi.String(httpPort.Name)},
+					},
+					Resources: kube.Resources(w.Resources),
+				}},
+				Spec: corev1.PodSpecArgs{Affinity: kube.AntiAffinity(w.AntiAffinity, labels.Selector)},
+			}.Template(),
 		},
 	}, parent)
 	if err != nil {
@@ -168,16 +161,14 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
 		Spec: &corev1.ServiceSpecArgs{
 			Selector: labels.Selector,
-			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
-				Name: pulumi.String("http"), Port: pulumi.Int(80), TargetPort: pulumi.String("http"),
-			}},
+			Ports:    kube.ServicePorts(httpPort),
 		},
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating gateway Service: %w", err)
 	}
 
-	c.URL = pulumi.Sprintf("http://%s.%s.svc.%s", svc.Metadata.Name().Elem(), s.Cluster.Namespace, s.Cluster.Domain)
+	c.URL = pulumi.Sprintf("http://%s.%s.svc.%s", svc.Metadata.Name().Elem(), args.NamespaceName, args.Domain)
 	c.PushURL = pulumi.Sprintf("%s/loki/api/v1/push", c.URL)
 	c.QueryURL = pulumi.Sprintf("%s/loki/api/v1/query_range", c.URL)
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{

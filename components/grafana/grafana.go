@@ -11,18 +11,43 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"obs-stack/components/kube"
-	"obs-stack/stacks"
 )
 
 // Args of the datasources component.
 type Args struct {
-	// Stack's Namespace is the stack's, used when grafana.namespace is empty.
+	// Stack's Namespace is where the Secret goes when SecretNamespace is empty.
 	kube.Stack
+	// SecretNamespace is where Grafana's sidecar looks; empty means the stack's namespace.
+	SecretNamespace string
+	// SecretName of the provisioning Secret.
+	SecretName string
+	// SidecarLabel and SidecarLabelValue mark the Secret for Grafana's sidecar.
+	SidecarLabel, SidecarLabelValue string
+	// Settings of the provisioned datasources.
+	Settings Settings
 	// GatewayURL is the gateway Service URL: Grafana always reads Loki through the gateway.
 	GatewayURL pulumi.StringInput
-	// Username and Password of the gateway's basic auth; Password is nil when auth is off.
+	// Auth is the gateway's basic auth; nil while Loki auth is off.
+	Auth *Auth
+}
+
+// Settings of the provisioned datasources.
+type Settings struct {
+	// Name and UID of the Loki datasource.
+	Name, UID string
+	// MaxLines returned per query and TimeoutSeconds of a query.
+	MaxLines, TimeoutSeconds int
+	// PrometheusURL adds a Prometheus datasource when set.
+	PrometheusURL string
+}
+
+// Auth is how Grafana authenticates to the gateway.
+type Auth struct {
+	// Username and Password of the gateway's basic auth.
 	Username string
 	Password pulumi.StringInput
+	// Tenant is sent as X-Scope-OrgID.
+	Tenant string
 }
 
 // Datasources is the component.
@@ -57,22 +82,22 @@ type Datasource struct {
 // ProvisioningInput are the plain values the provisioning file is built from.
 type ProvisioningInput struct {
 	GatewayURL string
-	Username   string
-	Password   string // empty when auth is off
+	// BasicAuth sends Username and Password, and Tenant as X-Scope-OrgID.
+	BasicAuth                  bool
+	Username, Password, Tenant string
 }
 
-// BuildProvisioning renders the provisioning file for the spec.
-func BuildProvisioning(s stacks.Spec, in ProvisioningInput) (string, error) {
-	g := s.Grafana
+// BuildProvisioning renders the provisioning file.
+func BuildProvisioning(g Settings, in ProvisioningInput) (string, error) {
 	loki := Datasource{
-		Name: g.DatasourceName, Type: "loki", UID: g.DatasourceUID, Access: "proxy", URL: in.GatewayURL,
+		Name: g.Name, Type: "loki", UID: g.UID, Access: "proxy", URL: in.GatewayURL,
 		JSONData: map[string]any{"maxLines": g.MaxLines, "timeout": g.TimeoutSeconds},
 	}
-	if s.Loki.AuthEnabled {
+	if in.BasicAuth {
 		// The gateway pins the tenant too; Grafana sends the same one so both always agree.
 		loki.BasicAuth, loki.BasicAuthUser = true, in.Username
 		loki.JSONData["httpHeaderName1"] = "X-Scope-OrgID"
-		loki.SecureJSONData = map[string]string{"basicAuthPassword": in.Password, "httpHeaderValue1": s.Loki.Tenant}
+		loki.SecureJSONData = map[string]string{"basicAuthPassword": in.Password, "httpHeaderValue1": in.Tenant}
 	}
 	p := Provisioning{APIVersion: 1, Datasources: []Datasource{loki}}
 	if g.PrometheusURL != "" {
@@ -87,27 +112,30 @@ func BuildProvisioning(s stacks.Spec, in ProvisioningInput) (string, error) {
 
 // New declares the provisioning Secret.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Datasources, error) {
-	s := args.Spec
-	c := &Datasources{Name: s.Grafana.DatasourceName, UID: s.Grafana.DatasourceUID}
+	c := &Datasources{Name: args.Settings.Name, UID: args.Settings.UID}
 	if err := ctx.RegisterComponentResource("obs-stack:grafana:Datasources", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("registering Grafana datasources component: %w", err)
 	}
 	namespace := args.Namespace
-	if s.Grafana.Namespace != "" {
-		namespace = pulumi.String(s.Grafana.Namespace)
+	if args.SecretNamespace != "" {
+		namespace = pulumi.String(args.SecretNamespace)
 	}
-	password := args.Password
-	if password == nil {
-		password = pulumi.String("")
+	in := ProvisioningInput{}
+	var password pulumi.StringInput = pulumi.String("")
+	if args.Auth != nil {
+		in = ProvisioningInput{BasicAuth: true, Username: args.Auth.Username, Tenant: args.Auth.Tenant}
+		password = args.Auth.Password
 	}
 	file := pulumi.All(args.GatewayURL, password).ApplyT(func(v []any) (string, error) {
-		return BuildProvisioning(s, ProvisioningInput{GatewayURL: v[0].(string), Username: args.Username, Password: v[1].(string)})
+		in := in
+		in.GatewayURL, in.Password = v[0].(string), v[1].(string)
+		return BuildProvisioning(args.Settings, in)
 	}).(pulumi.StringOutput)
 
 	labels := kube.NewLabels("grafana-datasources", args.Instance, "datasources", "").All
-	labels[s.Grafana.SidecarLabel] = pulumi.String(s.Grafana.SidecarLabelValue)
+	labels[args.SidecarLabel] = pulumi.String(args.SidecarLabelValue)
 	secret, err := corev1.NewSecret(ctx, name, &corev1.SecretArgs{
-		Metadata:   kube.Meta(s.DatasourceSecretName(), namespace, labels),
+		Metadata:   kube.Meta(args.SecretName, namespace, labels),
 		Type:       pulumi.String("Opaque"),
 		StringData: pulumi.StringMap{"obs-stack-datasources.yaml": pulumi.ToSecret(file).(pulumi.StringOutput)},
 	}, pulumi.Parent(c))

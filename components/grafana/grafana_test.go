@@ -19,9 +19,13 @@ func parse(t *testing.T, text string) Provisioning {
 }
 
 func TestProvisioningPerAuthMode(t *testing.T) {
+	settings := func(s stacks.Spec) Settings {
+		g := s.Grafana
+		return Settings{Name: g.DatasourceName, UID: g.DatasourceUID, MaxLines: g.MaxLines, TimeoutSeconds: g.TimeoutSeconds, PrometheusURL: g.PrometheusURL}
+	}
 	in := ProvisioningInput{GatewayURL: "http://loki-gateway.observability.svc.cluster.local", Username: "obs-stack", Password: "pw"}
 
-	dev, err := BuildProvisioning(stacks.Dev(), in)
+	dev, err := BuildProvisioning(settings(stacks.Dev()), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +42,8 @@ func TestProvisioningPerAuthMode(t *testing.T) {
 
 	prodSpec := stacks.Prod()
 	prodSpec.Grafana.PrometheusURL = "http://prometheus-operated.monitoring.svc:9090"
-	prod, err := BuildProvisioning(prodSpec, in)
+	in.BasicAuth, in.Tenant = true, prodSpec.Loki.Tenant
+	prod, err := BuildProvisioning(settings(prodSpec), in)
 	if err != nil {
 		t.Fatal(err)
 	}

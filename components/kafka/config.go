@@ -35,6 +35,12 @@ const (
 	topicsScript = "/opt/kafka/bin/kafka-topics.sh" // admin tool used by the topic Job
 )
 
+// The brokers' ports, as their container declares them and their Services expose them.
+var (
+	clientPort     = kube.Port{Name: "client", Number: ClientPort}
+	controllerPort = kube.Port{Name: "controller", Number: ControllerPort}
+)
+
 // EnvVar is one plain environment variable of the broker container.
 type EnvVar struct {
 	Name  string `json:"name"`
@@ -44,12 +50,11 @@ type EnvVar struct {
 // BrokerEnv is the broker configuration, as the apache/kafka image reads it: every KAFKA_*
 // variable becomes a server property (KAFKA_ dropped, lower-cased, "_" -> "."), except the
 // JVM ones such as KAFKA_HEAP_OPTS. KAFKA_NODE_ID and KAFKA_ADVERTISED_LISTENERS differ per
-// pod and are set by StartScript. The spec must have passed validation.
-func BrokerEnv(s stacks.Spec, clusterID string) []EnvVar {
-	k := s.Kafka
-	voters := make([]string, k.Replicas)
+// pod and are set by StartScript. The arguments must come from a validated spec.
+func BrokerEnv(k *Args, clusterID string) []EnvVar {
+	voters := make([]string, k.Workload.Replicas)
 	for id := range voters {
-		voters[id] = fmt.Sprintf("%d@%s:%d", id, brokerHost(s, id), ControllerPort)
+		voters[id] = fmt.Sprintf("%d@%s:%d", id, brokerHost(k.Stack, id), ControllerPort)
 	}
 	// The smallest replication factor any topic the brokers write with acks=all has: a
 	// min.insync.replicas above it would refuse those writes (offset commits included).
@@ -77,7 +82,7 @@ func BrokerEnv(s stacks.Spec, clusterID string) []EnvVar {
 		{"KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false"},
 		{"LOG_DIR", logDir},
 	}
-	if mib, ok := heapMiB(k.Resources.Limits.Memory); ok {
+	if mib, ok := heapMiB(k.Workload.Resources.Limits.Memory); ok {
 		// Half the container limit: the rest is page cache, metaspace and direct buffers.
 		env = append(env, EnvVar{"KAFKA_HEAP_OPTS", fmt.Sprintf("-Xmx%dm -Xms%dm", mib, mib)})
 	} // without a memory limit the image's default heap (1G) applies
@@ -98,8 +103,8 @@ func heapMiB(limit string) (int64, bool) {
 
 // StartScript wraps the image's entrypoint: the node id and the advertised listener depend
 // on the pod's ordinal, which the image does not derive itself.
-func StartScript(s stacks.Spec) string {
-	domain := kube.ServiceFQDN(headlessName, s.Cluster.Namespace, s.Cluster.Domain)
+func StartScript(k *Args) string {
+	domain := k.ServiceFQDN(headlessName)
 	return strings.Join([]string{
 		"set -eu",
 		`export KAFKA_NODE_ID="${HOSTNAME##*-}"`,
@@ -109,8 +114,8 @@ func StartScript(s stacks.Spec) string {
 }
 
 // brokerHost is the stable DNS name of broker id (the pod with that ordinal).
-func brokerHost(s stacks.Spec, id int) string {
-	return kube.ServiceFQDN(fmt.Sprintf("%s-%d.%s", statefulSetName, id, headlessName), s.Cluster.Namespace, s.Cluster.Domain)
+func brokerHost(stack kube.Stack, id int) string {
+	return stack.ServiceFQDN(fmt.Sprintf("%s-%d.%s", statefulSetName, id, headlessName))
 }
 
 // bootstrapList is the comma-separated client address of every broker.

@@ -9,7 +9,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"obs-stack/internal/golden"
-	"obs-stack/internal/mocktest"
 )
 
 // testClusterID stands in for the generated id in golden files (22 characters, like Kafka's).
@@ -34,12 +33,12 @@ type brokerFile struct {
 func TestBrokerGolden(t *testing.T) {
 	for _, preset := range []string{"dev", "prod"} {
 		t.Run(preset, func(t *testing.T) {
-			s := mocktest.Spec(t, preset, nil)
-			bootstrap := bootstrapList(statefulSetName, headlessName, s.Cluster.Namespace, s.Cluster.Domain, s.Kafka.Replicas)
+			a := testArgs(t, preset, nil)
+			bootstrap := bootstrapList(statefulSetName, headlessName, a.NamespaceName, a.Domain, a.Workload.Replicas)
 			got, err := yaml.Marshal(brokerFile{
-				Env:           BrokerEnv(s, testClusterID),
-				StartScript:   StartScript(s),
-				TopicCommands: TopicCommands(s.Kafka.Topics, bootstrap),
+				Env:           BrokerEnv(a, testClusterID),
+				StartScript:   StartScript(a),
+				TopicCommands: TopicCommands(a.Topics, bootstrap),
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -51,7 +50,7 @@ func TestBrokerGolden(t *testing.T) {
 
 // TestBrokerEnvFacts checks what the golden files must say, independently of their bytes.
 func TestBrokerEnvFacts(t *testing.T) {
-	dev := envMap(BrokerEnv(mocktest.Spec(t, "dev", nil), testClusterID))
+	dev := envMap(BrokerEnv(testArgs(t, "dev", nil), testClusterID))
 	for name, want := range map[string]string{
 		"CLUSTER_ID":                             testClusterID,
 		"KAFKA_PROCESS_ROLES":                    "broker,controller",
@@ -70,7 +69,7 @@ func TestBrokerEnvFacts(t *testing.T) {
 		}
 	}
 
-	prod := envMap(BrokerEnv(mocktest.Spec(t, "prod", nil), testClusterID))
+	prod := envMap(BrokerEnv(testArgs(t, "prod", nil), testClusterID))
 	for name, want := range map[string]string{
 		"KAFKA_CONTROLLER_QUORUM_VOTERS": "0@kafka-0.kafka-headless.observability.svc.cluster.local:9093," +
 			"1@kafka-1.kafka-headless.observability.svc.cluster.local:9093," +
@@ -87,18 +86,18 @@ func TestBrokerEnvFacts(t *testing.T) {
 	}
 
 	// A topic with one replica: acks=all writes to it must not need two in-sync replicas.
-	oneReplica := envMap(BrokerEnv(mocktest.Spec(t, "prod", map[string]string{
+	oneReplica := envMap(BrokerEnv(testArgs(t, "prod", map[string]string{
 		"obs-stack:kafka": `{"topics":[{"name":"logs","partitions":6,"replicationFactor":3},{"name":"scratch","partitions":1,"replicationFactor":1}]}`,
 	}), testClusterID))
 	if got := oneReplica["KAFKA_MIN_INSYNC_REPLICAS"]; got != "1" {
 		t.Errorf("min.insync.replicas with a 1-replica topic = %s, want 1", got)
 	}
 
-	custom := envMap(BrokerEnv(mocktest.Spec(t, "dev", map[string]string{"obs-stack:kafka": `{"resources":{"limits":{"memory":"3000Mi"}}}`}), testClusterID))
+	custom := envMap(BrokerEnv(testArgs(t, "dev", map[string]string{"obs-stack:kafka": `{"resources":{"limits":{"memory":"3000Mi"}}}`}), testClusterID))
 	if got := custom["KAFKA_HEAP_OPTS"]; got != "-Xmx1500m -Xms1500m" {
 		t.Errorf("heap for a 3000Mi limit = %q", got)
 	}
-	noLimit := envMap(BrokerEnv(mocktest.Spec(t, "dev", map[string]string{"obs-stack:kafka": `{"resources":{"limits":{"memory":""}}}`}), testClusterID))
+	noLimit := envMap(BrokerEnv(testArgs(t, "dev", map[string]string{"obs-stack:kafka": `{"resources":{"limits":{"memory":""}}}`}), testClusterID))
 	if got, ok := noLimit["KAFKA_HEAP_OPTS"]; ok {
 		t.Errorf("without a memory limit the image's default heap applies, got %q", got)
 	}
@@ -139,7 +138,7 @@ func TestEnvNamesAreKafkaProperties(t *testing.T) {
 		return strings.ReplaceAll(p, "..", "_")
 	}
 	names := []string{"KAFKA_NODE_ID", "KAFKA_ADVERTISED_LISTENERS"}
-	for _, e := range BrokerEnv(mocktest.Spec(t, "prod", nil), testClusterID) {
+	for _, e := range BrokerEnv(testArgs(t, "prod", nil), testClusterID) {
 		names = append(names, e.Name)
 	}
 	for _, name := range names {
@@ -161,7 +160,7 @@ func TestStartScriptDerivesTheNodeIDFromThePodName(t *testing.T) {
 	if err != nil {
 		t.Skip("no sh on this machine")
 	}
-	script := strings.Replace(StartScript(mocktest.Spec(t, "prod", nil)), "exec "+entrypoint, "exec env", 1)
+	script := strings.Replace(StartScript(testArgs(t, "prod", nil)), "exec "+entrypoint, "exec env", 1)
 	cmd := exec.Command(sh, "-c", script)
 	cmd.Env = []string{"HOSTNAME=kafka-12", "PATH=" + os.Getenv("PATH")}
 	out, err := cmd.Output()

@@ -20,9 +20,26 @@ import (
 )
 
 // Args of the Kafka component.
-type Args = kube.Stack // Kafka reads its cluster and kafka sections
+type Args struct {
+	kube.Stack
+	// Image of Kafka.
+	Image string
+	// Workload sizes the brokers (combined broker+controller nodes) and their data PVCs.
+	Workload stacks.Workload
+	// StorageClass of the data PVCs; empty means the cluster's default class.
+	StorageClass string
+	// ProtectData protects the StatefulSet and the generated cluster id.
+	ProtectData bool
+	// ClusterID adopts brokers already formatted with this KRaft cluster id; empty: generated once.
+	ClusterID string
+	// OffsetsReplicationFactor of __consumer_offsets and TransactionReplicationFactor of
+	// __transaction_state; at most the broker count.
+	OffsetsReplicationFactor, TransactionReplicationFactor int
+	// Topics created by the topic Job.
+	Topics []stacks.KafkaTopic
+}
 
-// Kafka is the component. Create it only when Spec.Kafka.Enabled.
+// Kafka is the component.
 type Kafka struct {
 	pulumi.ResourceState
 
@@ -41,7 +58,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource("obs-stack:kafka:Kafka", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("registering Kafka component: %w", err)
 	}
-	s, k := args.Spec, args.Spec.Kafka
+	k := args
 	parent := pulumi.Parent(c)
 	labels := kube.NewLabels("kafka", args.Instance, "broker", k.Image)
 
@@ -54,21 +71,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		// their data. Protected with the data when cluster.protectData is on.
 		clusterID, err := random.NewRandomId(ctx, name+"-cluster-id", &random.RandomIdArgs{
 			ByteLength: pulumi.Int(16),
-		}, append(kube.DataOptions(s), parent)...) // random's provider comes from the caller (pulumi.Providers)
+		}, append(kube.DataOptions(args.ProtectData), parent)...) // random's provider comes from the caller (pulumi.Providers)
 		if err != nil {
 			return nil, fmt.Errorf("creating the Kafka cluster id: %w", err)
 		}
 		c.ClusterID = clusterID.B64Url
 	}
 
-	ports := func(names ...string) corev1.ServicePortArray {
-		numbers := map[string]int{"client": ClientPort, "controller": ControllerPort}
-		var out corev1.ServicePortArray
-		for _, n := range names {
-			out = append(out, corev1.ServicePortArgs{Name: pulumi.String(n), Port: pulumi.Int(numbers[n]), TargetPort: pulumi.String(n)})
-		}
-		return out
-	}
 	headless, err := corev1.NewService(ctx, name+"-headless", &corev1.ServiceArgs{
 		Metadata: kube.Meta(headlessName, args.Namespace, labels.All),
 		Spec: &corev1.ServiceSpecArgs{
@@ -76,7 +85,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			// Controllers must resolve each other to form the quorum before any of them is Ready.
 			PublishNotReadyAddresses: pulumi.Bool(true),
 			Selector:                 labels.Selector,
-			Ports:                    ports("client", "controller"),
+			Ports:                    kube.ServicePorts(clientPort, controllerPort),
 		},
 	}, parent)
 	if err != nil {
@@ -84,7 +93,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	if _, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{
 		Metadata: kube.Meta(serviceName, args.Namespace, labels.All),
-		Spec:     &corev1.ServiceSpecArgs{Selector: labels.Selector, Ports: ports("client")},
+		Spec:     &corev1.ServiceSpecArgs{Selector: labels.Selector, Ports: kube.ServicePorts(clientPort)},
 	}, parent); err != nil {
 		return nil, fmt.Errorf("creating Service %s: %w", serviceName, err)
 	}
@@ -92,7 +101,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	sts, err := appsv1.NewStatefulSet(ctx, name, &appsv1.StatefulSetArgs{
 		Metadata: kube.Meta(statefulSetName, args.Namespace, labels.All),
 		Spec: &appsv1.StatefulSetSpecArgs{
-			Replicas:    pulumi.Int(k.Replicas),
+			Replicas:    pulumi.Int(k.Workload.Replicas),
 			ServiceName: headless.Metadata.Name().Elem(),
 			Selector:    &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
 			// A quorum needs a majority of controllers up; OrderedReady would wait for kafka-0
@@ -102,14 +111,14 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			// The PVCs outlive a destroy unless the stack owns the namespace; they then carry
 			// the old cluster id and must be deleted before the next deployment.
 			PersistentVolumeClaimRetentionPolicy: kube.RetainClaims(),
-			Template:                             brokerPod(s, labels, c.ClusterID),
-			VolumeClaimTemplates:                 corev1.PersistentVolumeClaimTypeArray{kube.ClaimTemplate("data", s.Cluster.StorageClass, s.Kafka.Storage)},
+			Template:                             brokerPod(args, labels, c.ClusterID),
+			VolumeClaimTemplates:                 corev1.PersistentVolumeClaimTypeArray{kube.ClaimTemplate("data", args.StorageClass, k.Workload.Storage)},
 		},
-	}, append(kube.DataOptions(s), parent)...)
+	}, append(kube.DataOptions(args.ProtectData), parent)...)
 	if err != nil {
 		return nil, fmt.Errorf("creating Kafka StatefulSet: %w", err)
 	}
-	if k.Replicas > 1 {
+	if k.Workload.Replicas > 1 {
 		if _, err := kube.NewPDB(ctx, statefulSetName, args.Namespace, labels, parent); err != nil {
 			return nil, fmt.Errorf("creating PodDisruptionBudget of Kafka: %w", err)
 		}
@@ -117,7 +126,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 
 	c.BootstrapServers = pulumi.All(sts.Metadata.Name().Elem(), headless.Metadata.Name().Elem(), headless.Metadata.Namespace().Elem()).ApplyT(
 		func(v []any) string {
-			return bootstrapList(v[0].(string), v[1].(string), v[2].(string), s.Cluster.Domain, k.Replicas)
+			return bootstrapList(v[0].(string), v[1].(string), v[2].(string), args.Domain, k.Workload.Replicas)
 		}).(pulumi.StringOutput)
 
 	if len(k.Topics) > 0 {
@@ -140,83 +149,66 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 }
 
 // brokerPod is the pod template of the brokers.
-func brokerPod(s stacks.Spec, labels kube.Labels, clusterID pulumi.StringOutput) *corev1.PodTemplateSpecArgs {
-	k := s.Kafka
+func brokerPod(args *Args, labels kube.Labels, clusterID pulumi.StringOutput) *corev1.PodTemplateSpecArgs {
+	k := args
 	env := clusterID.ApplyT(func(id string) []corev1.EnvVar {
 		var out []corev1.EnvVar
-		for _, e := range BrokerEnv(s, id) {
+		for _, e := range BrokerEnv(args, id) {
 			out = append(out, corev1.EnvVar{Name: e.Name, Value: &e.Value})
 		}
 		return out
 	}).(corev1.EnvVarArrayOutput)
 	// The cluster id never changes, so it stays out of the hash (and the hash stays known at preview).
 	var config []string
-	for _, e := range BrokerEnv(s, "") {
+	for _, e := range BrokerEnv(args, "") {
 		config = append(config, e.Name+"="+e.Value)
 	}
-	configHash := kube.Hash(StartScript(s), strings.Join(config, "\n"))
+	configHash := kube.Hash(StartScript(args), strings.Join(config, "\n"))
 
-	mount := func(volume, path string) corev1.VolumeMountArgs {
-		return corev1.VolumeMountArgs{Name: pulumi.String(volume), MountPath: pulumi.String(path)}
-	}
-	emptyDir := func(volume string) corev1.VolumeArgs {
-		return corev1.VolumeArgs{Name: pulumi.String(volume), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}
-	}
-	return &corev1.PodTemplateSpecArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Labels:      labels.All,
-			Annotations: pulumi.StringMap{kube.ConfigHashAnnotation: pulumi.String(configHash)},
+	return kube.Pod{
+		Labels: labels, UID: uid, ConfigHash: pulumi.String(configHash),
+		Volumes: []kube.Volume{
+			{Mount: corev1.VolumeMountArgs{Name: pulumi.String("data"), MountPath: pulumi.String(dataDir)}}, // the claim template
+			kube.EmptyDir("config", configDir),
+			kube.EmptyDir("logs", logDir),
+			kube.Tmp(), // the JVM's and the compression codecs' native libraries
 		},
-		Spec: &corev1.PodSpecArgs{
-			AutomountServiceAccountToken: pulumi.Bool(false),
+		// The root filesystem is read-only, and the image writes its final config into
+		// configDir: seed an emptyDir with the image's own files so nothing it expects is missing.
+		InitContainers: []corev1.ContainerArgs{{
+			Name:         pulumi.String("seed-config"),
+			Image:        pulumi.String(k.Image),
+			Command:      pulumi.ToStringArray([]string{"sh", "-c", "cp -R " + configDir + "/. /seed/"}),
+			Resources:    kube.Resources(k.Workload.Resources),
+			VolumeMounts: corev1.VolumeMountArray{corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String("/seed")}},
+		}},
+		Containers: []corev1.ContainerArgs{{
+			Name:      pulumi.String("kafka"),
+			Image:     pulumi.String(k.Image),
+			Command:   pulumi.ToStringArray([]string{"sh", "-c", StartScript(args)}),
+			Env:       env,
+			Ports:     kube.ContainerPorts(clientPort, controllerPort),
+			Resources: kube.Resources(k.Workload.Resources),
+			ReadinessProbe: &corev1.ProbeArgs{
+				TcpSocket:           &corev1.TCPSocketActionArgs{Port: pulumi.String(clientPort.Name)},
+				InitialDelaySeconds: pulumi.Int(10),
+				PeriodSeconds:       pulumi.Int(10),
+			},
+		}},
+		Spec: corev1.PodSpecArgs{
 			// The image turns every KAFKA_* variable into a server property, and a Service named
 			// kafka would inject KAFKA_PORT, KAFKA_SERVICE_HOST, ... into the pod.
 			EnableServiceLinks: pulumi.Bool(false),
-			SecurityContext:    kube.PodSecurityContext(uid),
-			Affinity:           kube.AntiAffinity(k.AntiAffinity, labels.Selector),
-			// The root filesystem is read-only, and the image writes its final config into
-			// configDir: seed an emptyDir with the image's own files so nothing it expects is missing.
-			InitContainers: corev1.ContainerArray{corev1.ContainerArgs{
-				Name:            pulumi.String("seed-config"),
-				Image:           pulumi.String(k.Image),
-				Command:         pulumi.ToStringArray([]string{"sh", "-c", "cp -R " + configDir + "/. /seed/"}),
-				Resources:       kube.Resources(k.Resources),
-				SecurityContext: kube.ContainerSecurityContext(),
-				VolumeMounts:    corev1.VolumeMountArray{mount("config", "/seed")},
-			}},
-			Containers: corev1.ContainerArray{corev1.ContainerArgs{
-				Name:    pulumi.String("kafka"),
-				Image:   pulumi.String(k.Image),
-				Command: pulumi.ToStringArray([]string{"sh", "-c", StartScript(s)}),
-				Env:     env,
-				Ports: corev1.ContainerPortArray{
-					corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(ClientPort)},
-					corev1.ContainerPortArgs{Name: pulumi.String("controller"), ContainerPort: pulumi.Int(ControllerPort)},
-				},
-				Resources: kube.Resources(k.Resources),
-				ReadinessProbe: &corev1.ProbeArgs{
-					TcpSocket:           &corev1.TCPSocketActionArgs{Port: pulumi.String("client")},
-					InitialDelaySeconds: pulumi.Int(10),
-					PeriodSeconds:       pulumi.Int(10),
-				},
-				SecurityContext: kube.ContainerSecurityContext(),
-				VolumeMounts: corev1.VolumeMountArray{
-					mount("data", dataDir),
-					mount("config", configDir),
-					mount("logs", logDir),
-					mount("tmp", "/tmp"), // the JVM's and the compression codecs' native libraries
-				},
-			}},
-			Volumes: corev1.VolumeArray{emptyDir("config"), emptyDir("logs"), emptyDir("tmp")},
+			Affinity:           kube.AntiAffinity(k.Workload.AntiAffinity, labels.Selector),
 		},
-	}
+	}.Template()
 }
 
 // topicJob creates the spec's topics. Jobs are immutable, so the name carries a hash of the
 // topics: changing them creates a new Job (and removes the old one) instead of failing.
 // ttlSecondsAfterFinished stays unset: Pulumi must find the finished Job on the next update.
 func topicJob(ctx *pulumi.Context, name string, args *Args, bootstrap pulumi.StringOutput, opts ...pulumi.ResourceOption) error {
-	k := args.Spec.Kafka
+	k := args
 	topics, err := json.Marshal(k.Topics)
 	if err != nil {
 		return fmt.Errorf("hashing the Kafka topics: %w", err)
@@ -228,27 +220,20 @@ func topicJob(ctx *pulumi.Context, name string, args *Args, bootstrap pulumi.Str
 		Metadata: kube.Meta(jobName, args.Namespace, labels.All),
 		Spec: &batchv1.JobSpecArgs{
 			BackoffLimit: pulumi.Int(6), // brokers may still be electing leaders right after start
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: labels.All},
-				Spec: &corev1.PodSpecArgs{
-					RestartPolicy:                pulumi.String("Never"), // failed attempts keep their logs
-					AutomountServiceAccountToken: pulumi.Bool(false),
-					SecurityContext:              kube.PodSecurityContext(uid),
-					Containers: corev1.ContainerArray{corev1.ContainerArgs{
-						Name:    pulumi.String("create-topics"),
-						Image:   pulumi.String(k.Image),
-						Command: pulumi.StringArray{pulumi.String("sh"), pulumi.String("-ec"), script},
-						// The admin tool's JVM (default heap 256M); not sized by the spec.
-						Resources: kube.Resources(stacks.Resources{
-							Requests: stacks.Quantities{CPU: "50m", Memory: "256Mi"},
-							Limits:   stacks.Quantities{Memory: "512Mi"},
-						}),
-						SecurityContext: kube.ContainerSecurityContext(),
-						VolumeMounts:    corev1.VolumeMountArray{corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")}},
-					}},
-					Volumes: corev1.VolumeArray{corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}},
-				},
-			},
+			Template: kube.Pod{
+				Labels: labels, UID: uid, Volumes: []kube.Volume{kube.Tmp()},
+				Containers: []corev1.ContainerArgs{{
+					Name:    pulumi.String("create-topics"),
+					Image:   pulumi.String(k.Image),
+					Command: pulumi.StringArray{pulumi.String("sh"), pulumi.String("-ec"), script},
+					// The admin tool's JVM (default heap 256M); not sized by the spec.
+					Resources: kube.Resources(stacks.Resources{
+						Requests: stacks.Quantities{CPU: "50m", Memory: "256Mi"},
+						Limits:   stacks.Quantities{Memory: "512Mi"},
+					}),
+				}},
+				Spec: corev1.PodSpecArgs{RestartPolicy: pulumi.String("Never")}, // failed attempts keep their logs
+			}.Template(),
 		},
 	}, opts...)
 	if err != nil {

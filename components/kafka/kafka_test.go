@@ -10,8 +10,22 @@ import (
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"obs-stack/components/kube"
 	"obs-stack/internal/mocktest"
 )
+
+// testArgs are the arguments the program would pass for a preset (plus config overrides).
+func testArgs(t *testing.T, preset string, config map[string]string) *Args {
+	t.Helper()
+	s := mocktest.Spec(t, preset, config)
+	k := s.Kafka
+	return &Args{
+		Stack: kube.Stack{Namespace: pulumi.String(s.Cluster.Namespace), NamespaceName: s.Cluster.Namespace, Domain: s.Cluster.Domain, Instance: "obs-stack"},
+		Image: k.Image, Workload: k.Workload, StorageClass: s.Cluster.StorageClass, ProtectData: s.Cluster.ProtectData,
+		ClusterID: k.ClusterID, OffsetsReplicationFactor: k.OffsetsReplicationFactor, TransactionReplicationFactor: k.TransactionReplicationFactor,
+		Topics: k.Topics,
+	}
+}
 
 // result is the component's outputs, resolved.
 type result struct {
@@ -22,7 +36,8 @@ type result struct {
 // run declares the component for a preset (plus config overrides) against the mocks.
 func run(t *testing.T, preset string, config map[string]string) (*mocktest.Recorder, result) {
 	t.Helper()
-	spec := mocktest.Spec(t, preset, config)
+	args := testArgs(t, preset, config)
+	args.Instance = "test"
 	rec := &mocktest.Recorder{}
 	var out result
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
@@ -30,7 +45,7 @@ func run(t *testing.T, preset string, config map[string]string) (*mocktest.Recor
 		if err != nil {
 			return err
 		}
-		k, err := New(ctx, "kafka", &Args{Spec: spec, Namespace: pulumi.String(spec.Cluster.Namespace), Instance: "test"}, pulumi.Providers(rp))
+		k, err := New(ctx, "kafka", args, pulumi.Providers(rp))
 		if err != nil {
 			return err
 		}

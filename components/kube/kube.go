@@ -1,5 +1,5 @@
 // Package kube holds the small Kubernetes building blocks every obs-stack component shares:
-// labels, hardened security contexts, resources, anti-affinity and disruption budgets.
+// labels, hardened pod templates, resources, anti-affinity and disruption budgets.
 package kube
 
 import (
@@ -140,10 +140,10 @@ func ServiceFQDN(name, namespace, domain string) string {
 }
 
 // DataOptions are the resource options of whatever holds data (StatefulSets with PVCs, the
-// Kafka cluster id): protected when the spec asks for it, and replaced delete-first, which
-// is what a fixed name needs anyway, said explicitly.
-func DataOptions(s stacks.Spec) []pulumi.ResourceOption {
-	return []pulumi.ResourceOption{pulumi.Protect(s.Cluster.ProtectData), pulumi.DeleteBeforeReplace(true)}
+// Kafka cluster id): protected when asked (cluster.protectData), and replaced delete-first,
+// which is what a fixed name needs anyway, said explicitly.
+func DataOptions(protect bool) []pulumi.ResourceOption {
+	return []pulumi.ResourceOption{pulumi.Protect(protect), pulumi.DeleteBeforeReplace(true)}
 }
 
 // RetainClaims keeps a StatefulSet's PVCs when it is deleted or scaled down: a replaced
@@ -160,6 +160,12 @@ func RetainClaims() *appsv1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs 
 type Port struct {
 	Name   string
 	Number int
+	// ServiceNumber is the Service's port when it differs from the container's (unprivileged
+	// nginx listens on 8080 behind port 80). 0: the same.
+	ServiceNumber int
+	// ServiceName is the Service port's name when the container's cannot carry it (container
+	// port names have 15 characters at most); the Service then targets the number. "": the same.
+	ServiceName string
 }
 
 // ContainerPorts are the ports as a container declares them.
@@ -171,11 +177,19 @@ func ContainerPorts(ports ...Port) corev1.ContainerPortArray {
 	return out
 }
 
-// ServicePorts are the ports as a Service exposes them: same number, targeting the name.
+// ServicePorts are the ports as a Service exposes them: the same name and number unless the
+// port says otherwise, targeting the container's port by name.
 func ServicePorts(ports ...Port) corev1.ServicePortArray {
 	out := corev1.ServicePortArray{}
 	for _, p := range ports {
-		out = append(out, corev1.ServicePortArgs{Name: pulumi.String(p.Name), Port: pulumi.Int(p.Number), TargetPort: pulumi.String(p.Name)})
+		port := corev1.ServicePortArgs{Name: pulumi.String(p.Name), Port: pulumi.Int(p.Number), TargetPort: pulumi.String(p.Name)}
+		if p.ServiceNumber != 0 {
+			port.Port = pulumi.Int(p.ServiceNumber)
+		}
+		if p.ServiceName != "" {
+			port.Name, port.TargetPort = pulumi.String(p.ServiceName), pulumi.Int(p.Number)
+		}
+		out = append(out, port)
 	}
 	return out
 }
@@ -200,13 +214,19 @@ func EnvFromSecret(envName string, secret pulumi.StringInput, key string) corev1
 	}}
 }
 
-// Stack is the stack every component belongs to: its validated spec, the namespace its
-// objects go to and their instance label.
+// Stack is where a component's objects go: the namespace (as the Namespace resource's name
+// and as plain text) with its DNS domain, and the instance label.
 type Stack struct {
-	// Spec is the validated stack spec.
-	Spec stacks.Spec
 	// Namespace of every object; pass the Namespace resource's name so objects wait for it.
 	Namespace pulumi.StringInput
+	// NamespaceName is the same namespace as plain text, known at preview: for DNS names and
+	// the names of cluster-scoped objects.
+	NamespaceName string
+	// Domain is the cluster DNS domain (cluster.local).
+	Domain string
 	// Instance is the app.kubernetes.io/instance label of every object.
 	Instance string
 }
+
+// ServiceFQDN is the in-cluster DNS name of one of the stack's Services.
+func (s Stack) ServiceFQDN(name string) string { return ServiceFQDN(name, s.NamespaceName, s.Domain) }

@@ -216,10 +216,10 @@ func usesMemberlist(l stacks.Loki) bool {
 	return !(l.Mode == stacks.SingleBinary && l.SingleBinary.Replicas == 1)
 }
 
-// BuildConfig turns the spec into Loki's config for the spec's mode.
-func BuildConfig(s stacks.Spec) Config {
-	l := s.Loki
-	n := names{namespace: s.Cluster.Namespace, domain: s.Cluster.Domain}
+// BuildConfig turns the loki section into Loki's config for its mode; namespace and domain
+// name the Services it points at.
+func BuildConfig(l stacks.Loki, namespace, domain string) Config {
+	n := names{namespace: namespace, domain: domain}
 	retention, _ := model.ParseDuration(l.Limits.RetentionPeriod) // validated before
 
 	cfg := Config{

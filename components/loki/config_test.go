@@ -49,7 +49,7 @@ func migrationSpec(t *testing.T, newStore string) stacks.Spec {
 func TestConfigGolden(t *testing.T) {
 	for name, spec := range goldenSpecs(t) {
 		t.Run(name, func(t *testing.T) {
-			got, err := Render(BuildConfig(spec))
+			got, err := Render(BuildConfig(spec.Loki, spec.Cluster.Namespace, spec.Cluster.Domain))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +140,7 @@ func TestConfigFacts(t *testing.T) {
 // lokiYAML renders a spec's config and reads it back as plain data.
 func lokiYAML(t *testing.T, s stacks.Spec) map[string]any {
 	t.Helper()
-	out, err := Render(BuildConfig(s))
+	out, err := Render(BuildConfig(s.Loki, s.Cluster.Namespace, s.Cluster.Domain))
 	if err != nil {
 		t.Fatal(err)
 	}

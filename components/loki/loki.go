@@ -16,7 +16,16 @@ import (
 )
 
 // Args of the Loki component.
-type Args = kube.Stack // Loki reads its cluster and loki sections
+type Args struct {
+	kube.Stack
+	// Loki is the spec's loki section: the mode with its topology (Targets, RouteTargets,
+	// RingPageTargets), image, storage, schemas, limits, caches and each target's Workload.
+	Loki stacks.Loki
+	// StorageClass of the stateful targets' PVCs; empty means the cluster's default class.
+	StorageClass string
+	// ProtectData protects the StatefulSets holding logs.
+	ProtectData bool
+}
 
 // Loki is the component.
 type Loki struct {
@@ -39,15 +48,15 @@ const uid = 10001 // the grafana/loki image's user
 
 // New declares Loki.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Loki, error) {
-	c := &Loki{Mode: args.Spec.Loki.Mode, Services: map[string]*corev1.Service{}}
+	c := &Loki{Mode: args.Loki.Mode, Services: map[string]*corev1.Service{}}
 	if err := ctx.RegisterComponentResource("obs-stack:loki:Loki", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("registering Loki component: %w", err)
 	}
-	s, l := args.Spec, args.Spec.Loki
-	n := names{namespace: s.Cluster.Namespace, domain: s.Cluster.Domain}
+	l := args.Loki
+	n := names{namespace: args.NamespaceName, domain: args.Domain}
 	parent := pulumi.Parent(c)
 
-	yamlText, err := Render(BuildConfig(s))
+	yamlText, err := Render(BuildConfig(l, args.NamespaceName, args.Domain))
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +164,7 @@ func (w workloads) service(svcName string, labels kube.Labels, headless bool, se
 // target creates one target's Services, workload and disruption budget; it returns the
 // ClusterIP Service.
 func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
-	l := w.args.Spec.Loki
+	l := w.args.Loki
 	labels := kube.NewLabels("loki", w.args.Instance, t.Name, l.Image)
 	svcName := w.names.service(t.Name)
 	ports := kube.ServicePorts(targetPorts...)
@@ -180,55 +189,44 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 			kube.EnvFromSecret("AWS_SECRET_ACCESS_KEY", pulumi.String(ref.Name), ref.SecretAccessKeyKey),
 		}
 	}
-	mounts := corev1.VolumeMountArray{
-		corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(configDir), ReadOnly: pulumi.Bool(true)},
-		corev1.VolumeMountArgs{Name: pulumi.String("storage"), MountPath: pulumi.String(dataDir)},
-		corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
+	volumes := []kube.Volume{
+		kube.ConfigVolume(w.configMap.Metadata.Name(), configDir),
+		{Mount: corev1.VolumeMountArgs{Name: pulumi.String("storage"), MountPath: pulumi.String(dataDir)}}, // the claim template, or the emptyDir below
+		kube.Tmp(),
 	}
-	volumes := corev1.VolumeArray{
-		corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: w.configMap.Metadata.Name()}},
-		corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
-	}
+	var scratch corev1.VolumeArray
 	if !t.Stateful {
-		volumes = append(volumes, corev1.VolumeArgs{Name: pulumi.String("storage"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}})
+		scratch = corev1.VolumeArray{corev1.VolumeArgs{Name: pulumi.String("storage"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}}
 	}
 	grace := 30
 	if t.HoldsData {
 		grace = 300 // ingesters flush their chunks on shutdown
 	}
-	template := &corev1.PodTemplateSpecArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Labels:      labels.All,
-			Annotations: pulumi.StringMap{kube.ConfigHashAnnotation: pulumi.String(w.configHash)},
-		},
-		Spec: &corev1.PodSpecArgs{
+	template := kube.Pod{
+		Labels: labels, UID: uid, ConfigHash: pulumi.String(w.configHash), Volumes: volumes, LaterVolumes: scratch,
+		Containers: []corev1.ContainerArgs{{
+			Name:  pulumi.String("loki"),
+			Image: pulumi.String(l.Image),
+			Args: pulumi.ToStringArray([]string{
+				"-config.file=" + configDir + "/" + configFile,
+				"-target=" + t.Flag,
+				"-config.expand-env=true",
+			}),
+			Ports:     containerPorts,
+			Env:       env,
+			Resources: kube.Resources(t.Workload.Resources),
+			ReadinessProbe: &corev1.ProbeArgs{
+				HttpGet:             &corev1.HTTPGetActionArgs{Path: pulumi.String("/ready"), Port: pulumi.String("http")},
+				InitialDelaySeconds: pulumi.Int(15),
+				TimeoutSeconds:      pulumi.Int(1),
+			},
+		}},
+		Spec: corev1.PodSpecArgs{
 			ServiceAccountName:            w.serviceAccount.Metadata.Name().Elem(),
-			AutomountServiceAccountToken:  pulumi.Bool(false),
-			SecurityContext:               kube.PodSecurityContext(uid),
 			Affinity:                      kube.AntiAffinity(t.Workload.AntiAffinity, labels.Selector),
 			TerminationGracePeriodSeconds: pulumi.Int(grace),
-			Containers: corev1.ContainerArray{corev1.ContainerArgs{
-				Name:  pulumi.String("loki"),
-				Image: pulumi.String(l.Image),
-				Args: pulumi.ToStringArray([]string{
-					"-config.file=" + configDir + "/" + configFile,
-					"-target=" + t.Flag,
-					"-config.expand-env=true",
-				}),
-				Ports:     containerPorts,
-				Env:       env,
-				Resources: kube.Resources(t.Workload.Resources),
-				ReadinessProbe: &corev1.ProbeArgs{
-					HttpGet:             &corev1.HTTPGetActionArgs{Path: pulumi.String("/ready"), Port: pulumi.String("http")},
-					InitialDelaySeconds: pulumi.Int(15),
-					TimeoutSeconds:      pulumi.Int(1),
-				},
-				SecurityContext: kube.ContainerSecurityContext(),
-				VolumeMounts:    mounts,
-			}},
-			Volumes: volumes,
 		},
-	}
+	}.Template()
 	selector := &metav1.LabelSelectorArgs{MatchLabels: labels.Selector}
 	workloadName := svcName
 	if t.Stateful {
@@ -241,11 +239,11 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 				PodManagementPolicy: pulumi.String("Parallel"),
 				Template:            template,
 				VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{
-					kube.ClaimTemplate("storage", w.args.Spec.Cluster.StorageClass, t.Workload.Storage),
+					kube.ClaimTemplate("storage", w.args.StorageClass, t.Workload.Storage),
 				},
 				PersistentVolumeClaimRetentionPolicy: kube.RetainClaims(),
 			},
-		}, append(kube.DataOptions(w.args.Spec), w.parent)...)
+		}, append(kube.DataOptions(w.args.ProtectData), w.parent)...)
 	} else {
 		_, err = appsv1.NewDeployment(w.ctx, workloadName, &appsv1.DeploymentArgs{
 			Metadata: kube.Meta(workloadName, w.args.Namespace, labels.All),
@@ -274,8 +272,8 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 	svcName := w.names.service(cacheName)
 	// Loki finds the pods through SRV records of this port's name; container port names are
 	// limited to 15 characters, so the target is the number.
-	client := corev1.ServicePortArgs{Name: pulumi.String("memcached-client"), Port: pulumi.Int(MemcachedPort), TargetPort: pulumi.Int(MemcachedPort)}
-	if _, err := w.service(svcName, labels, true, labels.Selector, corev1.ServicePortArray{client}); err != nil {
+	client := kube.Port{Name: "client", Number: MemcachedPort, ServiceName: "memcached-client"}
+	if _, err := w.service(svcName, labels, true, labels.Selector, kube.ServicePorts(client)); err != nil {
 		return err
 	}
 	// Sized by the spec's one rule (memory = 1.2 x the cache size), as the capacity checks size it.
@@ -285,24 +283,19 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 		Spec: &appsv1.DeploymentSpecArgs{
 			Replicas: pulumi.Int(workload.Replicas),
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: labels.All},
-				Spec: &corev1.PodSpecArgs{
-					AutomountServiceAccountToken: pulumi.Bool(false),
-					SecurityContext:              kube.PodSecurityContext(11211), // the image's memcache user
-					Affinity:                     kube.AntiAffinity(cache.AntiAffinity, labels.Selector),
-					Containers: corev1.ContainerArray{corev1.ContainerArgs{
-						Name:  pulumi.String("memcached"),
-						Image: pulumi.String(cache.Image),
-						Args: pulumi.ToStringArray([]string{
-							"-m", fmt.Sprint(cache.SizeMB), "-I", "5m", "-c", "16384", "-v",
-						}),
-						Ports:           corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(MemcachedPort)}},
-						Resources:       kube.Resources(workload.Resources),
-						SecurityContext: kube.ContainerSecurityContext(),
-					}},
-				},
-			},
+			Template: kube.Pod{
+				Labels: labels, UID: 11211, // the image's memcache user
+				Containers: []corev1.ContainerArgs{{
+					Name:  pulumi.String("memcached"),
+					Image: pulumi.String(cache.Image),
+					Args: pulumi.ToStringArray([]string{
+						"-m", fmt.Sprint(cache.SizeMB), "-I", "5m", "-c", "16384", "-v",
+					}),
+					Ports:     kube.ContainerPorts(client),
+					Resources: kube.Resources(workload.Resources),
+				}},
+				Spec: corev1.PodSpecArgs{Affinity: kube.AntiAffinity(cache.AntiAffinity, labels.Selector)},
+			}.Template(),
 		},
 	}, w.parent)
 	if err != nil {

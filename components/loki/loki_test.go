@@ -5,6 +5,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"obs-stack/components/kube"
 	"obs-stack/internal/mocktest"
 	"obs-stack/stacks"
 )
@@ -14,7 +15,10 @@ func declare(t *testing.T, spec stacks.Spec) *mocktest.Recorder {
 	t.Helper()
 	rec := &mocktest.Recorder{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		_, err := New(ctx, "loki", &Args{Spec: spec, Namespace: pulumi.String(spec.Cluster.Namespace), Instance: "obs-stack"})
+		_, err := New(ctx, "loki", &Args{
+			Stack: kube.Stack{Namespace: pulumi.String(spec.Cluster.Namespace), NamespaceName: spec.Cluster.Namespace, Domain: spec.Cluster.Domain, Instance: "obs-stack"},
+			Loki:  spec.Loki, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
+		})
 		return err
 	}, pulumi.WithMocks("obs-stack", "test", rec))
 	if err != nil {

@@ -3,7 +3,6 @@ package netpol
 import (
 	"fmt"
 	"net"
-	"slices"
 
 	"obs-stack/components/alloy"
 	"obs-stack/components/gateway"
@@ -107,34 +106,33 @@ var (
 	kafkaProducers = Peer{Name: "kafka-producers", NamespaceLabels: map[string]string{KafkaProducerLabel: "true"}}
 )
 
-// Flows are the connections the spec's pipeline needs, and nothing else; only components the
-// spec creates appear.
-func Flows(spec stacks.Spec) []Flow {
+// Flows are the connections the stack's pipeline needs, and nothing else; only components
+// the stack creates appear.
+func Flows(args *Args) []Flow {
 	var flows []Flow
 	add := func(from, to Peer, why string, ports ...Port) {
 		flows = append(flows, Flow{From: from, To: to, Ports: ports, Why: why})
 	}
-	l, k := spec.Loki, spec.Kafka
 
 	add(allPods, kubeDNS, "DNS: Service names, Loki's memcached SRV records, nginx's resolver", udp(dnsPort), tcp(dnsPort))
 
 	add(alloyPods, gatewayPods, "log push", tcp(gateway.ListenPort))
-	add(Grafana(spec), gatewayPods, "Grafana's Loki datasource: queries, tail, rules", tcp(gateway.ListenPort))
+	add(Grafana(args), gatewayPods, "Grafana's Loki datasource: queries, tail, rules", tcp(gateway.ListenPort))
 	add(gatewayPods, lokiPods, "every route the gateway proxies (Loki's HTTP API)", tcp(loki.HTTPPort))
 	// All three ports in every mode: the peers are Loki pods only, so a port a lone single
 	// binary does not gossip on admits nobody new.
 	add(lokiPods, lokiPods, "memberlist ring, scheduler/index-gateway gRPC, compactor and tail HTTP",
 		tcp(loki.HTTPPort), tcp(loki.GRPCPort), tcp(loki.MemberlistPort))
-	if l.Caches.ChunksCache.Enabled || l.Caches.ResultsCache.Enabled {
+	if args.Caches {
 		add(lokiPods, memcached, "chunks and results caches", tcp(loki.MemcachedPort))
 	}
-	if slices.Contains(l.ObjectStores(), stacks.StorageS3) { // new data or an older period
-		store, ports, _ := ObjectStore(l.Storage.S3, spec.Cluster.Domain) // New reports the error
+	if args.ObjectStore != nil { // new data or an older period
+		store, ports, _ := ObjectStore(*args.ObjectStore, args.Domain) // New reports the error
 		add(lokiPods, store, "chunks, index and rules in the S3 bucket", ports...)
 	}
 	add(prometheus, lokiPods, "scraping Loki's /metrics", tcp(loki.HTTPPort))
 
-	if spec.Alloy.PodLogs {
+	if args.PodLogs {
 		var ports []Port
 		for _, p := range apiServerPorts {
 			ports = append(ports, tcp(p))
@@ -143,12 +141,12 @@ func Flows(spec stacks.Spec) []Flow {
 	}
 	add(prometheus, alloyPods, "scraping Alloy's /metrics", tcp(alloy.HTTPPort))
 
-	if k.Enabled {
+	if args.Kafka {
 		add(kafkaPods, kafkaPods, "KRaft quorum and replication", tcp(kafka.ClientPort), tcp(kafka.ControllerPort))
-		if len(k.Topics) > 0 {
+		if args.KafkaTopics {
 			add(topicJob, kafkaPods, "creating the topics", tcp(kafka.ClientPort))
 		}
-		if spec.Alloy.ConsumeKafka {
+		if args.ConsumeKafka {
 			add(alloyPods, kafkaPods, "consuming the topics", tcp(kafka.ClientPort))
 		}
 		add(kafkaProducers, kafkaPods, "applications producing log records", tcp(kafka.ClientPort))
@@ -156,11 +154,11 @@ func Flows(spec stacks.Spec) []Flow {
 	return flows
 }
 
-// Grafana is the peer reading Loki: Grafana's pods in grafana.namespace, the namespace its
+// Grafana is the peer reading Loki: Grafana's pods in GrafanaNamespace, the namespace its
 // datasource sidecar watches, or in the stack's namespace when that is empty.
-func Grafana(spec stacks.Spec) Peer {
+func Grafana(args *Args) Peer {
 	p := Peer{Name: "grafana", Pods: GrafanaPodLabels}
-	if ns := spec.Grafana.Namespace; ns != "" && ns != spec.Cluster.Namespace {
+	if ns := args.GrafanaNamespace; ns != "" && ns != args.NamespaceName {
 		p.Namespace = ns
 	}
 	return p

@@ -1,7 +1,7 @@
 // Package netpol declares the stack's NetworkPolicies: one that denies all ingress and egress
 // of every pod in the stack's namespace, then exactly the pipeline's flows (Flows), each as an
 // ingress policy on the receiving pods and an egress policy on the sending pods when they live
-// in the namespace. Create it only when Spec.Cluster.NetworkPolicies is true.
+// in the namespace. The program creates it only with cluster.networkPolicies on.
 //
 // Who may come in from outside the namespace:
 //   - Grafana: pods labelled GrafanaPodLabels in grafana.namespace (the stack's namespace when
@@ -24,9 +24,7 @@
 package netpol
 
 import (
-	"errors"
 	"fmt"
-	"slices"
 
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
@@ -36,10 +34,23 @@ import (
 	"obs-stack/stacks"
 )
 
-// Args of the NetworkPolicies component. Who may come in from other namespaces is decided by
-// the spec (grafana.namespace) and by namespace labels (MetricsScraperLabel,
-// KafkaProducerLabel), so the flow table stays a function of the spec alone.
-type Args = kube.Stack // the spec decides which components, and so which flows, exist
+// Args of the NetworkPolicies component: which components, and so which flows, exist. Who
+// may come in from other namespaces is decided by GrafanaNamespace and by namespace labels
+// (MetricsScraperLabel, KafkaProducerLabel).
+type Args struct {
+	kube.Stack
+	// Caches: Loki reads and writes memcached.
+	Caches bool
+	// ObjectStore is Loki's S3 store; nil when no schema period uses S3.
+	ObjectStore *stacks.S3Storage
+	// GrafanaNamespace is where Grafana runs; empty means the stack's namespace.
+	GrafanaNamespace string
+	// PodLogs: Alloy discovers (and may tail) pods through the API server.
+	PodLogs bool
+	// Kafka runs in the stack; KafkaTopics: the topic Job creates topics; ConsumeKafka: Alloy
+	// consumes them.
+	Kafka, KafkaTopics, ConsumeKafka bool
+}
 
 // Policies is the component.
 type Policies struct {
@@ -54,7 +65,7 @@ const DefaultDeny = "default-deny"
 
 // New declares the NetworkPolicies.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Policies, error) {
-	if err := check(args.Spec); err != nil {
+	if err := check(args); err != nil {
 		return nil, err
 	}
 	c := &Policies{}
@@ -82,7 +93,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}); err != nil {
 		return nil, err
 	}
-	for _, f := range Flows(args.Spec) {
+	for _, f := range Flows(args) {
 		ports := policyPorts(f.Ports)
 		if f.To.InNamespace() {
 			if err := policy(PolicyName(f, "ingress"), f.To.Name, &networkingv1.NetworkPolicySpecArgs{
@@ -119,22 +130,20 @@ func PolicyName(f Flow, direction string) string {
 	return f.From.Name + "-to-" + f.To.Name + "-" + direction
 }
 
-// check refuses specs whose flows cannot be expressed, before anything is registered.
-func check(s stacks.Spec) error {
-	var errs []error
-	if !s.Cluster.NetworkPolicies {
-		errs = append(errs, errors.New("netpol: cluster.networkPolicies is false; create the NetworkPolicies only when it is true"))
+// check refuses flows that cannot be expressed, before anything is registered.
+func check(args *Args) error {
+	if args.ObjectStore == nil {
+		return nil
 	}
-	if slices.Contains(s.Loki.ObjectStores(), stacks.StorageS3) {
-		store, _, err := ObjectStore(s.Loki.Storage.S3, s.Cluster.Domain)
-		if err != nil {
-			errs = append(errs, err)
-		} else if store.Namespace == s.Cluster.Namespace {
-			errs = append(errs, fmt.Errorf("loki.storage.s3.endpoint = %q is in the stack's namespace %s, where default-deny blocks the store's own pods; run the store in its own namespace, or set obs-stack:cluster.networkPolicies false",
-				s.Loki.Storage.S3.Endpoint, s.Cluster.Namespace))
-		}
+	store, _, err := ObjectStore(*args.ObjectStore, args.Domain)
+	if err != nil {
+		return err
 	}
-	return errors.Join(errs...)
+	if store.Namespace == args.NamespaceName {
+		return fmt.Errorf("loki.storage.s3.endpoint = %q is in the stack's namespace %s, where default-deny blocks the store's own pods; run the store in its own namespace, or set obs-stack:cluster.networkPolicies false",
+			args.ObjectStore.Endpoint, args.NamespaceName)
+	}
+	return nil
 }
 
 // podLabels are the labels selecting the peer's pods; empty selects every pod.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"obs-stack/components/kube"
 	"obs-stack/internal/mocktest"
 	"obs-stack/stacks"
 )
@@ -18,13 +19,30 @@ const (
 	instance   = "obs-stack"
 )
 
+// ArgsFor are the arguments the program passes for a spec (exported for the reachability test).
+func ArgsFor(spec stacks.Spec, instance string) *Args {
+	args := &Args{
+		Stack:            kube.Stack{Namespace: pulumi.String(spec.Cluster.Namespace), NamespaceName: spec.Cluster.Namespace, Domain: spec.Cluster.Domain, Instance: instance},
+		Caches:           spec.Loki.Caches.ChunksCache.Enabled || spec.Loki.Caches.ResultsCache.Enabled,
+		GrafanaNamespace: spec.Grafana.Namespace,
+		PodLogs:          spec.Alloy.PodLogs,
+		Kafka:            spec.Kafka.Enabled,
+		KafkaTopics:      spec.Kafka.Enabled && len(spec.Kafka.Topics) > 0,
+		ConsumeKafka:     spec.Kafka.Enabled && spec.Alloy.ConsumeKafka,
+	}
+	if slices.Contains(spec.Loki.ObjectStores(), stacks.StorageS3) {
+		args.ObjectStore = &spec.Loki.Storage.S3
+	}
+	return args
+}
+
 // run declares the policies for spec against the mocks.
 func run(t *testing.T, spec stacks.Spec) (*mocktest.Recorder, []string, error) {
 	t.Helper()
 	rec := &mocktest.Recorder{}
 	var names []string
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		c, err := New(ctx, "netpol", &Args{Spec: spec, Namespace: pulumi.String(spec.Cluster.Namespace), Instance: instance})
+		c, err := New(ctx, "netpol", ArgsFor(spec, instance))
 		if err != nil {
 			return err
 		}
@@ -150,7 +168,7 @@ func TestEveryFlowIsAllowedOnBothEnds(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			policies := mustRun(t, spec)
 			want := map[string]bool{DefaultDeny: true}
-			for _, f := range Flows(spec) {
+			for _, f := range Flows(ArgsFor(spec, instance)) {
 				check := func(direction, rulesKey, peerKey string, selected, other Peer) {
 					policyName := PolicyName(f, direction)
 					want[policyName] = true
@@ -331,8 +349,6 @@ func TestMemcachedFlowsOnlyWithCaches(t *testing.T) {
 }
 
 func TestRefusesWhatItCannotExpress(t *testing.T) {
-	off := stacks.Dev()
-	off.Cluster.NetworkPolicies = false
 	storeInside := stacks.Prod()
 	storeInside.Loki.Storage.S3.Endpoint = "http://minio." + storeInside.Cluster.Namespace + ".svc:9000"
 	badEndpoint := stacks.Prod()
@@ -341,7 +357,6 @@ func TestRefusesWhatItCannotExpress(t *testing.T) {
 		spec stacks.Spec
 		want string
 	}{
-		"policies off":             {off, "cluster.networkPolicies is false"},
 		"store in stack namespace": {storeInside, "in the stack's namespace"},
 		"bad endpoint":             {badEndpoint, `loki.storage.s3.endpoint = "http://minio:ninety"`},
 	} {

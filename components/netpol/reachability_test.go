@@ -168,7 +168,7 @@ func policies(t *testing.T, spec stacks.Spec) []networkingv1.NetworkPolicySpec {
 	t.Helper()
 	rec := &mocktest.Recorder{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		_, err := netpol.New(ctx, "netpol", &netpol.Args{Spec: spec, Namespace: pulumi.String(spec.Cluster.Namespace), Instance: program.Instance})
+		_, err := netpol.New(ctx, "netpol", netpol.ArgsFor(spec, program.Instance))
 		return err
 	}, pulumi.WithMocks("obs-stack", "test", rec))
 	if err != nil {

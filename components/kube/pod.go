@@ -1,0 +1,108 @@
+package kube
+
+import (
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Pod is a pod template with the hardening every obs-stack pod has: the pod runs as UID
+// (PodSecurityContext), every container drops all capabilities on a read-only root filesystem
+// (ContainerSecurityContext), no service account token unless asked, and the one rollout
+// mechanism: a config-hash annotation that changes with the config the pods read.
+type Pod struct {
+	// Labels of the pods (All).
+	Labels Labels
+	// UID every container runs as.
+	UID int
+	// SupplementalGroups the containers also run with; none by default.
+	SupplementalGroups []int
+	// ConfigHash is the config-hash annotation (see Hash): a new value rolls the pods. Nil: none.
+	ConfigHash pulumi.StringInput
+	// ServiceAccountToken mounts the service account's token, for pods that call the API server.
+	ServiceAccountToken bool
+	// Volumes the main container (the first) mounts, in order; they replace its VolumeMounts.
+	Volumes []Volume
+	// LaterVolumes are pod volumes listed after those of Volumes (the source of a mount-only Volume).
+	LaterVolumes corev1.VolumeArray
+	// Containers, the main one first, and InitContainers; their security contexts are set here.
+	Containers, InitContainers []corev1.ContainerArgs
+	// Spec holds the rest of the pod spec (affinity, service account, grace period, ...).
+	Spec corev1.PodSpecArgs
+}
+
+// Volume is one volume and where the main container mounts it.
+type Volume struct {
+	Mount corev1.VolumeMountArgs
+	// Source is the pod's volume; nil when it comes from elsewhere (a StatefulSet's claim
+	// template, or LaterVolumes).
+	Source *corev1.VolumeArgs
+}
+
+// EmptyDir is an emptyDir volume mounted at path.
+func EmptyDir(name, path string) Volume {
+	return Volume{
+		Mount:  corev1.VolumeMountArgs{Name: pulumi.String(name), MountPath: pulumi.String(path)},
+		Source: &corev1.VolumeArgs{Name: pulumi.String(name), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
+	}
+}
+
+// Tmp is a writable /tmp on the read-only root filesystem.
+func Tmp() Volume { return EmptyDir("tmp", "/tmp") }
+
+// ConfigVolume mounts a ConfigMap read-only at dir, as the volume "config".
+func ConfigVolume(configMap pulumi.StringPtrInput, dir string) Volume {
+	return Volume{
+		Mount:  corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(dir), ReadOnly: pulumi.Bool(true)},
+		Source: &corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: configMap}},
+	}
+}
+
+// Template is the pod template.
+func (p Pod) Template() *corev1.PodTemplateSpecArgs {
+	spec := p.Spec
+	spec.AutomountServiceAccountToken = pulumi.Bool(p.ServiceAccountToken)
+	security := PodSecurityContext(p.UID)
+	if len(p.SupplementalGroups) > 0 {
+		security.SupplementalGroups = pulumi.ToIntArray(p.SupplementalGroups)
+	}
+	spec.SecurityContext = security
+	var mounts corev1.VolumeMountArray
+	var sources corev1.VolumeArray
+	for _, v := range p.Volumes {
+		mounts = append(mounts, v.Mount)
+		if v.Source != nil {
+			sources = append(sources, *v.Source)
+		}
+	}
+	if sources = append(sources, p.LaterVolumes...); len(sources) > 0 {
+		spec.Volumes = sources
+	}
+	spec.Containers = hardened(p.Containers, mounts)
+	if len(p.InitContainers) > 0 {
+		spec.InitContainers = hardened(p.InitContainers, nil)
+	}
+	meta := &metav1.ObjectMetaArgs{Labels: p.Labels.All}
+	if p.ConfigHash != nil {
+		meta.Annotations = pulumi.StringMap{ConfigHashAnnotation: p.ConfigHash}
+	}
+	return &corev1.PodTemplateSpecArgs{Metadata: meta, Spec: &spec}
+}
+
+// hardened sets every container's security context; the first also gets mounts.
+func hardened(containers []corev1.ContainerArgs, mounts corev1.VolumeMountArray) corev1.ContainerArray {
+	out := corev1.ContainerArray{}
+	for i, c := range containers {
+		c.SecurityContext = ContainerSecurityContext()
+		if i == 0 && len(mounts) > 0 {
+			c.VolumeMounts = mounts
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// HashOf is the config-hash annotation of a config known only as an output.
+func HashOf(config pulumi.StringOutput) pulumi.StringOutput {
+	return config.ApplyT(func(text string) string { return Hash(text) }).(pulumi.StringOutput)
+}
