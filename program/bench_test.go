@@ -3,12 +3,7 @@ package program
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"sigs.k8s.io/yaml"
 
 	"obs-stack/internal/mocktest"
 )
@@ -69,27 +64,7 @@ func benchSpecs() []benchSpec {
 // graphRunner writes the stack file once and returns one run of the program against mocks.
 func graphRunner(tb testing.TB, s benchSpec) func() (*mocktest.Recorder, error) {
 	tb.Helper()
-	file := map[string]any{}
-	for k, v := range s.config {
-		var value any
-		if json.Unmarshal([]byte(v), &value) != nil {
-			value = v
-		}
-		file[k] = value
-	}
-	raw, err := yaml.Marshal(map[string]any{"config": file})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	dir := tb.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "Pulumi."+s.stack+".yaml"), raw, 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	withConfig := func(info *pulumi.RunInfo) { info.Config, info.RootDirectory = s.config, dir }
-	return func() (*mocktest.Recorder, error) {
-		rec := &mocktest.Recorder{}
-		return rec, pulumi.RunErr(Run, pulumi.WithMocks("obs-stack", s.stack, rec), withConfig)
-	}
+	return runner(tb, s.stack, s.config)
 }
 
 func BenchmarkGraph(b *testing.B) {

@@ -19,11 +19,11 @@ import (
 	"obs-stack/internal/mocktest"
 )
 
-// run runs the program for stack with config (full keys to raw values) against the mocks.
-func run(t *testing.T, stack string, config map[string]string) (*mocktest.Recorder, error) {
-	t.Helper()
-	rec := &mocktest.Recorder{}
-	// As after `pulumi config set`: the engine passes the values, the stack file lists the keys.
+// runner writes the stack file once and returns one run of the program for stack with config
+// (full keys to raw values) against the mocks. As after `pulumi config set`: the engine passes
+// the values, the stack file lists the keys.
+func runner(tb testing.TB, stack string, config map[string]string) func() (*mocktest.Recorder, error) {
+	tb.Helper()
 	file := map[string]any{}
 	for k, v := range config {
 		var value any
@@ -34,15 +34,23 @@ func run(t *testing.T, stack string, config map[string]string) (*mocktest.Record
 	}
 	raw, err := yaml.Marshal(map[string]any{"config": file})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	dir := t.TempDir()
+	dir := tb.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "Pulumi."+stack+".yaml"), raw, 0o644); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	withConfig := func(info *pulumi.RunInfo) { info.Config, info.RootDirectory = config, dir }
-	err = pulumi.RunErr(Run, pulumi.WithMocks("obs-stack", stack, rec), withConfig)
-	return rec, err
+	return func() (*mocktest.Recorder, error) {
+		rec := &mocktest.Recorder{}
+		return rec, pulumi.RunErr(Run, pulumi.WithMocks("obs-stack", stack, rec), withConfig)
+	}
+}
+
+// run runs the program once for stack with config against the mocks.
+func run(t *testing.T, stack string, config map[string]string) (*mocktest.Recorder, error) {
+	t.Helper()
+	return runner(t, stack, config)()
 }
 
 func mustRun(t *testing.T, stack string, config map[string]string) *mocktest.Recorder {
