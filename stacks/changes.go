@@ -18,9 +18,9 @@ type Facts struct {
 	// Volumes maps the config key of each StatefulSet (loki.ingester, kafka) to its volume
 	// template ("10Gi on <class>").
 	Volumes map[string]string `json:"volumes"`
-	// SchemaFroms are the start dates of the schema periods (kept for updates recorded before
-	// Schemas existed).
-	SchemaFroms []string `json:"schemaFroms"`
+	// SchemaFroms are the start dates of the schema periods, as updates recorded them before
+	// Schemas existed; read only, never written again.
+	SchemaFroms []string `json:"schemaFroms,omitempty"`
 	// Schemas are the schema periods as deployed.
 	Schemas []SchemaPeriod `json:"schemas,omitempty"`
 	// KafkaClusterID is the adopted cluster id ("" while generated).
@@ -44,9 +44,6 @@ func (s Spec) Facts() Facts {
 		if g.Storage != "" {
 			f.Volumes[g.Key] = g.Storage + " on " + class
 		}
-	}
-	for _, p := range s.Loki.Schemas {
-		f.SchemaFroms = append(f.SchemaFroms, p.From)
 	}
 	if s.Kafka.Enabled {
 		f.KafkaBrokers = s.Kafka.Replicas
@@ -135,23 +132,31 @@ func (s Spec) checkLokiDataKept(c *checker, prev *Facts) {
 				prev.LokiMode, s.Loki.Mode),
 			"move to object storage first (in %s mode, append a schema period on s3 with a future from date and set obs-stack:loki.storage.type s3), and switch modes once retention has aged out what the filesystem periods hold; or %s", prev.LokiMode, ack)
 	}
-	if prev.LokiStorage != s.Loki.Storage.Type && len(s.Loki.Schemas) <= max(len(prev.Schemas), len(prev.SchemaFroms)) {
+	if prev.LokiStorage != s.Loki.Storage.Type && len(s.Loki.Schemas) <= len(prev.deployedSchemas()) {
 		c.fail("loki.storage.type", s.Loki.Storage.Type,
 			fmt.Sprintf("the deployed logs are in %s, and without a new schema period Loki would look for them in %s", prev.LokiStorage, s.Loki.Storage.Type),
 			"keep %s for the deployed periods: append a period on %s with a future from date, set its objectStore, and keep the older periods as they are; or %s", prev.LokiStorage, s.Loki.Storage.Type, ack)
 	}
 }
 
+// deployedSchemas are the recorded periods; a record made before full periods were holds
+// their dates only.
+func (f Facts) deployedSchemas() []SchemaPeriod {
+	if len(f.Schemas) > 0 {
+		return f.Schemas
+	}
+	var dated []SchemaPeriod
+	for _, from := range f.SchemaFroms {
+		dated = append(dated, SchemaPeriod{From: from})
+	}
+	return dated
+}
+
 // checkSchemaHistory: a period that has started holds data and is immutable; new periods are
 // appended after the deployed ones and start in the future. A period that has not started yet
 // holds nothing and may still be changed or dropped.
 func (s Spec) checkSchemaHistory(c *checker, prev *Facts) {
-	deployed := prev.Schemas
-	if len(deployed) == 0 { // recorded before full periods were: compare the dates
-		for _, from := range prev.SchemaFroms {
-			deployed = append(deployed, SchemaPeriod{From: from})
-		}
-	}
+	deployed := prev.deployedSchemas()
 	today := c.now.Truncate(24 * time.Hour)
 	started := func(p SchemaPeriod) bool {
 		d, err := time.Parse(time.DateOnly, p.From)
