@@ -1,0 +1,26 @@
+// Package monitoring is the stack's self-monitoring: Prometheus Operator scrape targets
+// (ServiceMonitors, PodMonitors), alerts as a PrometheusRule (every rule unit-tested in the
+// promtool format), and Grafana dashboards as code, shipped as sidecar ConfigMaps.
+package monitoring
+
+// Options say which parts of the stack exist, and so which scrape targets, alerts and
+// dashboard panels apply. The program fills them from the validated spec.
+type Options struct {
+	// Namespace is the stack's namespace name: every rule and panel selects namespace="<it>".
+	Namespace string
+	// Mode is the Loki mode (stacks.SingleBinary, SimpleScalable, Distributed).
+	Mode string
+	// LokiTargets are the Loki targets the mode runs, by component name as in the pods'
+	// app.kubernetes.io/component label (e.g. "single-binary", or "distributor", "ingester", ...).
+	LokiTargets []string
+	// Caches: memcached chunks/results caches run (with a memcached exporter sidecar).
+	Caches bool
+	// Kafka runs (with a Kafka exporter); KafkaConsumerGroup is Alloy's consumer group, empty
+	// when Alloy does not consume Kafka.
+	Kafka              bool
+	KafkaConsumerGroup string
+	// Canary: loki-canary runs and is scraped.
+	Canary bool
+	// RunbookBaseURL prefixes the runbook_url annotation of every alert: <base>#<alert-name-lowercase>.
+	RunbookBaseURL string
+}
