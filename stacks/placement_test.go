@@ -317,7 +317,9 @@ func TestOnlyTheFirstGroupLeftPendingIsBlamed(t *testing.T) {
 	// brokers (500m, hard): node 3 takes one, the next finds nodes 1-2 short of CPU and node 3
 	// holding a broker. Later: distributors fit (150m, 150m, 650m), then 1 querier,
 	// 2 index gateways, the compactor, 1 query scheduler and 2 rulers (100m) find no room.
-	_, err := loadAndValidate("prod", map[string]string{"obs-stack:cluster": `{"nodes":3,"nodeCPU":"2","nodeMemory":"8Gi"}`})
+	// Monitoring off: its exporters and canary are placed by TestMonitoringPodsArePlaced.
+	_, err := loadAndValidate("prod", map[string]string{"obs-stack:cluster": `{"nodes":3,"nodeCPU":"2","nodeMemory":"8Gi"}`,
+		"obs-stack:monitoring": `{"enabled":false,"canary":{"enabled":false}}`})
 	if err == nil {
 		t.Fatal("8250m of requests on 6 CPU accepted")
 	}
@@ -334,5 +336,28 @@ func TestOnlyTheFirstGroupLeftPendingIsBlamed(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("want %q in %v", want, err)
 		}
+	}
+}
+
+// TestMonitoringPodsArePlaced: the exporters and the canary are counted like any pod: the
+// sidecars in their pods' requests, the Kafka exporter and the canary as pod groups of their own.
+func TestMonitoringPodsArePlaced(t *testing.T) {
+	// Monitoring adds, by hand from the presets: 4 memcached sidecars x 50m, 2 gateway sidecars
+	// x 10m, the Kafka exporter 50m and the canary 10m = 280m of CPU.
+	base := Prod()
+	base.Monitoring.Enabled, base.Monitoring.Canary.Enabled = false, false
+	with := Prod()
+	got := with.Requested().MilliCPU - base.Requested().MilliCPU
+	if got != 280 {
+		t.Errorf("monitoring adds %dm CPU of requests, want 280m (4x50m + 2x10m + 50m + 10m)", got)
+	}
+	var names []string
+	for _, g := range with.Sizing() {
+		if len(g.Sidecars) > 0 || g.Component == "kafka-exporter" || g.Component == "loki-canary" {
+			names = append(names, g.Component)
+		}
+	}
+	if want := "loki-chunks-cache loki-results-cache loki-gateway kafka-exporter loki-canary"; strings.Join(names, " ") != want {
+		t.Errorf("pod groups monitoring changes: %q, want %q", strings.Join(names, " "), want)
 	}
 }

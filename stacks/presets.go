@@ -107,6 +107,18 @@ func base() Spec {
 			TransactionReplicationFactor: 1,
 			Topics:                       []KafkaTopic{{Name: "logs", Partitions: 1, ReplicationFactor: 1}},
 		},
+		Monitoring: Monitoring{
+			SelectorLabel:          "release",
+			SelectorLabelValue:     "kube-prometheus-stack",
+			ScrapeInterval:         "30s",
+			RunbookBaseURL:         "docs/runbooks.md",
+			DashboardLabel:         "grafana_dashboard",
+			DashboardLabelValue:    "1",
+			MemcachedExporterImage: "prom/memcached-exporter:v0.15.3",
+			NginxExporterImage:     "nginx/nginx-prometheus-exporter:1.4.2",
+			KafkaExporterImage:     "danielqsj/kafka-exporter:v1.9.0",
+			Canary:                 Canary{Image: "grafana/loki-canary:3.7.6", Resources: res("10m", "32Mi", "100m", "128Mi")},
+		},
 	}
 }
 
@@ -173,5 +185,6 @@ func Prod() Spec {
 	s.Kafka.AntiAffinity = AntiAffinityHard
 	s.Kafka.OffsetsReplicationFactor, s.Kafka.TransactionReplicationFactor = 3, 3
 	s.Kafka.Topics = []KafkaTopic{{Name: "logs", Partitions: 6, ReplicationFactor: 3}}
+	s.Monitoring.Enabled, s.Monitoring.Dashboards, s.Monitoring.Canary.Enabled = true, true, true
 	return s
 }

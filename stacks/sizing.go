@@ -33,16 +33,24 @@ type PodGroup struct {
 	// Storage is the PVC size per pod; empty for stateless pods.
 	Storage      string `json:"storage,omitempty"`
 	AntiAffinity string `json:"antiAffinity"`
+	// Sidecars are the resources of the pod's other containers (monitoring's exporters);
+	// Requests counts them, the scheduler sums a pod's containers.
+	Sidecars []Resources `json:"sidecars,omitempty"`
 }
 
 // Sizing lists every pod the spec runs: the Loki targets of its mode, enabled caches, the
-// gateway, Alloy (one per node) and Kafka.
+// gateway, Alloy (one per node), Kafka, and monitoring's Kafka exporter and canary, with the
+// exporter sidecars of memcached and the gateway.
 func (s Spec) Sizing() []PodGroup {
 	var groups []PodGroup
-	add := func(component, key, kind string, w Workload) {
+	monitored := s.Monitoring.Enabled
+	add := func(component, key, kind string, w Workload, sidecars ...Resources) {
 		g := PodGroup{Component: component, Key: key, Kind: kind, Replicas: w.Replicas, Resources: w.Resources, AntiAffinity: w.AntiAffinity}
 		if kind == KindStatefulSet {
 			g.Storage = w.Storage
+		}
+		if monitored {
+			g.Sidecars = sidecars
 		}
 		groups = append(groups, g)
 	}
@@ -58,15 +66,21 @@ func (s Spec) Sizing() []PodGroup {
 		cache     Cache
 	}{{"loki-chunks-cache", "loki.caches.chunksCache", s.Loki.Caches.ChunksCache}, {"loki-results-cache", "loki.caches.resultsCache", s.Loki.Caches.ResultsCache}} {
 		if c.cache.Enabled {
-			add(c.name, c.key, KindDeployment, c.cache.Workload())
+			add(c.name, c.key, KindDeployment, c.cache.Workload(), MemcachedExporterResources)
 		}
 	}
-	add("loki-gateway", "gateway", KindDeployment, s.Gateway.Workload)
+	add("loki-gateway", "gateway", KindDeployment, s.Gateway.Workload, NginxExporterResources)
 	alloy := s.Alloy.Workload
 	alloy.Replicas, alloy.AntiAffinity = s.Cluster.Nodes, "one per node"
 	add("alloy", "alloy", KindDaemonSet, alloy)
 	if s.Kafka.Enabled {
 		add("kafka", "kafka", KindStatefulSet, s.Kafka.Workload)
+	}
+	if monitored && s.Kafka.Enabled {
+		add("kafka-exporter", "monitoring.kafkaExporterImage", KindDeployment, Workload{Replicas: 1, Resources: KafkaExporterResources, AntiAffinity: AntiAffinityNone})
+	}
+	if s.Monitoring.Canary.Enabled {
+		add("loki-canary", "monitoring.canary", KindDeployment, Workload{Replicas: 1, Resources: s.Monitoring.Canary.Resources, AntiAffinity: AntiAffinityNone})
 	}
 	return groups
 }
@@ -147,11 +161,12 @@ func satMul(a, b int64) int64 {
 // Requests of one pod of the group. Like the API server, an unset request defaults to the
 // limit.
 func (g PodGroup) Requests() Totals {
-	r := g.Resources
-	return Totals{
-		MilliCPU:    amount(effective(r.Requests.CPU, r.Limits.CPU), true),
-		MemoryBytes: amount(effective(r.Requests.Memory, r.Limits.Memory), false),
+	var t Totals
+	for _, r := range append([]Resources{g.Resources}, g.Sidecars...) {
+		t.MilliCPU = satAdd(t.MilliCPU, amount(effective(r.Requests.CPU, r.Limits.CPU), true))
+		t.MemoryBytes = satAdd(t.MemoryBytes, amount(effective(r.Requests.Memory, r.Limits.Memory), false))
 	}
+	return t
 }
 
 // effective is the request the scheduler sees: the limit when no request is set.

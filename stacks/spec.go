@@ -19,6 +19,8 @@ type Spec struct {
 	Grafana Grafana `json:"grafana"`
 	Alloy   Alloy   `json:"alloy"`
 	Kafka   Kafka   `json:"kafka"`
+	// Monitoring is the stack's self-monitoring: scrape targets, alerts, dashboards, a canary.
+	Monitoring Monitoring `json:"monitoring"`
 	// AllowDataLoss acknowledges a change that would lose stored logs or Kafka data (a mode
 	// switch off a filesystem PVC, a changed volume template). Set it for one update, then
 	// remove it. Default: false.
@@ -280,8 +282,8 @@ type Alloy struct {
 	PodLogSource string `json:"podLogSource"`
 	// ConsumeKafka reads kafka.topics with loki.source.kafka. Default: true.
 	ConsumeKafka bool `json:"consumeKafka"`
-	// ServiceMonitor creates a Prometheus Operator ServiceMonitor for Alloy's /metrics (the
-	// CRD must be installed). Alloy is scraped, never a Grafana datasource. Default: false.
+	// ServiceMonitor was Alloy's own ServiceMonitor switch; monitoring.enabled replaced it, and
+	// preview refuses the key with that fix.
 	ServiceMonitor bool `json:"serviceMonitor"`
 	// KafkaGroupID is the consumer group. Default: alloy.
 	KafkaGroupID string `json:"kafkaGroupId"`
@@ -317,4 +319,54 @@ type KafkaTopic struct {
 	Partitions int `json:"partitions"`
 	// ReplicationFactor of the topic; at most the broker count. Default: dev 1, prod 3.
 	ReplicationFactor int `json:"replicationFactor"`
+}
+
+// Monitoring is the stack's self-monitoring, in the conventions of the Prometheus Operator
+// (kube-prometheus-stack) and Grafana's sidecars.
+type Monitoring struct {
+	// Enabled creates a PodMonitor (a ServiceMonitor for Alloy) for every component, the
+	// exporters they need (memcached and nginx sidecars, a Kafka exporter) and a PrometheusRule
+	// with the stack's alerts. The cluster needs the Prometheus Operator's monitoring.coreos.com
+	// CRDs; with cluster.useLiveNodes preview checks that they exist. Default: dev false, prod true.
+	Enabled bool `json:"enabled"`
+	// SelectorLabel and SelectorLabelValue label every monitor and rule: kube-prometheus-stack's
+	// Prometheus selects them by its release label. Default: release / kube-prometheus-stack.
+	SelectorLabel      string `json:"selectorLabel"`
+	SelectorLabelValue string `json:"selectorLabelValue"`
+	// ScrapeInterval of every monitor, 1s to 2m (the alerts' rate windows are 5m and need at
+	// least two samples). Default: 30s.
+	ScrapeInterval string `json:"scrapeInterval"`
+	// RunbookBaseURL prefixes every alert's runbook_url (<it>#<alert name in lower case>); point
+	// it at your copy of docs/runbooks.md. Default: docs/runbooks.md.
+	RunbookBaseURL string `json:"runbookBaseURL"`
+	// Dashboards ships the stack's Grafana dashboards as one ConfigMap in grafana.namespace (the
+	// stack's namespace when empty) with the dashboard sidecar label. Default: dev false, prod true.
+	Dashboards bool `json:"dashboards"`
+	// DashboardLabel and DashboardLabelValue: the label Grafana's dashboard sidecar watches.
+	// Default: grafana_dashboard / "1".
+	DashboardLabel      string `json:"dashboardLabel"`
+	DashboardLabelValue string `json:"dashboardLabelValue"`
+	// MemcachedExporterImage runs beside each memcached. Default: prom/memcached-exporter:v0.15.3.
+	MemcachedExporterImage string `json:"memcachedExporterImage"`
+	// NginxExporterImage runs beside each gateway pod and reads nginx's stub_status.
+	// Default: nginx/nginx-prometheus-exporter:1.4.2.
+	NginxExporterImage string `json:"nginxExporterImage"`
+	// KafkaExporterImage is one Deployment that reads the brokers over the Kafka protocol
+	// (partitions, replicas, consumer group lag). Default: danielqsj/kafka-exporter:v1.9.0.
+	KafkaExporterImage string `json:"kafkaExporterImage"`
+	// Canary is loki-canary.
+	Canary Canary `json:"canary"`
+}
+
+// Canary configures loki-canary: it writes a line a second to its stdout, which Alloy's pod
+// logs carry into Loki, reads the lines back through the gateway with the stack's tenant and
+// credentials (a websocket tail and queries), and exports what went missing.
+type Canary struct {
+	// Enabled runs one loki-canary pod. It needs alloy.podLogs (that is its write path).
+	// Default: dev false, prod true.
+	Enabled bool `json:"enabled"`
+	// Image of loki-canary; its tag must be loki.image's. Default: grafana/loki-canary:3.7.6.
+	Image string `json:"image"`
+	// Resources of the canary container. Default: 10m/32Mi requested, 100m/128Mi limits.
+	Resources Resources `json:"resources"`
 }

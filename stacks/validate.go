@@ -50,6 +50,7 @@ func (s Spec) ValidateAt(now time.Time) (warnings []string, err error) {
 	s.checkGrafana(c)
 	s.checkAlloy(c)
 	s.checkKafka(c)
+	s.checkMonitoring(c)
 	s.checkCapacity(c)
 	return c.warnings, errors.Join(c.errs...)
 }

@@ -20,5 +20,9 @@ func (s Spec) checkAlloy(c *checker) {
 				"Alloy runs as a DaemonSet, one pod on every node, with no volume of its own, so this setting would do nothing", "remove the key (pulumi config rm --path 'obs-stack:%s')", key)
 		}
 	}
+	if a.ServiceMonitor {
+		c.fail("alloy.serviceMonitor", a.ServiceMonitor, "monitoring.enabled replaced this key: it scrapes Alloy and every other component, with alerts",
+			"remove it (pulumi config rm obs-stack:alloy.serviceMonitor) and set obs-stack:monitoring.enabled true")
+	}
 	checkResources(c, "alloy", a.Resources, minAlloyMemory)
 }

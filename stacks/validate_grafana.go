@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 var grafanaUID = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,40}$`)
@@ -18,12 +17,7 @@ func (s Spec) checkGrafana(c *checker) {
 	if g.Namespace != "" {
 		dnsLabel(c, "grafana.namespace", g.Namespace)
 	}
-	if errs := validation.IsQualifiedName(g.SidecarLabel); len(errs) > 0 {
-		c.fail("grafana.sidecarLabel", g.SidecarLabel, "not a label key: "+strings.Join(errs, "; "), "set it to the label Grafana's sidecar watches, e.g. grafana_datasource")
-	}
-	if errs := validation.IsValidLabelValue(g.SidecarLabelValue); len(errs) > 0 {
-		c.fail("grafana.sidecarLabelValue", g.SidecarLabelValue, "not a label value: "+strings.Join(errs, "; "), "set it to e.g. \"1\"")
-	}
+	labelPair(c, "grafana.sidecarLabel", g.SidecarLabel, "grafana.sidecarLabelValue", g.SidecarLabelValue, "grafana_datasource", "1")
 	required(c, "grafana.datasourceName", g.DatasourceName, "Loki")
 	if !grafanaUID.MatchString(g.DatasourceUID) {
 		c.fail("grafana.datasourceUid", g.DatasourceUID, "Grafana uids are 1-40 letters, digits, - or _", "set it to e.g. loki")

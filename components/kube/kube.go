@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 
-	"github.com/distribution/reference"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -40,10 +39,8 @@ func NewLabels(name, instance, component, image string) Labels {
 	}
 	// The tag, read by a reference parser: a registry port (host:5000/loki) is not a tag, and an
 	// image pinned by digest alone has no version a label can hold.
-	if ref, err := reference.ParseNormalizedNamed(image); err == nil {
-		if tagged, ok := ref.(reference.Tagged); ok {
-			all["app.kubernetes.io/version"] = pulumi.String(tagged.Tag())
-		}
+	if tag := stacks.ImageTag(image); tag != "" {
+		all["app.kubernetes.io/version"] = pulumi.String(tag)
 	}
 	for k, v := range sel {
 		all[k] = v

@@ -1,0 +1,79 @@
+package stacks
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/distribution/reference"
+	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Bounds of monitoring.scrapeInterval: the alerts' rate() windows are 5m, and a window needs
+// at least two samples.
+const (
+	MinScrapeInterval = time.Second
+	MaxScrapeInterval = 2 * time.Minute
+)
+
+// Resources of the exporters obs-stack adds; sizing counts them. The memcached sidecar asks
+// request = limit so that the memcached pod stays Guaranteed.
+var (
+	MemcachedExporterResources = res("50m", "32Mi", "50m", "32Mi")
+	NginxExporterResources     = res("10m", "16Mi", "100m", "32Mi")
+	KafkaExporterResources     = res("50m", "64Mi", "200m", "128Mi")
+)
+
+const minCanaryMemory = "32Mi"
+
+func (s Spec) checkMonitoring(c *checker) {
+	m := s.Monitoring
+	labelPair(c, "monitoring.selectorLabel", m.SelectorLabel, "monitoring.selectorLabelValue", m.SelectorLabelValue, "release", "kube-prometheus-stack")
+	labelPair(c, "monitoring.dashboardLabel", m.DashboardLabel, "monitoring.dashboardLabelValue", m.DashboardLabelValue, "grafana_dashboard", "1")
+	if d, err := model.ParseDuration(m.ScrapeInterval); err != nil || time.Duration(d) < MinScrapeInterval || time.Duration(d) > MaxScrapeInterval {
+		c.fail("monitoring.scrapeInterval", m.ScrapeInterval,
+			fmt.Sprintf("not a Prometheus duration from %s to %s (the alerts' rate() windows are 5m and need two samples each)", MinScrapeInterval, MaxScrapeInterval),
+			"write it like 30s or 1m")
+	}
+	required(c, "monitoring.runbookBaseURL", m.RunbookBaseURL, "https://github.com/your-org/obs-stack/blob/main/docs/runbooks.md")
+	image(c, "monitoring.memcachedExporterImage", m.MemcachedExporterImage, "prom/memcached-exporter:v0.15.3")
+	image(c, "monitoring.nginxExporterImage", m.NginxExporterImage, "nginx/nginx-prometheus-exporter:1.4.2")
+	image(c, "monitoring.kafkaExporterImage", m.KafkaExporterImage, "danielqsj/kafka-exporter:v1.9.0")
+
+	cn := m.Canary
+	image(c, "monitoring.canary.image", cn.Image, "grafana/loki-canary:3.7.6")
+	checkResources(c, "monitoring.canary", cn.Resources, minCanaryMemory)
+	if !cn.Enabled {
+		return
+	}
+	if !s.Alloy.PodLogs {
+		c.fail("monitoring.canary.enabled", cn.Enabled, "loki-canary writes its lines to stdout and Alloy's pod logs carry them into Loki; with alloy.podLogs off nothing would, and every line would count as missing",
+			"set obs-stack:alloy.podLogs true, or obs-stack:monitoring.canary.enabled false")
+	}
+	if lokiTag, canaryTag := ImageTag(s.Loki.Image), ImageTag(cn.Image); lokiTag != "" && canaryTag != lokiTag {
+		c.fail("monitoring.canary.image", cn.Image, "loki-canary must be the version of Loki ("+lokiTag+"): it queries Loki's API as that version speaks it",
+			"set it to grafana/loki-canary:%s", lokiTag)
+	}
+}
+
+// ImageTag is an image reference's tag as the runtime reads it: "" when it has none (a registry
+// port is no tag, a digest alone has none) or does not parse.
+func ImageTag(image string) string {
+	if ref, err := reference.ParseNormalizedNamed(image); err == nil {
+		if tagged, ok := ref.(reference.Tagged); ok {
+			return tagged.Tag()
+		}
+	}
+	return ""
+}
+
+// labelPair checks a label key and value that select objects (a sidecar's, a Prometheus's).
+func labelPair(c *checker, keyKey, key, valueKey, value, exampleKey, exampleValue string) {
+	if errs := validation.IsQualifiedName(key); len(errs) > 0 {
+		c.fail(keyKey, key, "not a label key: "+strings.Join(errs, "; "), "set it to the label to select by, e.g. %s", exampleKey)
+	}
+	if errs := validation.IsValidLabelValue(value); len(errs) > 0 {
+		c.fail(valueKey, value, "not a label value: "+strings.Join(errs, "; "), "set it to e.g. %q", exampleValue)
+	}
+}
