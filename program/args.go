@@ -22,7 +22,7 @@ func alloyArgs(spec stacks.Spec, stack kube.Stack, gw *gateway.Gateway, k *kafka
 	a := spec.Alloy
 	args := &alloy.Args{
 		Stack: stack, Image: a.Image, Resources: a.Resources,
-		PodLogs: a.PodLogs, PodLogSource: a.PodLogSource, ServiceMonitor: a.ServiceMonitor,
+		PodLogs: a.PodLogs, PodLogSource: a.PodLogSource,
 		PushURL: gw.PushURL,
 	}
 	if gw.AuthEnabled {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -30,8 +28,6 @@ type Args struct {
 	PodLogs bool
 	// PodLogSource is SourceAPI or SourceFile; used with PodLogs.
 	PodLogSource string
-	// ServiceMonitor creates a Prometheus Operator ServiceMonitor for /metrics.
-	ServiceMonitor bool
 	// PushURL is the gateway's push URL, e.g. http://loki-gateway.observability.svc.cluster.local/loki/api/v1/push.
 	PushURL pulumi.StringInput
 	// Auth is the gateway's basic auth; nil while Loki auth is off.
@@ -177,7 +173,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("creating Alloy DaemonSet: %w", err)
 	}
 
-	// For scraping Alloy's own /metrics; Alloy is not a Grafana datasource.
+	// For scraping Alloy's own /metrics (monitoring's ServiceMonitor); Alloy is not a Grafana datasource.
 	svc, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{
 		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
 		Spec: &corev1.ServiceSpecArgs{
@@ -189,22 +185,6 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("creating Alloy Service: %w", err)
 	}
 	c.MetricsService = svc.Metadata.Name().Elem()
-
-	if args.ServiceMonitor {
-		// Prometheus Operator scrapes Alloy through its metrics Service (the CRD must exist).
-		_, err := apiextensions.NewCustomResource(ctx, name+"-servicemonitor", &apiextensions.CustomResourceArgs{
-			ApiVersion: pulumi.String("monitoring.coreos.com/v1"),
-			Kind:       pulumi.String("ServiceMonitor"),
-			Metadata:   kube.Meta(objectName, args.Namespace, labels.All),
-			OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
-				"selector":  pulumi.Map{"matchLabels": labels.Selector},
-				"endpoints": pulumi.Array{pulumi.Map{"port": pulumi.String(metricsPort.Name), "path": pulumi.String("/metrics")}},
-			}},
-		}, parent, pulumi.DependsOn([]pulumi.Resource{svc}))
-		if err != nil {
-			return nil, fmt.Errorf("creating Alloy ServiceMonitor: %w", err)
-		}
-	}
 
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"metricsService": c.MetricsService}); err != nil {
 		return nil, fmt.Errorf("registering Alloy outputs: %w", err)

@@ -26,7 +26,7 @@ func testArgs(s stacks.Spec) *Args {
 	a := s.Alloy
 	args := &Args{
 		Stack: kube.Stack{Namespace: pulumi.String(s.Cluster.Namespace), NamespaceName: s.Cluster.Namespace, Domain: s.Cluster.Domain, Instance: "obs-stack"},
-		Image: a.Image, Resources: a.Resources, PodLogs: a.PodLogs, PodLogSource: a.PodLogSource, ServiceMonitor: a.ServiceMonitor,
+		Image: a.Image, Resources: a.Resources, PodLogs: a.PodLogs, PodLogSource: a.PodLogSource,
 		PushURL: pulumi.String(testPushURL).ToStringOutput(),
 	}
 	if s.Loki.AuthEnabled {
@@ -287,26 +287,3 @@ func TestKafkaSourceOnlyWithBrokers(t *testing.T) {
 	}
 }
 
-// TestServiceMonitorOnlyWhenAsked: the ServiceMonitor needs Prometheus Operator's CRD, so it
-// exists only with alloy.serviceMonitor, and then selects the metrics Service's port.
-func TestServiceMonitorOnlyWhenAsked(t *testing.T) {
-	const smType = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
-	spec := mocktest.Spec(t, "prod", nil)
-	rec, _, err := run(t, testArgs(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := len(rec.OfType(smType)); n != 0 {
-		t.Fatalf("ServiceMonitor without alloy.serviceMonitor: %d", n)
-	}
-	spec.Alloy.ServiceMonitor = true
-	rec, _, err = run(t, testArgs(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sm := rec.One(t, smType)
-	if mocktest.Dig(sm.Inputs, "spec", "endpoints", 0, "port") != "http-metrics" ||
-		mocktest.Dig(sm.Inputs, "spec", "selector", "matchLabels", "app.kubernetes.io/name") != "alloy" {
-		t.Errorf("ServiceMonitor = %v", sm.Inputs)
-	}
-}

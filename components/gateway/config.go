@@ -36,7 +36,13 @@ type ConfigInput struct {
 	RuntimeDir string
 	// HtpasswdPath is the basic-auth user file. Default: the Secret's mount.
 	HtpasswdPath string
+	// StatusListen, when set, adds a server there serving nginx's stub_status at
+	// StatusPath for the metrics exporter beside nginx (e.g. 127.0.0.1:8081: the pod only).
+	StatusListen string
 }
+
+// StatusPath serves nginx's stub_status on the StatusListen server.
+const StatusPath = "/stub_status"
 
 // routeLocations are the nginx locations of each route group, most specific first: nginx
 // takes the first regex location that matches, so the catch-all query group comes last.
@@ -160,6 +166,11 @@ func BuildConfig(in ConfigInput) (string, error) {
 		d("proxy_read_timeout", "600s"),
 		block("map", []string{"$http_upgrade", "$connection_upgrade"}, d("default", "upgrade"), d("''", "close")),
 		block("server", nil, server...),
+	}
+	if in.StatusListen != "" {
+		http = append(http, block("server", nil, d("listen", in.StatusListen),
+			block("location", []string{"=", StatusPath}, d("stub_status"), d("access_log", "off")),
+			block("location", []string{"/"}, d("return", "404"))))
 	}
 	root := []Directive{
 		d("worker_processes", "auto"),

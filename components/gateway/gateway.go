@@ -35,6 +35,8 @@ type Args struct {
 	// Routes and RingPages come from the Loki component (loki.Loki.Routes / RingPages).
 	Routes    map[string]pulumi.StringOutput
 	RingPages map[string]pulumi.StringOutput
+	// Exporter is monitoring's nginx exporter beside nginx; nil runs none.
+	Exporter *kube.Sidecar
 }
 
 // Gateway is the component.
@@ -61,6 +63,21 @@ const uid = 101 // the nginx-unprivileged image's user
 // httpPort is nginx's one port; its Service listens on 80.
 var httpPort = kube.Port{Name: "http", Number: ListenPort, ServiceNumber: 80}
 
+// Monitoring's nginx exporter beside nginx: it reads stub_status on the pod's loopback and
+// serves /metrics on ExporterPort.
+const (
+	statusListen = "127.0.0.1:8081"
+	ExporterPort = 9113
+)
+
+// statusAddress is where nginx serves stub_status: only with the exporter.
+func statusAddress(args *Args) string {
+	if args.Exporter == nil {
+		return ""
+	}
+	return statusListen
+}
+
 // New declares the gateway.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Gateway, error) {
 	c := &Gateway{AuthEnabled: args.AuthEnabled}
@@ -74,11 +91,12 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// The config is known at preview: upstream URLs are built from Services with fixed names.
 	c.ConfigText = pulumi.All(outputMap(args.Routes), outputMap(args.RingPages)).ApplyT(func(v []any) (string, error) {
 		return BuildConfig(ConfigInput{
-			Resolver:    args.Resolver,
-			Routes:      v[0].(map[string]string),
-			RingPages:   v[1].(map[string]string),
-			AuthEnabled: args.AuthEnabled,
-			Tenant:      args.Tenant,
+			Resolver:     args.Resolver,
+			Routes:       v[0].(map[string]string),
+			RingPages:    v[1].(map[string]string),
+			AuthEnabled:  args.AuthEnabled,
+			Tenant:       args.Tenant,
+			StatusListen: statusAddress(args),
 		})
 	}).(pulumi.StringOutput)
 
@@ -127,6 +145,21 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 
 	w := args.Workload
+	containers := []corev1.ContainerArgs{{
+		Name:    pulumi.String("nginx"),
+		Image:   pulumi.String(args.Image),
+		Command: pulumi.ToStringArray([]string{"nginx"}),
+		Args:    pulumi.ToStringArray([]string{"-c", ConfigDir + "/" + ConfigFile, "-g", "daemon off;"}),
+		Ports:   kube.ContainerPorts(httpPort),
+		ReadinessProbe: &corev1.ProbeArgs{
+			HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/"), Port: pulumi.String(httpPort.Name)},
+		},
+		Resources: kube.Resources(w.Resources),
+	}}
+	if args.Exporter != nil {
+		containers = append(containers, args.Exporter.Container(ExporterPort,
+			"--nginx.scrape-uri=http://"+statusListen+StatusPath, fmt.Sprintf("--web.listen-address=:%d", ExporterPort)))
+	}
 	_, err = appsv1.NewDeployment(ctx, objectName, &appsv1.DeploymentArgs{
 		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
 		Spec: &appsv1.DeploymentSpecArgs{
@@ -134,18 +167,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
 			Template: kube.Pod{
 				Labels: labels, UID: uid, ConfigHash: kube.HashOf(c.ConfigText), Volumes: volumes,
-				Containers: []corev1.ContainerArgs{{
-					Name:    pulumi.String("nginx"),
-					Image:   pulumi.String(args.Image),
-					Command: pulumi.ToStringArray([]string{"nginx"}),
-					Args:    pulumi.ToStringArray([]string{"-c", ConfigDir + "/" + ConfigFile, "-g", "daemon off;"}),
-					Ports:   kube.ContainerPorts(httpPort),
-					ReadinessProbe: &corev1.ProbeArgs{
-						HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/"), Port: pulumi.String(httpPort.Name)},
-					},
-					Resources: kube.Resources(w.Resources),
-				}},
-				Spec: corev1.PodSpecArgs{Affinity: kube.AntiAffinity(w.AntiAffinity, labels.Selector)},
+				Containers: containers,
+				Spec:       corev1.PodSpecArgs{Affinity: kube.AntiAffinity(w.AntiAffinity, labels.Selector)},
 			}.Template(),
 		},
 	}, parent)

@@ -37,7 +37,12 @@ type Args struct {
 	OffsetsReplicationFactor, TransactionReplicationFactor int
 	// Topics created by the topic Job.
 	Topics []stacks.KafkaTopic
+	// Exporter is monitoring's Kafka exporter (one Deployment reading every broker); nil: none.
+	Exporter *kube.Sidecar
 }
+
+// ExporterPort serves the Kafka exporter's /metrics.
+const ExporterPort = 9308
 
 // Kafka is the component.
 type Kafka struct {
@@ -136,6 +141,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	for _, t := range k.Topics {
 		c.Topics = append(c.Topics, t.Name)
+	}
+	if k.Exporter != nil {
+		if err := exporter(ctx, name, args, c.BootstrapServers, parent); err != nil {
+			return nil, err
+		}
 	}
 
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
@@ -238,6 +248,35 @@ func topicJob(ctx *pulumi.Context, name string, args *Args, bootstrap pulumi.Str
 	}, opts...)
 	if err != nil {
 		return fmt.Errorf("creating Kafka topic Job %s: %w", jobName, err)
+	}
+	return nil
+}
+
+// exporter declares danielqsj/kafka_exporter: it reads the brokers over the Kafka protocol
+// (no JVM agent in the broker image), and exports under-replicated partitions and consumer
+// group lag, which the alerts use; Strimzi ships the same exporter as its Kafka Exporter.
+func exporter(ctx *pulumi.Context, name string, args *Args, bootstrap pulumi.StringOutput, parent pulumi.ResourceOption) error {
+	labels := kube.NewLabels("kafka-exporter", args.Instance, "exporter", args.Exporter.Image)
+	container := args.Exporter.Container(ExporterPort)
+	container.Args = bootstrap.ApplyT(func(servers string) []string {
+		// sarama's protocol version: Kafka 4 refuses requests older than 2.1 (KIP-896), and the
+		// exporter's default is 2.0.0.
+		out := []string{fmt.Sprintf("--web.listen-address=:%d", ExporterPort), "--kafka.version=3.6.0"}
+		for _, s := range strings.Split(servers, ",") {
+			out = append(out, "--kafka.server="+s)
+		}
+		return out
+	}).(pulumi.StringArrayOutput)
+	_, err := appsv1.NewDeployment(ctx, name+"-exporter", &appsv1.DeploymentArgs{
+		Metadata: kube.Meta("kafka-exporter", args.Namespace, labels.All),
+		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas: pulumi.Int(1),
+			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
+			Template: kube.Pod{Labels: labels, UID: 65534, Containers: []corev1.ContainerArgs{container}}.Template(),
+		},
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("creating the Kafka exporter: %w", err)
 	}
 	return nil
 }

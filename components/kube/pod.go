@@ -4,6 +4,8 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"obs-stack/stacks"
 )
 
 // Pod is a pod template with the hardening every obs-stack pod has: the pod runs as UID
@@ -105,4 +107,29 @@ func hardened(containers []corev1.ContainerArgs, mounts corev1.VolumeMountArray)
 // HashOf is the config-hash annotation of a config known only as an output.
 func HashOf(config pulumi.StringOutput) pulumi.StringOutput {
 	return config.ApplyT(func(text string) string { return Hash(text) }).(pulumi.StringOutput)
+}
+
+// MetricsPortName names the port a monitoring sidecar or pod serves /metrics on; monitoring's
+// PodMonitors scrape it by this name.
+const MetricsPortName = "metrics"
+
+// Sidecar is a metrics exporter beside a pod's main container.
+type Sidecar struct {
+	Image     string
+	Resources stacks.Resources
+}
+
+// Container is the exporter's container, serving /metrics on port (named MetricsPortName).
+func (s Sidecar) Container(port int, args ...string) corev1.ContainerArgs {
+	p := Port{Name: MetricsPortName, Number: port}
+	return corev1.ContainerArgs{
+		Name:      pulumi.String("exporter"),
+		Image:     pulumi.String(s.Image),
+		Args:      pulumi.ToStringArray(args),
+		Ports:     ContainerPorts(p),
+		Resources: Resources(s.Resources),
+		ReadinessProbe: &corev1.ProbeArgs{
+			HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/metrics"), Port: pulumi.String(p.Name)},
+		},
+	}
 }

@@ -25,7 +25,12 @@ type Args struct {
 	StorageClass string
 	// ProtectData protects the StatefulSets holding logs.
 	ProtectData bool
+	// MemcachedExporter runs beside every memcached (monitoring); nil runs none.
+	MemcachedExporter *kube.Sidecar
 }
+
+// MemcachedExporterPort serves the memcached exporter's /metrics.
+const MemcachedExporterPort = 9150
 
 // Loki is the component.
 type Loki struct {
@@ -278,6 +283,19 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 	}
 	// Sized by the spec's one rule (memory = 1.2 x the cache size), as the capacity checks size it.
 	workload := cache.Workload()
+	containers := []corev1.ContainerArgs{{
+		Name:  pulumi.String("memcached"),
+		Image: pulumi.String(cache.Image),
+		Args: pulumi.ToStringArray([]string{
+			"-m", fmt.Sprint(cache.SizeMB), "-I", "5m", "-c", "16384", "-v",
+		}),
+		Ports:     kube.ContainerPorts(client),
+		Resources: kube.Resources(workload.Resources),
+	}}
+	if e := w.args.MemcachedExporter; e != nil {
+		containers = append(containers, e.Container(MemcachedExporterPort,
+			fmt.Sprintf("--memcached.address=localhost:%d", MemcachedPort), fmt.Sprintf("--web.listen-address=:%d", MemcachedExporterPort)))
+	}
 	_, err := appsv1.NewDeployment(w.ctx, svcName, &appsv1.DeploymentArgs{
 		Metadata: kube.Meta(svcName, w.args.Namespace, labels.All),
 		Spec: &appsv1.DeploymentSpecArgs{
@@ -285,15 +303,7 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
 			Template: kube.Pod{
 				Labels: labels, UID: 11211, // the image's memcache user
-				Containers: []corev1.ContainerArgs{{
-					Name:  pulumi.String("memcached"),
-					Image: pulumi.String(cache.Image),
-					Args: pulumi.ToStringArray([]string{
-						"-m", fmt.Sprint(cache.SizeMB), "-I", "5m", "-c", "16384", "-v",
-					}),
-					Ports:     kube.ContainerPorts(client),
-					Resources: kube.Resources(workload.Resources),
-				}},
+				Containers: containers,
 				Spec: corev1.PodSpecArgs{Affinity: kube.AntiAffinity(cache.AntiAffinity, labels.Selector)},
 			}.Template(),
 		},
