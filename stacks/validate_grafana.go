@@ -4,7 +4,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-
 )
 
 var grafanaUID = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,40}$`)

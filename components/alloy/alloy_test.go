@@ -286,4 +286,3 @@ func TestKafkaSourceOnlyWithBrokers(t *testing.T) {
 		t.Errorf("a Kafka source without brokers must fail, got %v", err)
 	}
 }
-

@@ -304,7 +304,7 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 			Template: kube.Pod{
 				Labels: labels, UID: 11211, // the image's memcache user
 				Containers: containers,
-				Spec: corev1.PodSpecArgs{Affinity: kube.AntiAffinity(cache.AntiAffinity, labels.Selector)},
+				Spec:       corev1.PodSpecArgs{Affinity: kube.AntiAffinity(cache.AntiAffinity, labels.Selector)},
 			}.Template(),
 		},
 	}, w.parent)
