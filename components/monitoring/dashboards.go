@@ -272,7 +272,7 @@ func (d dashboards) loki() *dashboard.DashboardBuilder {
 		WithRow(dashboard.NewRowBuilder("Ingesters and ring")).
 		WithPanel(graphPanel("Ring members by state", "Members of each ring by state (ingester, distributor, compactor, ...).", "short", 6,
 			pq(fmt.Sprintf("max by (name, state) (loki_ring_members%s)", d.sel()), "{{name}} {{state}}"))).
-		WithPanel(graphPanel("Streams in memory", "Streams the ingesters hold, per tenant.", "short", 6,
+		WithPanel(graphPanel("Streams in memory", "Streams the ingesters hold, per tenant; each replica of a stream counts.", "short", 6,
 			pq(fmt.Sprintf("sum by (tenant) (loki_ingester_memory_streams%s)", d.sel()), "{{tenant}}"))).
 		WithPanel(graphPanel("Chunks in memory", "Chunks the ingesters hold, per pod.", "short", 6,
 			pq(fmt.Sprintf("sum by (pod) (loki_ingester_memory_chunks%s)", d.sel()), "{{pod}}"))).
