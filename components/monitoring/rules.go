@@ -43,6 +43,10 @@ var targetRings = map[string][]string{
 	"ruler":         {"ruler"},
 }
 
+// TODO(options): a RingReplicas map[string]int in Options (replicas per ring, from the spec)
+// would let the ring alert also catch a ring with fewer ACTIVE members than replicas: Pending
+// pods never join a ring, so today only ObsStackPodPending sees them.
+
 // Rules are the stack's alerts, only for the parts o says exist, every selector scoped to
 // o.Namespace. Each alert has a runbook section in docs/runbooks.md.
 func Rules(o Options) monitoringv1.PrometheusRuleSpec {
