@@ -115,7 +115,7 @@ func base() Spec {
 			DashboardLabel:         "grafana_dashboard",
 			DashboardLabelValue:    "1",
 			MemcachedExporterImage: "prom/memcached-exporter:v0.16.0",
-			NginxExporterImage:     "nginx/nginx-prometheus-exporter:1.4.1",
+			NginxExporterImage:     "nginx/nginx-prometheus-exporter:1.5.3",
 			KafkaExporterImage:     "danielqsj/kafka-exporter:v1.9.0",
 			Canary:                 Canary{Image: "grafana/loki-canary:3.7.6", Resources: res("10m", "32Mi", "100m", "128Mi")},
 		},

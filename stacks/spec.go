@@ -349,7 +349,7 @@ type Monitoring struct {
 	// MemcachedExporterImage runs beside each memcached. Default: prom/memcached-exporter:v0.16.0.
 	MemcachedExporterImage string `json:"memcachedExporterImage"`
 	// NginxExporterImage runs beside each gateway pod and reads nginx's stub_status.
-	// Default: nginx/nginx-prometheus-exporter:1.4.1.
+	// Default: nginx/nginx-prometheus-exporter:1.5.3.
 	NginxExporterImage string `json:"nginxExporterImage"`
 	// KafkaExporterImage is one Deployment that reads the brokers over the Kafka protocol
 	// (partitions, replicas, consumer group lag). Default: danielqsj/kafka-exporter:v1.9.0.

@@ -38,7 +38,7 @@ func (s Spec) checkMonitoring(c *checker) {
 	}
 	required(c, "monitoring.runbookBaseURL", m.RunbookBaseURL, "https://github.com/your-org/obs-stack/blob/main/docs/runbooks.md")
 	image(c, "monitoring.memcachedExporterImage", m.MemcachedExporterImage, "prom/memcached-exporter:v0.16.0")
-	image(c, "monitoring.nginxExporterImage", m.NginxExporterImage, "nginx/nginx-prometheus-exporter:1.4.1")
+	image(c, "monitoring.nginxExporterImage", m.NginxExporterImage, "nginx/nginx-prometheus-exporter:1.5.3")
 	image(c, "monitoring.kafkaExporterImage", m.KafkaExporterImage, "danielqsj/kafka-exporter:v1.9.0")
 
 	cn := m.Canary

@@ -29,16 +29,6 @@ const (
 	lokiContainer = "loki"
 )
 
-// Loki's HTTP route labels (dskit's route naming) for pushes and for queries, as the Loki
-// mixin of v3.7.6 selects them (production/loki-mixin/dashboards/loki-writes.libsonnet,
-// loki-reads.libsonnet).
-const (
-	pushRoutes  = "api_prom_push|loki_api_v1_push|otlp_v1_logs"
-	queryRoutes = "loki_api_v1_query|loki_api_v1_query_range|loki_api_v1_labels|loki_api_v1_label_values|" +
-		"loki_api_v1_label_name_values|loki_api_v1_series|loki_api_v1_index_stats|loki_api_v1_index_volume|" +
-		"loki_api_v1_index_volume_range|loki_api_v1_detected_labels|loki_api_v1_patterns"
-)
-
 // Dashboards renders the stack's Grafana dashboards as JSON, by file name. The set follows
 // the options: Kafka's only with Kafka, memcached's only with the caches.
 func Dashboards(o Options) (map[string][]byte, error) {

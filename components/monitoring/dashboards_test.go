@@ -13,9 +13,9 @@ import (
 	"testing"
 
 	"github.com/prometheus/prometheus/promql/parser"
-	"sigs.k8s.io/yaml"
 )
 
+// updateGolden rewrites the golden files: the dashboards and the generated rule files.
 var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // The two option sets the goldens are kept for, written out by hand.
@@ -339,7 +339,7 @@ func TestParseDashboardExprRejects(t *testing.T) {
 
 // Every metric a dashboard reads is one the components export (testdata/metrics-dashboards.yaml).
 func TestDashboardMetricsKnown(t *testing.T) {
-	known := dashKnownMetrics(t)
+	known := knownMetrics(t)
 	used := map[string]bool{}
 	for variant, o := range variants {
 		for name, text := range mustDashboards(t, o) {
@@ -348,7 +348,7 @@ func TestDashboardMetricsKnown(t *testing.T) {
 					for _, m := range dashMetricNames(t, tg.Expr) {
 						used[m] = true
 						if _, ok := known[m]; !ok {
-							t.Errorf("%s/%s panel %q: metric %s is not in testdata/metrics-dashboards.yaml", variant, name, p.Title, m)
+							t.Errorf("%s/%s panel %q: metric %s is not in testdata/metrics.yaml", variant, name, p.Title, m)
 						}
 					}
 				}
@@ -380,59 +380,15 @@ func parseDashboardExpr(expr string) (parser.Expr, error) {
 	return parser.NewParser(parser.Options{}).ParseExpr(replaced)
 }
 
-// dashMetricNames lists the metric names an expression selects, sorted, without repeats.
+// dashMetricNames lists the metric names a dashboard expression selects (metricNames after
+// Grafana's interval variables are replaced).
 func dashMetricNames(t *testing.T, expr string) []string {
 	t.Helper()
 	parsed, err := parseDashboardExpr(expr)
 	if err != nil {
 		t.Fatalf("parsing %q: %v", expr, err)
 	}
-	set := map[string]bool{}
-	parser.Inspect(parsed, func(node parser.Node, _ []parser.Node) error {
-		if vs, ok := node.(*parser.VectorSelector); ok {
-			name := vs.Name
-			for _, m := range vs.LabelMatchers {
-				if m.Name == "__name__" {
-					name = m.Value
-				}
-			}
-			set[name] = true
-		}
-		return nil
-	})
-	return dashSortedKeys(set)
-}
-
-// dashKnownMetrics maps each metric name of testdata/metrics-dashboards.yaml to its component.
-func dashKnownMetrics(t *testing.T) map[string]string {
-	t.Helper()
-	text, err := os.ReadFile(filepath.Join("testdata", "metrics-dashboards.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		Components map[string]struct {
-			Version string   `json:"version"`
-			Source  string   `json:"source"`
-			Metrics []string `json:"metrics"`
-		} `json:"components"`
-	}
-	if err := yaml.UnmarshalStrict(text, &file); err != nil {
-		t.Fatalf("metrics-dashboards.yaml: %v", err)
-	}
-	known := map[string]string{}
-	for component, c := range file.Components {
-		if c.Version == "" || c.Source == "" {
-			t.Errorf("metrics-dashboards.yaml: %s lacks its version or source", component)
-		}
-		for _, m := range c.Metrics {
-			if other, dup := known[m]; dup {
-				t.Errorf("metrics-dashboards.yaml: %s listed under %s and %s", m, other, component)
-			}
-			known[m] = component
-		}
-	}
-	return known
+	return metricNames(t, parsed.String())
 }
 
 // The parts of Grafana's dashboard JSON the tests read.
