@@ -6,7 +6,8 @@
 // status line on a terminal, a summary); -verbose shows Pulumi's full progress log instead.
 //
 // Actions: up, preview, destroy, refresh, recover (after an interrupted up: cancel the stale
-// lock and refresh, clearing pending creates), outputs. Set OBS_STACK_RENDER_DIR to write
+// lock and refresh, clearing pending creates), outputs, verify (on a real cluster after up:
+// the pipeline end to end, see package verify; refused on kwok's simulated plane). Set OBS_STACK_RENDER_DIR to write
 // manifests to a folder instead of applying them (use a separate PULUMI_BACKEND_URL).
 package main
 
@@ -16,6 +17,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
@@ -24,15 +27,25 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
 	"obs-stack/deploy"
+	"obs-stack/verify"
 )
 
 func main() {
 	stack := flag.String("stack", envOr("STACK", "dev"), "stack name")
-	action := flag.String("action", "up", "up | preview | destroy | refresh | recover | outputs")
+	action := flag.String("action", "up", "up | preview | destroy | refresh | recover | outputs | verify")
 	dir := flag.String("dir", ".", "project folder (Pulumi.yaml and stack files)")
 	expectNoChanges := flag.Bool("expect-no-changes", false, "fail a preview or up that would change anything")
 	verbose := flag.Bool("verbose", false, "show Pulumi's full progress log instead of the compact view")
+	deadline := flag.Duration("verify-deadline", 2*time.Minute, "verify: how long each wait for a line in Loki may take")
 	flag.Parse()
+	if *action == "verify" {
+		if err := runVerify(*dir, *stack, *deadline); err != nil {
+			// Each failed step has printed its ✗ line with the reason; this is the summary.
+			fmt.Fprintf(os.Stderr, "deploy: verify failed (%d problem(s), each on a ✗ line above)\n", len(strings.Split(err.Error(), "\n")))
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*dir, *stack, *action, *expectNoChanges, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "deploy:", compact(err))
 		os.Exit(1)
@@ -128,6 +141,29 @@ func run(dir, stackName, action string, expectNoChanges, verbose bool) error {
 		return printOutputs(ctx, s)
 	}
 	return fmt.Errorf("unknown action %q", action)
+}
+
+// runVerify checks the deployed stack's pipeline; the nodes are checked before the stack is
+// opened, so a simulated plane is refused at once.
+func runVerify(dir, stackName string, deadline time.Duration) error {
+	ctx := context.Background()
+	load := func(ctx context.Context) (verify.Target, error) {
+		s, err := deploy.Open(ctx, deploy.Options{ProjectDir: dir, Stack: stackName})
+		if err != nil {
+			return verify.Target{}, err
+		}
+		outputs, err := s.Outputs(ctx)
+		if err != nil {
+			return verify.Target{}, fmt.Errorf("reading outputs: %w", err)
+		}
+		values := make(map[string]any, len(outputs))
+		for k, v := range outputs {
+			values[k] = v.Value // secrets in plain text, kept in memory and never printed
+		}
+		return verify.FromOutputs(stackName, values)
+	}
+	fmt.Printf("verify %s: the pipeline end to end (each wait for a line up to %s)\n", stackName, deadline)
+	return verify.Run(ctx, verify.Kubectl{}, load, verify.Options{Out: os.Stdout, Deadline: deadline})
 }
 
 func printOutputs(ctx context.Context, s auto.Stack) error {
