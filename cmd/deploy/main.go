@@ -14,10 +14,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -39,9 +40,9 @@ func main() {
 	deadline := flag.Duration("verify-deadline", 2*time.Minute, "verify: how long each wait for a line in Loki may take")
 	flag.Parse()
 	if *action == "verify" {
-		if err := runVerify(*dir, *stack, *deadline); err != nil {
+		if err := runVerify(os.Stdout, verify.Kubectl{}, *dir, *stack, *deadline); err != nil {
 			// Each failed step has printed its ✗ line with the reason; this is the summary.
-			fmt.Fprintf(os.Stderr, "deploy: verify failed (%d problem(s), each on a ✗ line above)\n", len(strings.Split(err.Error(), "\n")))
+			fmt.Fprintln(os.Stderr, "deploy: verify failed:", verifySummary(err))
 			os.Exit(1)
 		}
 		return
@@ -145,7 +146,7 @@ func run(dir, stackName, action string, expectNoChanges, verbose bool) error {
 
 // runVerify checks the deployed stack's pipeline; the nodes are checked before the stack is
 // opened, so a simulated plane is refused at once.
-func runVerify(dir, stackName string, deadline time.Duration) error {
+func runVerify(out io.Writer, cluster verify.Cluster, dir, stackName string, deadline time.Duration) error {
 	ctx := context.Background()
 	load := func(ctx context.Context) (verify.Target, error) {
 		s, err := deploy.Open(ctx, deploy.Options{ProjectDir: dir, Stack: stackName})
@@ -162,8 +163,21 @@ func runVerify(dir, stackName string, deadline time.Duration) error {
 		}
 		return verify.FromOutputs(stackName, values)
 	}
-	fmt.Printf("verify %s: the pipeline end to end (each wait for a line up to %s)\n", stackName, deadline)
-	return verify.Run(ctx, verify.Kubectl{}, load, verify.Options{Out: os.Stdout, Deadline: deadline})
+	fmt.Fprintf(out, "verify %s: the pipeline end to end (each wait for a line up to %s)\n", stackName, deadline)
+	return verify.Run(ctx, cluster, load, verify.Options{Out: out, Deadline: deadline})
+}
+
+// verifySummary is the last line of a failed verify: every failed step has printed its ✗
+// line with the reason, so only the count is repeated (or the refusal of a simulated plane).
+func verifySummary(err error) string {
+	if errors.Is(err, verify.ErrSimulated) {
+		return err.Error()
+	}
+	n := 1
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		n = len(joined.Unwrap())
+	}
+	return fmt.Sprintf("%d step(s) failed, each on a ✗ line above", n)
 }
 
 func printOutputs(ctx context.Context, s auto.Stack) error {
