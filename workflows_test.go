@@ -12,6 +12,8 @@ import (
 
 	"github.com/rhysd/actionlint"
 	"sigs.k8s.io/yaml"
+
+	"obs-stack/stacks"
 )
 
 // TestWorkflowsLint runs actionlint over .github/workflows.
@@ -63,6 +65,7 @@ type job struct {
 
 type step struct {
 	Name string            `json:"name"`
+	If   string            `json:"if"`
 	Uses string            `json:"uses"`
 	Run  string            `json:"run"`
 	With map[string]any    `json:"with"`
@@ -204,5 +207,55 @@ func TestDeployWorkflowDeploysDevThenProdFromMain(t *testing.T) {
 	checkInputs(t, s, map[string]string{"command": "up", "stack-name": "${{ matrix.stack }}"})
 	if s.Env["PULUMI_ACCESS_TOKEN"] != "${{ secrets.PULUMI_ACCESS_TOKEN }}" {
 		t.Errorf("env = %v, want PULUMI_ACCESS_TOKEN from the secret", s.Env)
+	}
+}
+
+func TestE2EWorkflowDeploysVerifiesAndAlwaysDestroysOnKind(t *testing.T) {
+	raw, err := os.ReadFile(".github/workflows/e2e.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(raw), "#") || !strings.Contains(string(raw), "cannot run on our machines") {
+		t.Error("e2e.yml must say at its top that it cannot run on our machines (no container runtime)")
+	}
+	w := readWorkflow(t, ".github/workflows/e2e.yml")
+	if pr, ok := w.On["pull_request"]; !ok || !slices.Equal(pr.Branches, []string{"main"}) || len(w.On) != 1 {
+		t.Errorf("on = %+v, want pull_request on main only", w.On)
+	}
+	j := onlyJob(t, w, "e2e")
+	namespace := stacks.Presets["dev"]().Cluster.Namespace
+	// The steps that matter, in this order; each is found by what it runs.
+	order := []struct {
+		what string
+		is   func(step) bool
+	}{
+		{"a kind cluster (helm/kind-action, pinned)", func(s step) bool {
+			action, version, _ := strings.Cut(s.Uses, "@")
+			return action == "helm/kind-action" && version != ""
+		}},
+		{"the Prometheus Operator CRDs of a pinned release, applied server-side", func(s step) bool {
+			return strings.Contains(s.Run, "kubectl apply --server-side -f") && strings.Contains(s.Run, "prometheus-operator/releases/download/${PROMETHEUS_OPERATOR_VERSION}/")
+		}},
+		{"./scripts/up.sh (dev)", func(s step) bool { return strings.TrimSpace(s.Run) == "./scripts/up.sh" }},
+		{"every pod of " + namespace + " Ready", func(s step) bool {
+			return strings.HasPrefix(s.Run, "kubectl wait --for=condition=Ready pod") && strings.Contains(s.Run, "-n "+namespace+" ")
+		}},
+		{"ACTION=verify ./scripts/up.sh", func(s step) bool { return strings.TrimSpace(s.Run) == "ACTION=verify ./scripts/up.sh" }},
+		{"ACTION=destroy ./scripts/up.sh", func(s step) bool { return strings.TrimSpace(s.Run) == "ACTION=destroy ./scripts/up.sh" }},
+	}
+	at := -1
+	for _, o := range order {
+		i := slices.IndexFunc(j.Steps, o.is)
+		if i < 0 {
+			t.Errorf("no step runs %s", o.what)
+			continue
+		}
+		if i <= at {
+			t.Errorf("step %d (%s) runs before the step it must follow (%d)", i, o.what, at)
+		}
+		at = i
+	}
+	if i := slices.IndexFunc(j.Steps, order[len(order)-1].is); i >= 0 && j.Steps[i].If != "always()" {
+		t.Errorf("destroy runs if %q, want always(): a failed verify must not leave the stack behind", j.Steps[i].If)
 	}
 }

@@ -3,6 +3,7 @@
 package program
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 
@@ -157,7 +158,17 @@ func export(ctx *pulumi.Context, spec stacks.Spec, lk *loki.Loki, gw *gateway.Ga
 	ctx.Export("pushUrl", gw.PushURL)
 	ctx.Export("queryUrl", gw.QueryURL)
 	ctx.Export("tenant", pulumi.String(spec.Loki.Tenant))
-	ctx.Export("grafanaDatasource", pulumi.StringMap{"name": pulumi.String(ds.Name), "uid": pulumi.String(ds.UID)})
+	ctx.Export("namespace", pulumi.String(spec.Cluster.Namespace))
+	// What Alloy collects, so verify knows which lines to look for.
+	var consumed []string
+	if k != nil && spec.Alloy.ConsumeKafka {
+		consumed = k.Topics
+	}
+	ctx.Export("alloy", pulumi.Map{"podLogs": pulumi.Bool(spec.Alloy.PodLogs), "kafkaTopics": pulumi.ToStringArray(consumed)})
+	ctx.Export("grafanaDatasource", pulumi.StringMap{
+		"name": pulumi.String(ds.Name), "uid": pulumi.String(ds.UID),
+		"secretName": ds.SecretName, "secretNamespace": pulumi.String(cmp.Or(spec.Grafana.Namespace, spec.Cluster.Namespace)),
+	})
 	ctx.Export("dataFacts", pulumi.ToMap(facts))
 	ctx.Export("sizing", pulumi.ToMapArray(sizingOutput(spec)))
 	return nil

@@ -3,6 +3,9 @@
 #   STACK=prod ./scripts/up.sh          deploy prod
 #   RENDER_DIR=out ./scripts/up.sh      write manifests to out/ instead of applying them
 #   ACTION=preview|destroy|recover ./scripts/up.sh
+#   ACTION=verify ./scripts/up.sh       after up on a REAL cluster: the pipeline end to end (gateway through
+#                                       a port-forward, push and query back, a pod line from Alloy, a Kafka
+#                                       line in Loki, Grafana's datasource); refused on the simulated plane
 #   VERBOSE=1 ./scripts/up.sh          Pulumi's full progress log instead of the compact view
 # Uses the cluster of the current kube context when it answers; otherwise starts a local
 # control plane (toolchain/cluster-up.sh) whose pods are SIMULATED. Pulumi state goes to
@@ -52,6 +55,9 @@ else
   state=$PWD/.state/cluster
   if [ -f "$state/kube-apiserver.pid" ] && kill -0 "$(cat "$state/kube-apiserver.pid")" 2>/dev/null; then
     echo "up: reusing the local control plane in $state"
+  elif [ "$ACTION" = verify ]; then
+    echo "up: verify: no cluster answers in the current kube context and no local control plane runs: nothing to verify (verify needs a real cluster, e.g. kind)" >&2
+    exit 1
   else
     echo "up: no reachable cluster in the current kube context; starting a local control plane in $state"
     # Three simulated nodes of 8 CPU / 32Gi: what the prod preset expects, and room for dev.

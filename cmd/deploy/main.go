@@ -6,16 +6,20 @@
 // status line on a terminal, a summary); -verbose shows Pulumi's full progress log instead.
 //
 // Actions: up, preview, destroy, refresh, recover (after an interrupted up: cancel the stale
-// lock and refresh, clearing pending creates), outputs. Set OBS_STACK_RENDER_DIR to write
+// lock and refresh, clearing pending creates), outputs, verify (on a real cluster after up:
+// the pipeline end to end, see package verify; refused on kwok's simulated plane). Set OBS_STACK_RENDER_DIR to write
 // manifests to a folder instead of applying them (use a separate PULUMI_BACKEND_URL).
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
@@ -24,15 +28,25 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
 	"obs-stack/deploy"
+	"obs-stack/verify"
 )
 
 func main() {
 	stack := flag.String("stack", envOr("STACK", "dev"), "stack name")
-	action := flag.String("action", "up", "up | preview | destroy | refresh | recover | outputs")
+	action := flag.String("action", "up", "up | preview | destroy | refresh | recover | outputs | verify")
 	dir := flag.String("dir", ".", "project folder (Pulumi.yaml and stack files)")
 	expectNoChanges := flag.Bool("expect-no-changes", false, "fail a preview or up that would change anything")
 	verbose := flag.Bool("verbose", false, "show Pulumi's full progress log instead of the compact view")
+	deadline := flag.Duration("verify-deadline", 2*time.Minute, "verify: how long each wait for a line in Loki may take")
 	flag.Parse()
+	if *action == "verify" {
+		if err := runVerify(os.Stdout, verify.Kubectl{}, *dir, *stack, *deadline); err != nil {
+			// Each failed step has printed its ✗ line with the reason; this is the summary.
+			fmt.Fprintln(os.Stderr, "deploy: verify failed:", verifySummary(err))
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*dir, *stack, *action, *expectNoChanges, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "deploy:", compact(err))
 		os.Exit(1)
@@ -128,6 +142,42 @@ func run(dir, stackName, action string, expectNoChanges, verbose bool) error {
 		return printOutputs(ctx, s)
 	}
 	return fmt.Errorf("unknown action %q", action)
+}
+
+// runVerify checks the deployed stack's pipeline; the nodes are checked before the stack is
+// opened, so a simulated plane is refused at once.
+func runVerify(out io.Writer, cluster verify.Cluster, dir, stackName string, deadline time.Duration) error {
+	ctx := context.Background()
+	load := func(ctx context.Context) (verify.Target, error) {
+		s, err := deploy.Open(ctx, deploy.Options{ProjectDir: dir, Stack: stackName})
+		if err != nil {
+			return verify.Target{}, err
+		}
+		outputs, err := s.Outputs(ctx)
+		if err != nil {
+			return verify.Target{}, fmt.Errorf("reading outputs: %w", err)
+		}
+		values := make(map[string]any, len(outputs))
+		for k, v := range outputs {
+			values[k] = v.Value // secrets in plain text, kept in memory and never printed
+		}
+		return verify.FromOutputs(stackName, values)
+	}
+	fmt.Fprintf(out, "verify %s: the pipeline end to end (each wait for a line up to %s)\n", stackName, deadline)
+	return verify.Run(ctx, cluster, load, verify.Options{Out: out, Deadline: deadline})
+}
+
+// verifySummary is the last line of a failed verify: every failed step has printed its ✗
+// line with the reason, so only the count is repeated (or the refusal of a simulated plane).
+func verifySummary(err error) string {
+	if errors.Is(err, verify.ErrSimulated) {
+		return err.Error()
+	}
+	n := 1
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		n = len(joined.Unwrap())
+	}
+	return fmt.Sprintf("%d step(s) failed, each on a ✗ line above", n)
 }
 
 func printOutputs(ctx context.Context, s auto.Stack) error {

@@ -1,35 +1,17 @@
-package gateway
+package gateway_test
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
+	"obs-stack/components/gateway"
+	"obs-stack/internal/nginxtest"
 	"obs-stack/stacks"
 )
-
-// nginxBinary finds Debian's nginx; the test fails (never skips) without it.
-func nginxBinary(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"nginx", "/usr/sbin/nginx"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	t.Fatal("nginx is not installed: apt-get install -y nginx-light (scripts/test.sh does this)")
-	return ""
-}
 
 // received is what a stand-in upstream saw.
 type received struct {
@@ -78,19 +60,9 @@ func (s *standIns) last() received {
 	return s.got[len(s.got)-1]
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // TestRealNginxRoutes runs Debian's nginx with the generated config of each mode in front of
 // stand-in upstreams and checks where each kind of request lands.
 func TestRealNginxRoutes(t *testing.T) {
-	nginx := nginxBinary(t)
 	// Where each route group and ring page must land, per mode, written out by hand (the
 	// gateway's config is built from the spec's RouteTargets and RingPageTargets, which these
 	// check too).
@@ -125,28 +97,9 @@ func TestRealNginxRoutes(t *testing.T) {
 			}
 			ups := startStandIns(t, targets)
 
-			// nginx workers run as nobody: t.TempDir's parent is private, so use a world-readable one.
-			dir, err := os.MkdirTemp("", "obs-stack-nginx-")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			if err := os.Chmod(dir, 0o777); err != nil {
-				t.Fatal(err)
-			}
-			hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
-			if err != nil {
-				t.Fatal(err)
-			}
-			htpasswd := filepath.Join(dir, HtpasswdFile)
-			if err := os.WriteFile(htpasswd, []byte(Username+":"+string(hash)+"\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			port := freePort(t)
-			in := ConfigInput{
-				Resolver: "127.0.0.1", Routes: map[string]string{}, RingPages: map[string]string{},
+			in := gateway.ConfigInput{
+				Routes: map[string]string{}, RingPages: map[string]string{},
 				AuthEnabled: spec.Loki.AuthEnabled, Tenant: spec.Loki.Tenant,
-				Listen: fmt.Sprintf("127.0.0.1:%d", port), RuntimeDir: dir, HtpasswdPath: htpasswd,
 			}
 			for group, target := range spec.Loki.RouteTargets() {
 				in.Routes[group] = ups.urls[target]
@@ -154,38 +107,7 @@ func TestRealNginxRoutes(t *testing.T) {
 			for path, target := range spec.Loki.RingPageTargets() {
 				in.RingPages[path] = ups.urls[target]
 			}
-			text, err := BuildConfig(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			conf := filepath.Join(dir, ConfigFile)
-			if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if out, err := exec.Command(nginx, "-t", "-p", dir, "-c", conf).CombinedOutput(); err != nil {
-				t.Fatalf("nginx -t rejected the config: %v\n%s\n%s", err, out, text)
-			}
-			cmd := exec.Command(nginx, "-p", dir, "-c", conf, "-g", "daemon off;")
-			// A file, not a pipe: nginx's workers inherit it and would keep a pipe open.
-			logs, err := os.Create(filepath.Join(dir, "nginx.log"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			cmd.Stdout, cmd.Stderr = logs, logs
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				_ = cmd.Process.Signal(syscall.SIGTERM) // the master stops its workers
-				_ = cmd.Wait()
-				logs.Close()
-				if t.Failed() {
-					b, _ := os.ReadFile(logs.Name())
-					t.Logf("nginx log:\n%s", b)
-				}
-			})
-			base := fmt.Sprintf("http://127.0.0.1:%d", port)
-			waitFor(t, base+"/")
+			base := nginxtest.Start(t, in, "s3cret").URL
 
 			request := func(method, path string, auth bool, headers ...string) *http.Response {
 				t.Helper()
@@ -194,7 +116,7 @@ func TestRealNginxRoutes(t *testing.T) {
 					t.Fatal(err)
 				}
 				if auth {
-					req.SetBasicAuth(Username, "s3cret")
+					req.SetBasicAuth(gateway.Username, "s3cret")
 				}
 				for i := 0; i+1 < len(headers); i += 2 {
 					req.Header.Set(headers[i], headers[i+1])
@@ -269,17 +191,4 @@ func TestRealNginxRoutes(t *testing.T) {
 			}
 		})
 	}
-}
-
-func waitFor(t *testing.T, url string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("nginx did not answer on %s", url)
 }

@@ -13,6 +13,9 @@ import (
 	"obs-stack/components/kube"
 )
 
+// ProvisioningFile is the provisioning Secret's key: the file Grafana's sidecar writes.
+const ProvisioningFile = "obs-stack-datasources.yaml"
+
 // Args of the datasources component.
 type Args struct {
 	// Stack's Namespace is where the Secret goes when SecretNamespace is empty.
@@ -137,7 +140,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	secret, err := corev1.NewSecret(ctx, name, &corev1.SecretArgs{
 		Metadata:   kube.Meta(args.SecretName, namespace, labels),
 		Type:       pulumi.String("Opaque"),
-		StringData: pulumi.StringMap{"obs-stack-datasources.yaml": pulumi.ToSecret(file).(pulumi.StringOutput)},
+		StringData: pulumi.StringMap{ProvisioningFile: pulumi.ToSecret(file).(pulumi.StringOutput)},
 	}, pulumi.Parent(c))
 	if err != nil {
 		return nil, fmt.Errorf("creating Grafana datasources Secret: %w", err)

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"obs-stack/verify"
+)
+
+// TestVerifyRefusesKwokBeforeOpeningTheStack runs -action verify's code with a stand-in
+// kubectl that answers like the local plane of toolchain/: verify must refuse with the
+// message, fail, and never open the stack (the project folder here has no stack at all).
+func TestVerifyRefusesKwokBeforeOpeningTheStack(t *testing.T) {
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	kubectl := filepath.Join(dir, "kubectl")
+	script := `#!/bin/sh
+echo "$*" >> ` + calls + `
+cat <<'JSON'
+{"apiVersion":"v1","kind":"List","items":[{"metadata":{"name":"kwok-simulated-node-0","annotations":{"kwok.x-k8s.io/node":"fake"},"labels":{"type":"kwok"}}}]}
+JSON
+`
+	if err := os.WriteFile(kubectl, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := runVerify(&out, verify.Kubectl{Path: kubectl}, filepath.Join(dir, "no-project"), "dev", time.Second)
+	if !errors.Is(err, verify.ErrSimulated) {
+		t.Fatalf("err = %v, want the simulated-plane refusal\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "simulated by kwok (kwok-simulated-node-0)") || !strings.Contains(out.String(), "verify needs a real cluster") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	got, _ := os.ReadFile(calls)
+	if strings.TrimSpace(string(got)) != "get nodes -o json --request-timeout=10s" {
+		t.Errorf("kubectl was called with %q, want only the node list", got)
+	}
+	if s := verifySummary(err); !strings.Contains(s, "simulated by kwok") {
+		t.Errorf("summary %q does not say why", s)
+	}
+}
