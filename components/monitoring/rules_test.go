@@ -21,8 +21,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-
-
 const testRunbooks = "https://runbooks.example/docs/runbooks.md"
 
 // ruleSets are the Options the rule tests evaluate, by the rule file a test file names.
