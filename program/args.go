@@ -1,14 +1,17 @@
 package program
 
 import (
+	"fmt"
 	"slices"
 
 	"obs-stack/components/alloy"
+	"obs-stack/components/canary"
 	"obs-stack/components/gateway"
 	"obs-stack/components/grafana"
 	"obs-stack/components/kafka"
 	"obs-stack/components/kube"
 	"obs-stack/components/loki"
+	"obs-stack/components/monitoring"
 	"obs-stack/components/netpol"
 	"obs-stack/stacks"
 )
@@ -57,7 +60,65 @@ func gatewayArgs(spec stacks.Spec, stack kube.Stack, lk *loki.Loki) *gateway.Arg
 		Stack: stack, Image: spec.Gateway.Image, Workload: spec.Gateway.Workload, Resolver: spec.Cluster.DNSService,
 		AuthEnabled: spec.Loki.AuthEnabled, Tenant: spec.Loki.Tenant,
 		Routes: lk.Routes, RingPages: lk.RingPages,
+		Exporter: exporter(spec, spec.Monitoring.NginxExporterImage, stacks.NginxExporterResources),
 	}
+}
+
+// exporter is a monitoring sidecar, nil with monitoring off.
+func exporter(spec stacks.Spec, image string, r stacks.Resources) *kube.Sidecar {
+	if !spec.Monitoring.Enabled {
+		return nil
+	}
+	return &kube.Sidecar{Image: image, Resources: r}
+}
+
+// canaryArgs: the gateway's URL and credentials, the stack's tenant.
+func canaryArgs(spec stacks.Spec, stack kube.Stack, gw *gateway.Gateway) *canary.Args {
+	c := spec.Monitoring.Canary
+	return &canary.Args{
+		Stack: stack, Image: c.Image, Resources: c.Resources,
+		GatewayURL: gw.URL, Tenant: spec.Loki.Tenant, CredentialsSecret: gw.CredentialsSecret, AuthEnabled: gw.AuthEnabled,
+	}
+}
+
+// monitoringOptions say which parts run, for the monitors, alerts and dashboards.
+func monitoringOptions(spec stacks.Spec) monitoring.Options {
+	o := monitoring.Options{
+		Namespace: spec.Cluster.Namespace, Mode: spec.Loki.Mode,
+		Caches: spec.Loki.Caches.ChunksCache.Enabled || spec.Loki.Caches.ResultsCache.Enabled,
+		Kafka:  spec.Kafka.Enabled, Canary: spec.Monitoring.Canary.Enabled,
+		RunbookBaseURL: spec.Monitoring.RunbookBaseURL,
+	}
+	if spec.Kafka.Enabled && spec.Alloy.ConsumeKafka {
+		o.KafkaConsumerGroup = spec.Alloy.KafkaGroupID
+	}
+	for _, t := range spec.Loki.Targets() {
+		o.LokiTargets = append(o.LokiTargets, t.Name)
+	}
+	return o
+}
+
+func monitoringArgs(spec stacks.Spec, stack kube.Stack) (*monitoring.Args, error) {
+	m := spec.Monitoring
+	o := monitoringOptions(spec)
+	args := &monitoring.Args{
+		Stack: stack, Options: o, Monitors: m.Enabled,
+		SelectorLabels:     map[string]string{m.SelectorLabel: m.SelectorLabelValue},
+		ScrapeInterval:     m.ScrapeInterval,
+		DashboardNamespace: spec.Grafana.Namespace,
+		DashboardLabels:    map[string]string{m.DashboardLabel: m.DashboardLabelValue},
+	}
+	if m.Enabled {
+		args.Rules = monitoring.Rules(o)
+	}
+	if m.Dashboards {
+		dashboards, err := monitoring.Dashboards(o)
+		if err != nil {
+			return nil, fmt.Errorf("building the dashboards: %w", err)
+		}
+		args.Dashboards = dashboards
+	}
+	return args, nil
 }
 
 func kafkaArgs(spec stacks.Spec, stack kube.Stack) *kafka.Args {
@@ -66,7 +127,7 @@ func kafkaArgs(spec stacks.Spec, stack kube.Stack) *kafka.Args {
 		Stack: stack, Image: k.Image, Workload: k.Workload,
 		StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
 		ClusterID: k.ClusterID, OffsetsReplicationFactor: k.OffsetsReplicationFactor, TransactionReplicationFactor: k.TransactionReplicationFactor,
-		Topics: k.Topics,
+		Topics: k.Topics, Exporter: exporter(spec, spec.Monitoring.KafkaExporterImage, stacks.KafkaExporterResources),
 	}
 }
 
@@ -80,6 +141,8 @@ func netpolArgs(spec stacks.Spec, stack kube.Stack) *netpol.Args {
 		Kafka:            spec.Kafka.Enabled,
 		KafkaTopics:      spec.Kafka.Enabled && len(spec.Kafka.Topics) > 0,
 		ConsumeKafka:     spec.Kafka.Enabled && spec.Alloy.ConsumeKafka,
+		Monitoring:       spec.Monitoring.Enabled,
+		Canary:           spec.Monitoring.Canary.Enabled,
 	}
 	if slices.Contains(spec.Loki.ObjectStores(), stacks.StorageS3) { // new data or an older period
 		args.ObjectStore = &spec.Loki.Storage.S3
@@ -88,5 +151,6 @@ func netpolArgs(spec stacks.Spec, stack kube.Stack) *netpol.Args {
 }
 
 func lokiArgs(spec stacks.Spec, stack kube.Stack) *loki.Args {
-	return &loki.Args{Stack: stack, Loki: spec.Loki, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData}
+	return &loki.Args{Stack: stack, Loki: spec.Loki, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
+		MemcachedExporter: exporter(spec, spec.Monitoring.MemcachedExporterImage, stacks.MemcachedExporterResources)}
 }

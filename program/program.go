@@ -14,11 +14,13 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"obs-stack/components/alloy"
+	"obs-stack/components/canary"
 	"obs-stack/components/gateway"
 	"obs-stack/components/grafana"
 	"obs-stack/components/kafka"
 	"obs-stack/components/kube"
 	"obs-stack/components/loki"
+	"obs-stack/components/monitoring"
 	"obs-stack/components/netpol"
 	"obs-stack/preflight"
 	"obs-stack/stacks"
@@ -80,6 +82,20 @@ func declare(ctx *pulumi.Context, projectDir string) error {
 	ds, err := grafana.New(ctx, "grafana", grafanaArgs(spec, stack, gw), children)
 	if err != nil {
 		return err
+	}
+	if spec.Monitoring.Canary.Enabled {
+		if _, err := canary.New(ctx, "canary", canaryArgs(spec, stack, gw), children); err != nil {
+			return err
+		}
+	}
+	if spec.Monitoring.Enabled || spec.Monitoring.Dashboards {
+		args, err := monitoringArgs(spec, stack)
+		if err != nil {
+			return err
+		}
+		if _, err := monitoring.New(ctx, "monitoring", args, children); err != nil {
+			return err
+		}
 	}
 	return export(ctx, spec, lk, gw, k, ds)
 }

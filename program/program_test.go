@@ -211,7 +211,7 @@ func TestConfigChangeRollsOnlyLokiPods(t *testing.T) {
 		others           []string // the pods that must not roll, written out by hand
 	}{
 		{"dev", "72h", 1, []string{"DaemonSet/alloy", "Deployment/loki-gateway", "StatefulSet/kafka"}},
-		{"prod", "240h", 8, []string{"DaemonSet/alloy", "Deployment/loki-chunks-cache", "Deployment/loki-gateway", "Deployment/loki-results-cache", "StatefulSet/kafka"}},
+		{"prod", "240h", 8, []string{"DaemonSet/alloy", "Deployment/canary", "Deployment/kafka-exporter", "Deployment/loki-chunks-cache", "Deployment/loki-gateway", "Deployment/loki-results-cache", "StatefulSet/kafka"}},
 	} {
 		before, lokiPods := templates(mustRun(t, c.stack, nil))
 		after, _ := templates(mustRun(t, c.stack, map[string]string{"obs-stack:loki": `{"limits":{"retentionPeriod":"` + c.retention + `"}}`}))
@@ -243,7 +243,9 @@ func TestConfigChangeRollsOnlyLokiPods(t *testing.T) {
 			t.Errorf("%s: pods other than Loki's are %v, want %v", c.stack, others, c.others)
 		}
 		for _, name := range c.others {
-			if name != "Deployment/loki-chunks-cache" && name != "Deployment/loki-results-cache" && mocktest.Dig(before[name], "metadata", "annotations", hashKey) == nil {
+			// Pods that read no config file have no hash.
+			noConfig := []string{"Deployment/loki-chunks-cache", "Deployment/loki-results-cache", "Deployment/canary", "Deployment/kafka-exporter"}
+			if !slices.Contains(noConfig, name) && mocktest.Dig(before[name], "metadata", "annotations", hashKey) == nil {
 				t.Errorf("%s %s has no config hash to keep", c.stack, name)
 			}
 		}
@@ -260,15 +262,19 @@ func TestPodsAreHardened(t *testing.T) {
 			if mocktest.Dig(pod, "securityContext", "runAsNonRoot") != true || mocktest.Dig(pod, "automountServiceAccountToken") != false {
 				t.Errorf("%s: pod security context %v", w.Name, mocktest.Dig(pod, "securityContext"))
 			}
-			c := mocktest.Dig(pod, "containers", 0, "securityContext")
-			if mocktest.Dig(c, "readOnlyRootFilesystem") != true || mocktest.Dig(c, "allowPrivilegeEscalation") != false || mocktest.Dig(c, "capabilities", "drop", 0) != "ALL" {
-				t.Errorf("%s: container security context %v", w.Name, c)
+			containers, _ := mocktest.Dig(pod, "containers").([]any)
+			for i := range containers { // the exporter sidecars too
+				c := mocktest.Dig(pod, "containers", i, "securityContext")
+				if mocktest.Dig(c, "readOnlyRootFilesystem") != true || mocktest.Dig(c, "allowPrivilegeEscalation") != false || mocktest.Dig(c, "capabilities", "drop", 0) != "ALL" {
+					t.Errorf("%s container %d: security context %v", w.Name, i, c)
+				}
 			}
 		}
 	}
-	// 8 Loki targets, 2 caches, the gateway and Kafka (Alloy, a DaemonSet, mounts its token).
-	if checked != 12 {
-		t.Errorf("checked %d workloads, want prod's 12", checked)
+	// 8 Loki targets, 2 caches, the gateway, Kafka, the Kafka exporter and the canary (Alloy,
+	// a DaemonSet, mounts its token).
+	if checked != 14 {
+		t.Errorf("checked %d workloads, want prod's 14", checked)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net"
 
 	"obs-stack/components/alloy"
+	"obs-stack/components/canary"
 	"obs-stack/components/gateway"
 	"obs-stack/components/kafka"
 	"obs-stack/components/loki"
@@ -96,6 +97,9 @@ var (
 	alloyPods   = Peer{Name: "alloy", App: "alloy", Component: "collector"}
 	kafkaPods   = Peer{Name: "kafka", App: "kafka", Component: "broker"}
 	topicJob    = Peer{Name: "kafka-topics", App: "kafka", Component: "topics"}
+	// monitoring's
+	kafkaExporter = Peer{Name: "kafka-exporter", App: "kafka-exporter", Component: "exporter"}
+	canaryPods    = Peer{Name: "loki-canary", App: "loki-canary", Component: "canary"}
 )
 
 // Peers outside the stack.
@@ -150,6 +154,21 @@ func Flows(args *Args) []Flow {
 			add(alloyPods, kafkaPods, "consuming the topics", tcp(kafka.ClientPort))
 		}
 		add(kafkaProducers, kafkaPods, "applications producing log records", tcp(kafka.ClientPort))
+	}
+
+	if args.Monitoring {
+		add(prometheus, gatewayPods, "scraping the nginx exporter beside nginx", tcp(gateway.ExporterPort))
+		if args.Caches {
+			add(prometheus, memcached, "scraping the memcached exporter beside memcached", tcp(loki.MemcachedExporterPort))
+		}
+		if args.Kafka {
+			add(kafkaExporter, kafkaPods, "the Kafka exporter reading partitions and consumer groups", tcp(kafka.ClientPort))
+			add(prometheus, kafkaExporter, "scraping the Kafka exporter", tcp(kafka.ExporterPort))
+		}
+	}
+	if args.Canary {
+		add(canaryPods, gatewayPods, "the canary's tail and queries", tcp(gateway.ListenPort))
+		add(prometheus, canaryPods, "scraping the canary", tcp(canary.Port))
 	}
 	return flows
 }

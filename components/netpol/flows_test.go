@@ -46,6 +46,17 @@ var (
 		"loki -> memcached TCP/11211",
 		"loki -> object-store TCP/9000", // the prod preset's MinIO
 	}
+	// prod's monitoring: the exporters and the canary.
+	pipelineMonitoring = []string{
+		"prometheus -> gateway TCP/9113",
+		"prometheus -> memcached TCP/9150",
+		"loki-canary -> gateway TCP/8080",
+		"prometheus -> loki-canary TCP/3500",
+	}
+	pipelineMonitoringKafka = []string{
+		"kafka-exporter -> kafka TCP/9092",
+		"prometheus -> kafka-exporter TCP/9308",
+	}
 )
 
 func sorted(lists ...[]string) []string {
@@ -65,6 +76,10 @@ func TestFlowsAreExactlyThePipeline(t *testing.T) {
 	noPodLogs.Alloy.PodLogs = false
 	oneCache := stacks.Prod()
 	oneCache.Loki.Caches.ResultsCache.Enabled = false
+	noMonitoring := stacks.Prod()
+	noMonitoring.Monitoring.Enabled, noMonitoring.Monitoring.Canary.Enabled = false, false
+	devMonitored := stacks.Dev()
+	devMonitored.Monitoring.Enabled, devMonitored.Monitoring.Canary.Enabled = true, true
 
 	without := func(list []string, drop ...string) []string {
 		return slices.DeleteFunc(slices.Clone(list), func(p string) bool { return slices.Contains(drop, p) })
@@ -75,12 +90,14 @@ func TestFlowsAreExactlyThePipeline(t *testing.T) {
 		want []string
 	}{
 		{"dev", stacks.Dev(), sorted(pipelineCore, pipelineKafka)},
-		{"prod", stacks.Prod(), sorted(pipelineCore, pipelineKafka, pipelineProdStorage)},
-		{"prod without kafka", noKafka, sorted(pipelineCore, pipelineProdStorage)},
+		{"prod", stacks.Prod(), sorted(pipelineCore, pipelineKafka, pipelineProdStorage, pipelineMonitoring, pipelineMonitoringKafka)},
+		{"prod without kafka", noKafka, sorted(pipelineCore, pipelineProdStorage, pipelineMonitoring)},
+		{"prod without monitoring", noMonitoring, sorted(pipelineCore, pipelineKafka, pipelineProdStorage)},
+		{"dev with monitoring, no caches", devMonitored, sorted(pipelineCore, pipelineKafka, pipelineMonitoringKafka, without(pipelineMonitoring, "prometheus -> memcached TCP/9150"))},
 		{"alloy not consuming kafka", noConsumer, sorted(pipelineCore, without(pipelineKafka, "alloy -> kafka TCP/9092"))},
 		{"no topics to create", noTopics, sorted(pipelineCore, without(pipelineKafka, "kafka-topics -> kafka TCP/9092"))},
 		{"no pod logs", noPodLogs, sorted(without(pipelineCore, "alloy -> kube-apiserver TCP/443,TCP/6443"), pipelineKafka)},
-		{"one cache still needs memcached", oneCache, sorted(pipelineCore, pipelineKafka, pipelineProdStorage)},
+		{"one cache still needs memcached", oneCache, sorted(pipelineCore, pipelineKafka, pipelineProdStorage, pipelineMonitoring, pipelineMonitoringKafka)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := pairs(Flows(ArgsFor(tc.spec, instance)))

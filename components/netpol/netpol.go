@@ -7,7 +7,8 @@
 //   - Grafana: pods labelled GrafanaPodLabels in grafana.namespace (the stack's namespace when
 //     empty) may reach the gateway; Grafana always reads Loki through the gateway.
 //   - Prometheus: every pod of a namespace labelled MetricsScraperLabel=true may scrape Loki
-//     (3100) and Alloy (12345); the gateway, memcached and Kafka serve no metrics.
+//     (3100) and Alloy (12345), and with monitoring on the exporters beside nginx (9113) and
+//     memcached (9150), the Kafka exporter (9308) and the canary (3500).
 //   - Kafka producers: every pod of a namespace labelled KafkaProducerLabel=true may reach the
 //     brokers' client port; inside the stack's namespace only Alloy and the topic Job may.
 //
@@ -50,6 +51,8 @@ type Args struct {
 	// Kafka runs in the stack; KafkaTopics: the topic Job creates topics; ConsumeKafka: Alloy
 	// consumes them.
 	Kafka, KafkaTopics, ConsumeKafka bool
+	// Monitoring: the exporters run and are scraped; Canary: loki-canary runs.
+	Monitoring, Canary bool
 }
 
 // Policies is the component.

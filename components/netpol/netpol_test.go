@@ -29,6 +29,8 @@ func ArgsFor(spec stacks.Spec, instance string) *Args {
 		Kafka:            spec.Kafka.Enabled,
 		KafkaTopics:      spec.Kafka.Enabled && len(spec.Kafka.Topics) > 0,
 		ConsumeKafka:     spec.Kafka.Enabled && spec.Alloy.ConsumeKafka,
+		Monitoring:       spec.Monitoring.Enabled,
+		Canary:           spec.Monitoring.Canary.Enabled,
 	}
 	if slices.Contains(spec.Loki.ObjectStores(), stacks.StorageS3) {
 		args.ObjectStore = &spec.Loki.Storage.S3

@@ -48,6 +48,16 @@ func pipeline(spec stacks.Spec) []need {
 		{"alloy", "kafka", "TCP/9092"},
 		{"producer", "kafka", "TCP/9092"},
 	}
+	if spec.Monitoring.Enabled { // the exporters, scraped on their own ports
+		needs = append(needs,
+			need{"prometheus", "gateway", "TCP/9113"},
+			need{"prometheus", "memcached", "TCP/9150"},
+			need{"kafka-exporter", "kafka", "TCP/9092"},
+			need{"prometheus", "kafka-exporter", "TCP/9308"})
+	}
+	if spec.Monitoring.Canary.Enabled {
+		needs = append(needs, need{"loki-canary", "gateway", "TCP/8080"}, need{"prometheus", "loki-canary", "TCP/3500"})
+	}
 	if awsS3(spec) {
 		// Documented: S3's addresses are many and change, so Loki may reach any address on 443.
 		needs = append(needs, need{"loki", "object-store", "TCP/443"}, need{"loki", "any-address", "TCP/443"})
@@ -87,6 +97,10 @@ func role(podLabels map[string]string) string {
 		return "kafka"
 	case name == "kafka" && component == "topics":
 		return "kafka-topics"
+	case name == "kafka-exporter":
+		return "kafka-exporter"
+	case name == "loki-canary":
+		return "loki-canary"
 	}
 	return ""
 }
