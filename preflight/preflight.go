@@ -68,6 +68,11 @@ func LoadSpec(ctx *pulumi.Context, o Options) (stacks.Spec, error) {
 			return spec, err
 		}
 	}
+	if spec.Monitoring.Enabled && spec.Cluster.UseLiveNodes && !o.Rendering {
+		if err := monitoringCRDs(spec.Cluster); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := spec.CheckSiblings(ctx.Stack(), siblings(ctx, dir)); err != nil {
 		errs = append(errs, err)
 	}
@@ -156,10 +161,28 @@ func CheckChanges(ctx *pulumi.Context, spec stacks.Spec) error {
 	return nil
 }
 
-// useLiveNodes asks the cluster (through kubectl, in the same kubeconfig and context as the
-// provider) which nodes it has.
-func useLiveNodes(c *stacks.Cluster) error {
-	args := []string{"get", "nodes", "-o", "json", "--request-timeout=10s"}
+// monitoringCRDs asks the cluster (as useLiveNodes does) whether the Prometheus Operator's
+// CRDs exist: without them the first apply of a PodMonitor fails half-way through an update.
+func monitoringCRDs(c stacks.Cluster) error {
+	out, err := kubectl(c, append([]string{"get", "crd"}, append(stacks.MonitoringCRDs, "-o", "json", "--ignore-not-found")...)...)
+	if err == nil {
+		var missing []string
+		if missing, err = stacks.MissingMonitoringCRDs(out); err == nil && len(missing) > 0 {
+			return &stacks.Problem{Key: "monitoring.enabled", Value: true,
+				Reason: fmt.Sprintf("the cluster (cluster.useLiveNodes) has no %s: the Prometheus Operator is not installed, and the apply would fail with \"no matches for kind\"", strings.Join(missing, ", ")),
+				Fix:    "install kube-prometheus-stack or the Prometheus Operator's CRDs first, or set obs-stack:monitoring.enabled false"}
+		}
+	}
+	if err != nil {
+		return &stacks.Problem{Key: "monitoring.enabled", Value: true, Reason: "cannot read the cluster's CRDs: " + err.Error(),
+			Fix: "make the kube context reachable (kubectl get crd), or set obs-stack:cluster.useLiveNodes false"}
+	}
+	return nil
+}
+
+// kubectl runs kubectl in the provider's context and returns its output.
+func kubectl(c stacks.Cluster, args ...string) ([]byte, error) {
+	args = append(args, "--request-timeout=10s")
 	if c.KubeContext != "" {
 		args = append(args, "--context", c.KubeContext)
 	}
@@ -167,9 +190,19 @@ func useLiveNodes(c *stacks.Cluster) error {
 	if err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
-			return fmt.Errorf("kubectl get nodes failed: %s", strings.TrimSpace(string(exit.Stderr)))
+			return nil, fmt.Errorf("kubectl %s failed: %s", args[0]+" "+args[1], strings.TrimSpace(string(exit.Stderr)))
 		}
-		return fmt.Errorf("running kubectl: %w", err)
+		return nil, fmt.Errorf("running kubectl: %w", err)
+	}
+	return out, nil
+}
+
+// useLiveNodes asks the cluster (through kubectl, in the same kubeconfig and context as the
+// provider) which nodes it has.
+func useLiveNodes(c *stacks.Cluster) error {
+	out, err := kubectl(*c, "get", "nodes", "-o", "json")
+	if err != nil {
+		return err
 	}
 	return c.ApplyLiveNodes(out)
 }

@@ -3,9 +3,11 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // ApplyLiveNodes replaces the cluster section's node facts with those of the live cluster
@@ -47,4 +49,37 @@ func (c *Cluster) ApplyLiveNodes(kubectlJSON []byte) error {
 	}
 	c.Nodes, c.NodeCPU, c.NodeMemory = count, cpu.String(), memory.String()
 	return nil
+}
+
+// MonitoringCRDs are the Prometheus Operator CRDs monitoring.enabled creates objects of.
+var MonitoringCRDs = []string{"podmonitors.monitoring.coreos.com", "servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"}
+
+// MissingMonitoringCRDs reads the live cluster's CRDs (the output of `kubectl get crd
+// <MonitoringCRDs> -o json --ignore-not-found`, a List or, for one found, the object) and
+// returns those of MonitoringCRDs it lacks.
+func MissingMonitoringCRDs(kubectlJSON []byte) ([]string, error) {
+	found := map[string]bool{}
+	if len(strings.TrimSpace(string(kubectlJSON))) > 0 {
+		var list metav1.PartialObjectMetadataList
+		if err := json.Unmarshal(kubectlJSON, &list); err != nil {
+			return nil, fmt.Errorf("reading the cluster's CRDs: %w", err)
+		}
+		if list.Kind != "List" && !strings.HasSuffix(list.Kind, "List") {
+			var one metav1.PartialObjectMetadata
+			if err := json.Unmarshal(kubectlJSON, &one); err != nil {
+				return nil, fmt.Errorf("reading the cluster's CRDs: %w", err)
+			}
+			list.Items = append(list.Items, one)
+		}
+		for _, item := range list.Items {
+			found[item.Name] = true
+		}
+	}
+	var missing []string
+	for _, name := range MonitoringCRDs {
+		if !found[name] {
+			missing = append(missing, name)
+		}
+	}
+	return missing, nil
 }
