@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,7 +27,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
+	"obs-stack/components/monitoring"
 	"obs-stack/deploy"
+	"obs-stack/internal/operatorcrds"
 	"obs-stack/program"
 )
 
@@ -348,6 +351,30 @@ func TestDeploy(t *testing.T) {
 			}
 			expectNoChanges(t, s)
 		}},
+		{"monitoring without the Prometheus Operator is refused at preview; its CRDs are installed from its Go module", func(t *testing.T) {
+			s := open(t, dir, "prod", nil)
+			setPath(t, s, "obs-stack:cluster.namespace", "observability-prod")
+			setPath(t, s, "obs-stack:cluster.useLiveNodes", "true") // the one simulated node of 32 CPU / 64Gi
+			setPath(t, s, "obs-stack:loki.ingester.antiAffinity", "soft")
+			setPath(t, s, "obs-stack:kafka.antiAffinity", "soft")
+			_, err := s.Preview(ctx)
+			want := "obs-stack:monitoring.enabled = true: the cluster (cluster.useLiveNodes) has no podmonitors.monitoring.coreos.com, servicemonitors.monitoring.coreos.com, prometheusrules.monitoring.coreos.com"
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("preview of prod on a cluster without the CRDs: %v\nwant %s", err, want)
+			}
+			if out, err := kubectl(t, "get", "namespace", "observability-prod"); err == nil {
+				t.Fatalf("the refused preview created something: %s", out)
+			}
+			if err := s.RemoveConfig(ctx, "obs-stack:cluster.useLiveNodes"); err != nil {
+				t.Fatal(err)
+			}
+
+			crds, err := operatorcrds.Install(repoRoot, os.Getenv("KUBECONFIG"))
+			if err != nil {
+				t.Fatalf("installing the Prometheus Operator CRDs: %v", err)
+			}
+			t.Logf("installed the CRDs of %s (%s)", monitoring.OperatorModule, crds)
+		}},
 		{"an interrupted prod up is recovered and converges to Ready (pods simulated by kwok)", func(t *testing.T) {
 			s := open(t, dir, "prod", nil)
 			// One simulated node: keep prod's sizing but let replicas share it, in its own namespace.
@@ -407,6 +434,38 @@ func TestDeploy(t *testing.T) {
 				t.Fatalf("loki-ingester ready replicas = %q (%v)", out, err)
 			}
 			t.Log("loki-ingester has 3 Ready replicas: pods SIMULATED by kwok (scheduled and marked Ready; no container ran)")
+
+			// The monitoring objects were applied for real: the API server checked each against
+			// its CRD's schema. The list is prod's, written by hand.
+			objects, err := kubectl(t, "-n", "observability-prod", "get", "podmonitors,servicemonitors,prometheusrules", "-o", "name")
+			if err != nil {
+				t.Fatalf("listing the monitoring objects: %v\n%s", err, objects)
+			}
+			got := strings.Fields(objects)
+			slices.Sort(got)
+			want := []string{
+				"podmonitor.monitoring.coreos.com/kafka-exporter", "podmonitor.monitoring.coreos.com/loki",
+				"podmonitor.monitoring.coreos.com/loki-canary", "podmonitor.monitoring.coreos.com/loki-gateway",
+				"podmonitor.monitoring.coreos.com/memcached", "prometheusrule.monitoring.coreos.com/obs-stack",
+				"servicemonitor.monitoring.coreos.com/alloy",
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("monitoring objects in observability-prod:\n got  %q\n want %q", got, want)
+			}
+			if out, err := kubectl(t, "-n", "observability-prod", "get", "configmap", monitoring.DashboardsConfigMap("observability-prod"), "-o", "jsonpath={.metadata.labels.grafana_dashboard}"); err != nil || out != "1" {
+				t.Errorf("dashboards ConfigMap: label %q (%v)", out, err)
+			}
+
+			// verify refuses the simulated plane, naming why, and says how long its check took.
+			var verifyOut strings.Builder
+			v := exec.Command(deployBin, "-dir", dir, "-stack", "prod", "-action", "verify")
+			v.Stdout, v.Stderr = &verifyOut, &verifyOut
+			start = time.Now()
+			err = v.Run()
+			t.Logf("measured: verify on the local plane exited after %s:\n%s", time.Since(start).Round(time.Millisecond), verifyOut.String())
+			if err == nil || !strings.Contains(verifyOut.String(), "simulated by kwok") {
+				t.Errorf("verify on the simulated plane must refuse, naming kwok: err %v", err)
+			}
 			prod := open(t, dir, "prod", nil)
 			expectNoChanges(t, prod)
 

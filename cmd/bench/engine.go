@@ -20,6 +20,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"obs-stack/deploy"
+	"obs-stack/internal/operatorcrds"
 )
 
 // floor is the smallest program through the same engine and the same explicit Kubernetes
@@ -123,6 +124,10 @@ func engine(ctx context.Context, root string) (string, error) {
 		return "", fmt.Errorf("starting the local control plane: %w", err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	// prod's monitoring creates Prometheus Operator objects: the plane needs the CRDs.
+	if _, err := operatorcrds.Install(root, lines[len(lines)-1]); err != nil {
+		return "", err
+	}
 	env := map[string]string{
 		"KUBECONFIG":                                  lines[len(lines)-1],
 		"PULUMI_BACKEND_URL":                          "file://" + filepath.Join(tmp, "state"),

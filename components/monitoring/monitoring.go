@@ -17,6 +17,12 @@ import (
 	"obs-stack/components/kube"
 )
 
+// OperatorModule is the Prometheus Operator's Go module whose CRD files
+// (example/prometheus-operator-crd/) match the typed API this package builds objects with
+// (pkg/apis/monitoring at the same version, go.mod): the integration suite installs them.
+// v0.85.0 is the newest release of the main module the Go module proxy serves.
+const OperatorModule = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+
 // MetricsPort is the container port name every scraped pod of the stack but Loki and Alloy
 // serves /metrics on (the exporters' and the canary's); Loki serves it on "http", Alloy on
 // "http-metrics".
