@@ -52,7 +52,9 @@ func TestMonitoringNeedsTheOperatorsCRDs(t *testing.T) {
 		t.Errorf("monitoring off asked for CRDs: %s", calls)
 	}
 
-	crd := func(name string) string { return `{"kind":"CustomResourceDefinition","metadata":{"name":"` + name + `"}}` }
+	crd := func(name string) string {
+		return `{"kind":"CustomResourceDefinition","metadata":{"name":"` + name + `"}}`
+	}
 	standInKubectl(t, `{"kind":"List","items":[`+crd("podmonitors.monitoring.coreos.com")+","+crd("servicemonitors.monitoring.coreos.com")+","+crd("prometheusrules.monitoring.coreos.com")+`]}`)
 	if _, err := run(t, "prod", config); err != nil {
 		t.Errorf("prod with the CRDs installed: %v", err)

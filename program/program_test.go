@@ -291,8 +291,15 @@ func TestSecretsStayOutOfConfigMaps(t *testing.T) {
 }
 
 func TestWholeStackIsDeclared(t *testing.T) {
+	// One NetworkPolicy per pod group plus default-deny (issue 11: each object costs a round
+	// trip on every preview); before the merge, one per flow and direction: dev 20, prod 23.
+	// prod's two more: the Kafka exporter's and the canary's pods (monitoring).
+	networkPolicies := map[string]int{"dev": 8, "prod": 11}
 	for _, stack := range []string{"dev", "prod"} {
 		rec := mustRun(t, stack, nil)
+		if n := len(rec.OfType("kubernetes:networking.k8s.io/v1:NetworkPolicy")); n != networkPolicies[stack] {
+			t.Errorf("%s: %d NetworkPolicies, want %d", stack, n, networkPolicies[stack])
+		}
 		for _, component := range []string{"obs-stack:loki:Loki", "obs-stack:gateway:Gateway", "obs-stack:grafana:Datasources", "obs-stack:alloy:Alloy", "obs-stack:kafka:Kafka"} {
 			if n := len(rec.OfType(component)); n != 1 {
 				t.Errorf("%s: %s registered %d times", stack, component, n)

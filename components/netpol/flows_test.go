@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"obs-stack/stacks"
 )
 
@@ -108,18 +110,37 @@ func TestFlowsAreExactlyThePipeline(t *testing.T) {
 	}
 }
 
-func TestFlowsNeverRepeatAPolicyName(t *testing.T) {
+// Every pod group gets its own policy, whose name is a valid object name and not default-deny's.
+func TestPolicyNamesAreDistinct(t *testing.T) {
 	for _, spec := range []stacks.Spec{stacks.Dev(), stacks.Prod()} {
+		groups, err := podGroups(Flows(ArgsFor(spec, instance)))
+		if err != nil {
+			t.Fatal(err)
+		}
 		seen := map[string]bool{DefaultDeny: true}
-		for _, f := range Flows(ArgsFor(spec, instance)) {
-			for _, dir := range []string{"ingress", "egress"} {
-				if n := PolicyName(f, dir); seen[n] {
-					t.Errorf("two flows share policy name %s", n)
-				} else {
-					seen[n] = true
-				}
+		for _, g := range groups {
+			n := PolicyName(g.pods)
+			if seen[n] {
+				t.Errorf("two pod groups share policy name %s", n)
+			}
+			seen[n] = true
+			if errs := validation.IsDNS1123Label(n); len(errs) > 0 {
+				t.Errorf("policy name %s: %v", n, errs)
 			}
 		}
+	}
+}
+
+// Merging by name would give one group's pods another's rules: two peers with one name and
+// different pods are refused.
+func TestPodGroupsRefuseOneNameForTwoPodSets(t *testing.T) {
+	impostor := Peer{Name: "loki", App: "loki-canary"}
+	_, err := podGroups([]Flow{
+		{From: lokiPods, To: lokiPods, Ports: []Port{tcp(3100)}},
+		{From: impostor, To: kubeDNS, Ports: []Port{udp(53)}},
+	})
+	if err == nil || !strings.Contains(err.Error(), "share the name loki") {
+		t.Errorf("err = %v, want one about the shared name loki", err)
 	}
 }
 

@@ -1,7 +1,12 @@
 // Package netpol declares the stack's NetworkPolicies: one that denies all ingress and egress
 // of every pod in the stack's namespace, then exactly the pipeline's flows (Flows), each as an
-// ingress policy on the receiving pods and an egress policy on the sending pods when they live
-// in the namespace. The program creates it only with cluster.networkPolicies on.
+// ingress rule on the receiving pods and an egress rule on the sending pods when they live in
+// the namespace. The rules are grouped by the pods they select: one policy per pod group
+// (PolicyName), holding every ingress and egress rule of that group, one rule per flow with
+// the flow's own peers and ports. Policies are additive, so this allows exactly what one
+// policy per flow and direction would, with fewer objects (each costs the engine and the
+// provider a round trip on every preview and up). The program creates it only with
+// cluster.networkPolicies on.
 //
 // Who may come in from outside the namespace:
 //   - Grafana: pods labelled GrafanaPodLabels in grafana.namespace (the stack's namespace when
@@ -26,6 +31,7 @@ package netpol
 
 import (
 	"fmt"
+	"reflect"
 
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
@@ -59,7 +65,8 @@ type Args struct {
 type Policies struct {
 	pulumi.ResourceState
 
-	// Names are the NetworkPolicies' metadata names, default-deny first, then per flow.
+	// Names are the NetworkPolicies' metadata names: default-deny first, then one per pod
+	// group (PolicyName) in the order the groups first appear in Flows.
 	Names []string
 }
 
@@ -69,6 +76,10 @@ const DefaultDeny = "default-deny"
 // New declares the NetworkPolicies.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Policies, error) {
 	if err := check(args); err != nil {
+		return nil, err
+	}
+	groups, err := podGroups(Flows(args))
+	if err != nil {
 		return nil, err
 	}
 	c := &Policies{}
@@ -96,29 +107,28 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}); err != nil {
 		return nil, err
 	}
-	for _, f := range Flows(args) {
-		ports := policyPorts(f.Ports)
-		if f.To.InNamespace() {
-			if err := policy(PolicyName(f, "ingress"), f.To.Name, &networkingv1.NetworkPolicySpecArgs{
-				PodSelector: podSelector(f.To, args.Instance),
-				PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
-				Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
-					From: policyPeers(f.From, args.Instance), Ports: ports,
-				}},
-			}); err != nil {
-				return nil, err
+	for _, g := range groups {
+		spec := &networkingv1.NetworkPolicySpecArgs{PodSelector: podSelector(g.pods, args.Instance)}
+		var types pulumi.StringArray
+		if len(g.ingress) > 0 {
+			types = append(types, pulumi.String("Ingress"))
+			var rules networkingv1.NetworkPolicyIngressRuleArray
+			for _, f := range g.ingress {
+				rules = append(rules, networkingv1.NetworkPolicyIngressRuleArgs{From: policyPeers(f.From, args.Instance), Ports: policyPorts(f.Ports)})
 			}
+			spec.Ingress = rules
 		}
-		if f.From.InNamespace() {
-			if err := policy(PolicyName(f, "egress"), f.From.Name, &networkingv1.NetworkPolicySpecArgs{
-				PodSelector: podSelector(f.From, args.Instance),
-				PolicyTypes: pulumi.StringArray{pulumi.String("Egress")},
-				Egress: networkingv1.NetworkPolicyEgressRuleArray{networkingv1.NetworkPolicyEgressRuleArgs{
-					To: policyPeers(f.To, args.Instance), Ports: ports,
-				}},
-			}); err != nil {
-				return nil, err
+		if len(g.egress) > 0 {
+			types = append(types, pulumi.String("Egress"))
+			var rules networkingv1.NetworkPolicyEgressRuleArray
+			for _, f := range g.egress {
+				rules = append(rules, networkingv1.NetworkPolicyEgressRuleArgs{To: policyPeers(f.To, args.Instance), Ports: policyPorts(f.Ports)})
 			}
+			spec.Egress = rules
+		}
+		spec.PolicyTypes = types
+		if err := policy(PolicyName(g.pods), g.pods.Name, spec); err != nil {
+			return nil, err
 		}
 	}
 
@@ -128,9 +138,54 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	return c, nil
 }
 
-// PolicyName names the policy of one side of a flow: <from>-to-<to>-<ingress|egress>.
-func PolicyName(f Flow, direction string) string {
-	return f.From.Name + "-to-" + f.To.Name + "-" + direction
+// PolicyName names the policy of the pods a peer selects: <peer>-flows (a DNS label, as the
+// peer's name is). It names the pods, not the flows, so it stays when flows come and go.
+func PolicyName(selected Peer) string {
+	return selected.Name + "-flows"
+}
+
+// podGroup is the stack's pods one peer selects and the flows that reach them (ingress) or
+// leave them (egress), in the order of Flows.
+type podGroup struct {
+	pods            Peer
+	ingress, egress []Flow
+}
+
+// podGroups groups the flows by the in-namespace pods they select, in order of first
+// appearance, so that policy names and rule order are stable. Two peers with one name but
+// different pods would merge unrelated rules, so that is an error.
+func podGroups(flows []Flow) ([]*podGroup, error) {
+	var groups []*podGroup
+	byName := map[string]*podGroup{}
+	group := func(p Peer) (*podGroup, error) {
+		if g, ok := byName[p.Name]; ok {
+			if !reflect.DeepEqual(g.pods, p) {
+				return nil, fmt.Errorf("network policy peers %+v and %+v share the name %s; give them different names in netpol.Flows", g.pods, p, p.Name)
+			}
+			return g, nil
+		}
+		g := &podGroup{pods: p}
+		byName[p.Name] = g
+		groups = append(groups, g)
+		return g, nil
+	}
+	for _, f := range flows {
+		if f.From.InNamespace() {
+			g, err := group(f.From)
+			if err != nil {
+				return nil, err
+			}
+			g.egress = append(g.egress, f)
+		}
+		if f.To.InNamespace() {
+			g, err := group(f.To)
+			if err != nil {
+				return nil, err
+			}
+			g.ingress = append(g.ingress, f)
+		}
+	}
+	return groups, nil
 }
 
 // check refuses flows that cannot be expressed, before anything is registered.

@@ -2,6 +2,7 @@ package netpol
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -90,8 +91,11 @@ var stackPods = map[string]map[string]any{
 	"alloy":        {"app.kubernetes.io/name": "alloy", "app.kubernetes.io/instance": instance, "app.kubernetes.io/component": "collector"},
 	"kafka":        {"app.kubernetes.io/name": "kafka", "app.kubernetes.io/instance": instance, "app.kubernetes.io/component": "broker"},
 	"kafka-topics": {"app.kubernetes.io/name": "kafka", "app.kubernetes.io/instance": instance, "app.kubernetes.io/component": "topics"},
-	"all-pods":     {},
-	"grafana":      {"app.kubernetes.io/name": "grafana"}, // when grafana.namespace is the stack's
+	// monitoring's
+	"kafka-exporter": {"app.kubernetes.io/name": "kafka-exporter", "app.kubernetes.io/instance": instance, "app.kubernetes.io/component": "exporter"},
+	"loki-canary":    {"app.kubernetes.io/name": "loki-canary", "app.kubernetes.io/instance": instance, "app.kubernetes.io/component": "canary"},
+	"all-pods":       {},
+	"grafana":        {"app.kubernetes.io/name": "grafana"}, // when grafana.namespace is the stack's
 }
 
 // rulePeer is how a flow's far end must appear in a rule's from/to.
@@ -164,53 +168,97 @@ func TestDefaultDenyCoversEveryPodBothWays(t *testing.T) {
 }
 
 // Under default-deny a connection needs an egress rule on the sender and an ingress rule on
-// the receiver; both must name the other end and exactly the flow's ports.
+// the receiver. Each is a rule of its own in the policy of that end's pods, naming the other
+// end and exactly the flow's ports; a policy holds no rule that is no flow's, and lists exactly
+// the policy types it has rules of.
 func TestEveryFlowIsAllowedOnBothEnds(t *testing.T) {
 	for name, spec := range specs() {
 		t.Run(name, func(t *testing.T) {
 			policies := mustRun(t, spec)
-			want := map[string]bool{DefaultDeny: true}
+			selected := map[string]Peer{} // policy name -> the pods it selects
+			rules := map[string][]any{}   // policy name + "/ingress" or "/egress" -> its rules
 			for _, f := range Flows(ArgsFor(spec, instance)) {
-				check := func(direction, rulesKey, peerKey string, selected, other Peer) {
-					policyName := PolicyName(f, direction)
-					want[policyName] = true
-					p, ok := policies[policyName]
-					if !ok {
-						t.Errorf("%s -> %s: no %s policy %s", f.From.Name, f.To.Name, direction, policyName)
-						return
-					}
-					s := p.Inputs["spec"].(map[string]any)
-					if got := mocktest.Dig(s, "podSelector", "matchLabels"); !reflect.DeepEqual(got, stackPods[selected.Name]) {
-						t.Errorf("%s selects %v, want the %s pods %v", policyName, got, selected.Name, stackPods[selected.Name])
-					}
-					if got, want := s["policyTypes"], []any{strings.ToUpper(direction[:1]) + direction[1:]}; !reflect.DeepEqual(got, want) {
-						t.Errorf("%s: policyTypes = %v, want %v", policyName, got, want)
-					}
-					rules, _ := s[rulesKey].([]any)
-					if len(rules) != 1 {
-						t.Fatalf("%s: want one %s rule, got %v", policyName, rulesKey, rules)
-					}
-					if got, want := mocktest.Dig(rules[0], peerKey), rulePeer(t, other); !reflect.DeepEqual(got, want) {
-						t.Errorf("%s: %s = %v, want %v", policyName, peerKey, got, want)
-					}
-					if got, want := mocktest.Dig(rules[0], "ports"), rulePorts(f.Ports); !reflect.DeepEqual(got, want) {
-						t.Errorf("%s: ports = %v, want %v", policyName, got, want)
-					}
-				}
 				if f.To.InNamespace() {
-					check("ingress", "ingress", "from", f.To, f.From)
+					n := PolicyName(f.To)
+					selected[n] = f.To
+					rules[n+"/ingress"] = append(rules[n+"/ingress"], map[string]any{"from": rulePeer(t, f.From), "ports": rulePorts(f.Ports)})
 				}
 				if f.From.InNamespace() {
-					check("egress", "egress", "to", f.From, f.To)
+					n := PolicyName(f.From)
+					selected[n] = f.From
+					rules[n+"/egress"] = append(rules[n+"/egress"], map[string]any{"to": rulePeer(t, f.To), "ports": rulePorts(f.Ports)})
 				}
 				if !f.From.InNamespace() && !f.To.InNamespace() {
 					t.Errorf("%s -> %s: neither end is in the stack's namespace", f.From.Name, f.To.Name)
 				}
 			}
+			for policyName, pods := range selected {
+				p, ok := policies[policyName]
+				if !ok {
+					t.Errorf("no policy %s for the %s pods", policyName, pods.Name)
+					continue
+				}
+				s := p.Inputs["spec"].(map[string]any)
+				if got := mocktest.Dig(s, "podSelector", "matchLabels"); !reflect.DeepEqual(got, stackPods[pods.Name]) {
+					t.Errorf("%s selects %v, want the %s pods %v", policyName, got, pods.Name, stackPods[pods.Name])
+				}
+				var wantTypes []any
+				for _, direction := range []string{"ingress", "egress"} {
+					got, _ := s[direction].([]any)
+					want := rules[policyName+"/"+direction]
+					if len(got) != len(want) || (len(want) > 0 && !reflect.DeepEqual(got, want)) {
+						t.Errorf("%s: %s rules\n  got  %v\n  want %v", policyName, direction, got, want)
+					}
+					if len(want) > 0 {
+						wantTypes = append(wantTypes, strings.ToUpper(direction[:1])+direction[1:])
+					}
+				}
+				if got := s["policyTypes"]; !reflect.DeepEqual(got, wantTypes) {
+					t.Errorf("%s: policyTypes = %v, want %v", policyName, got, wantTypes)
+				}
+			}
 			for name := range policies {
-				if !want[name] {
+				if _, ok := selected[name]; !ok && name != DefaultDeny {
 					t.Errorf("policy %s belongs to no flow", name)
 				}
+			}
+		})
+	}
+}
+
+// One policy per group of the stack's pods, written out by hand: its name, and how many
+// ingress and egress rules (one per flow) it holds.
+func TestOnePolicyPerPodGroup(t *testing.T) {
+	dev := map[string]string{
+		DefaultDeny:          "in 0, out 0",
+		"all-pods-flows":     "in 0, out 1", // DNS
+		"alloy-flows":        "in 1, out 3", // Prometheus; gateway, API server, Kafka
+		"grafana-flows":      "in 0, out 1", // gateway
+		"gateway-flows":      "in 2, out 1", // Alloy, Grafana; Loki
+		"loki-flows":         "in 3, out 1", // gateway, Loki, Prometheus; Loki
+		"kafka-flows":        "in 4, out 1", // Kafka, topic Job, Alloy, producers; Kafka
+		"kafka-topics-flows": "in 0, out 1", // Kafka
+	}
+	prod := maps.Clone(dev)
+	prod["loki-flows"] = "in 3, out 3"           // + memcached, MinIO
+	prod["memcached-flows"] = "in 2, out 0"      // Loki, Prometheus (its exporter)
+	prod["gateway-flows"] = "in 4, out 1"        // + Prometheus (nginx exporter), the canary
+	prod["kafka-flows"] = "in 5, out 1"          // + the Kafka exporter
+	prod["kafka-exporter-flows"] = "in 1, out 1" // Prometheus; Kafka
+	prod["loki-canary-flows"] = "in 1, out 1"    // Prometheus; gateway
+	elsewhere := maps.Clone(prod)
+	delete(elsewhere, "grafana-flows") // Grafana's namespace is not the stack's
+	want := map[string]map[string]string{"dev": dev, "prod": prod, "prod-grafana-elsewhere": elsewhere}
+	for name, spec := range specs() {
+		t.Run(name, func(t *testing.T) {
+			got := map[string]string{}
+			for policyName, p := range mustRun(t, spec) {
+				ingress, _ := mocktest.Dig(p.Inputs, "spec", "ingress").([]any)
+				egress, _ := mocktest.Dig(p.Inputs, "spec", "egress").([]any)
+				got[policyName] = fmt.Sprintf("in %d, out %d", len(ingress), len(egress))
+			}
+			if !maps.Equal(got, want[name]) {
+				t.Errorf("policies:\n  got  %v\n  want %v", got, want[name])
 			}
 		})
 	}
@@ -262,13 +310,14 @@ func TestNoIngressFromEverywhere(t *testing.T) {
 func TestEgressToAnywhereOnlyWhereDocumented(t *testing.T) {
 	aws := stacks.Prod()
 	aws.Loki.Storage.S3.Endpoint = ""
+	apiServer := "alloy-flows to anywhere on TCP/443 TCP/6443"
 	for name, tc := range map[string]struct {
 		spec stacks.Spec
 		want []string
 	}{
-		"dev":         {stacks.Dev(), []string{"alloy-to-kube-apiserver-egress"}},
-		"prod":        {stacks.Prod(), []string{"alloy-to-kube-apiserver-egress"}}, // MinIO is in the cluster
-		"prod-aws":    {aws, []string{"alloy-to-kube-apiserver-egress", "loki-to-object-store-egress"}},
+		"dev":         {stacks.Dev(), []string{apiServer}},
+		"prod":        {stacks.Prod(), []string{apiServer}}, // MinIO is in the cluster
+		"prod-aws":    {aws, []string{apiServer, "loki-flows to anywhere on TCP/443"}},
 		"no-pod-logs": {func() stacks.Spec { s := stacks.Dev(); s.Alloy.PodLogs = false; return s }(), nil},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -279,14 +328,19 @@ func TestEgressToAnywhereOnlyWhereDocumented(t *testing.T) {
 					to, _ := mocktest.Dig(rule, "to").([]any)
 					for _, peer := range to {
 						if cidr := mocktest.Dig(peer, "ipBlock", "cidr"); cidr == "0.0.0.0/0" || cidr == "::/0" {
-							got = append(got, policyName)
+							ports, _ := mocktest.Dig(rule, "ports").([]any)
+							var portNames []string
+							for _, port := range ports {
+								portNames = append(portNames, fmt.Sprintf("%v/%v", mocktest.Dig(port, "protocol"), mocktest.Dig(port, "port")))
+							}
+							got = append(got, policyName+" to anywhere on "+strings.Join(portNames, " "))
 						}
 					}
 				}
 			}
 			got = slices.Compact(slices.Sorted(slices.Values(got)))
 			if !slices.Equal(got, tc.want) {
-				t.Errorf("egress to anywhere in %v, want only %v", got, tc.want)
+				t.Errorf("egress to anywhere in %q, want only %q", got, tc.want)
 			}
 		})
 	}
@@ -308,7 +362,7 @@ func TestKafkaFlowsVanishWithKafka(t *testing.T) {
 	for name, spec := range map[string]stacks.Spec{"dev": stacks.Dev(), "prod": stacks.Prod()} {
 		t.Run(name, func(t *testing.T) {
 			with := mustRun(t, spec)
-			if !slices.Contains(names(with), "alloy-to-kafka-egress") || !slices.Contains(names(with), "kafka-to-kafka-ingress") {
+			if !slices.Contains(names(with), "kafka-flows") || !mentions(with["alloy-flows"].Inputs["spec"], "kafka") {
 				t.Fatalf("kafka.enabled: Kafka flows missing from %v", names(with))
 			}
 			spec.Kafka.Enabled = false
@@ -341,7 +395,7 @@ func TestMemcachedFlowsOnlyWithCaches(t *testing.T) {
 			slices.Sort(got)
 			want := []string(nil)
 			if tc.want {
-				want = []string{"loki-to-memcached-egress", "loki-to-memcached-ingress"}
+				want = []string{"loki-flows", "memcached-flows"}
 			}
 			if !slices.Equal(got, want) {
 				t.Errorf("policies about memcached = %v, want %v", got, want)
