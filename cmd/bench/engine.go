@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -25,26 +26,63 @@ import (
 
 // floor is the smallest program through the same engine and the same explicit Kubernetes
 // provider: one Namespace and one ConfigMap (its data from the config key floor:value).
-func floor(ctx *pulumi.Context) error {
-	p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{ClusterIdentifier: pulumi.String("obs-stack-floor")})
-	if err != nil {
-		return err
+func floor(ctx *pulumi.Context) error { return floorWith(0)(ctx) }
+
+// floorWith is the floor plus extra ConfigMaps of its own: as many resources as a stack of
+// obs-stack, through the same engine and provider, with no program logic. With extra > 0 it
+// also has what every obs-stack stack has besides its objects: the random provider plugin
+// with one RandomId, and the read of its own last outputs (the data-loss guard's
+// StackReference). What a preview of it costs over the floor's is what that many resources
+// and those fixed parts cost the engine and the plugins.
+func floorWith(extra int) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		suffix := ""
+		if extra > 0 {
+			suffix = fmt.Sprintf("-%d", extra)
+		}
+		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{ClusterIdentifier: pulumi.String("obs-stack-floor" + suffix)})
+		if err != nil {
+			return err
+		}
+		ns, err := corev1.NewNamespace(ctx, "bench-floor"+suffix, &corev1.NamespaceArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("bench-floor" + suffix)},
+		}, pulumi.Provider(p))
+		if err != nil {
+			return err
+		}
+		value, ok := ctx.GetConfig("floor:value")
+		if !ok {
+			value = "1"
+		}
+		configMaps := extra // the closure runs on every preview and up: extra stays as given
+		if extra > 0 {
+			self := ctx.Organization() + "/" + ctx.Project() + "/" + ctx.Stack()
+			if _, err := pulumi.NewStackReference(ctx, "previous-update", &pulumi.StackReferenceArgs{Name: pulumi.String(self)}); err != nil {
+				return err
+			}
+			rp, err := random.NewProvider(ctx, "random", &random.ProviderArgs{})
+			if err != nil {
+				return err
+			}
+			if _, err := random.NewRandomId(ctx, "id", &random.RandomIdArgs{ByteLength: pulumi.Int(16)}, pulumi.Provider(rp)); err != nil {
+				return err
+			}
+			configMaps -= 3 // the StackReference, the random provider and the RandomId count as resources
+		}
+		for i := 0; i <= configMaps; i++ {
+			name := "floor"
+			if i > 0 {
+				name = fmt.Sprintf("floor-%d", i)
+			}
+			if _, err := corev1.NewConfigMap(ctx, name, &corev1.ConfigMapArgs{
+				Metadata: &metav1.ObjectMetaArgs{Namespace: ns.Metadata.Name().Elem(), Name: pulumi.String(name)},
+				Data:     pulumi.StringMap{"value": pulumi.String(value)},
+			}, pulumi.Provider(p)); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	ns, err := corev1.NewNamespace(ctx, "bench-floor", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("bench-floor")},
-	}, pulumi.Provider(p))
-	if err != nil {
-		return err
-	}
-	value, ok := ctx.GetConfig("floor:value")
-	if !ok {
-		value = "1"
-	}
-	_, err = corev1.NewConfigMap(ctx, "floor", &corev1.ConfigMapArgs{
-		Metadata: &metav1.ObjectMetaArgs{Namespace: ns.Metadata.Name().Elem(), Name: pulumi.String("floor")},
-		Data:     pulumi.StringMap{"value": pulumi.String(value)},
-	}, pulumi.Provider(p))
-	return err
 }
 
 // toolchainBin is OBS_STACK_TOOLCHAIN_BIN or the last line of toolchain/build.sh.
@@ -81,6 +119,7 @@ func project(root, dir string) error {
 type benchStack struct {
 	name      string
 	stack     auto.Stack
+	like      string    // a grown floor: the stack whose resource count it has
 	oneKey    string    // config key of the one-key change
 	values    [2]string // alternated
 	resources int       // from the first preview
@@ -190,8 +229,45 @@ func engine(ctx context.Context, root string) (string, error) {
 			s.resources += n
 		}
 	}
+	// The floor grown to dev's and prod's resource counts: ConfigMaps only, no program.
+	var grown []*benchStack
+	for _, like := range stacks[1:] {
+		extra := like.resources - stacks[0].resources
+		name := fmt.Sprintf("floor+%d", extra)
+		st, err := auto.UpsertStackInlineSource(ctx, fmt.Sprintf("floor-%d", extra), "obs-stack-floor", floorWith(extra),
+			auto.WorkDir(filepath.Join(tmp, "floor")), auto.EnvVars(env))
+		if err != nil {
+			return "", fmt.Errorf("%s stack: %w", name, err)
+		}
+		g := &benchStack{name: name, stack: st, like: like.name}
+		logf("first up of %s", name)
+		if _, err := st.Up(ctx); err != nil {
+			return "", fmt.Errorf("up of %s: %w", name, err)
+		}
+		res, err := st.Preview(ctx, optpreview.ExpectNoChanges())
+		if err != nil {
+			return "", fmt.Errorf("preview of %s: %w", name, err)
+		}
+		for _, n := range res.ChangeSummary {
+			g.resources += n
+		}
+		grown = append(grown, g)
+	}
 	// Interleaved rounds, so that drift in the machine's load hits every stack alike.
 	for r := 0; r < *runs; r++ {
+		for _, g := range grown {
+			logf("round %d/%d: %s", r+1, *runs, g.name)
+			start := time.Now()
+			if _, err := g.stack.Preview(ctx, optpreview.ExpectNoChanges()); err != nil {
+				return "", fmt.Errorf("preview of %s: %w", g.name, err)
+			}
+			g.preview = append(g.preview, time.Since(start))
+			start = time.Now()
+			if _, err := g.stack.Up(ctx); err != nil {
+				return "", fmt.Errorf("no-op up of %s: %w", g.name, err)
+			}
+			g.noop = append(g.noop, time.Since(start))
+		}
 		for _, s := range stacks {
 			logf("round %d/%d: %s", r+1, *runs, s.name)
 			start := time.Now()
@@ -238,6 +314,16 @@ func engine(ctx context.Context, root string) (string, error) {
 	fmt.Fprintf(&b, "| resources touched by the one-key up | %s | %s | | %s | | |\n", show(f.touched), show(d.touched), show(p.touched))
 	fmt.Fprintf(&b, "| first up (empty namespace to Ready; one run, informative) | %s | %s | | %s | | |\n", secs(f.firstUp), secs(d.firstUp), secs(p.firstUp))
 	fmt.Fprintf(&b, "| warm preview, plain CLI (`pulumi preview`) | %s | | | | | |\n", cli)
+
+	b.WriteString("\nThe floor grown to each stack's resource count with ConfigMaps, plus the random plugin with one RandomId and " +
+		"the read of its own last outputs, as every stack has (no program logic, no dependencies but the Namespace): what that many " +
+		"resources and those fixed parts cost the engine and the plugins alone.\n\n")
+	b.WriteString("| floor grown | resources | warm preview | / floor | the stack's preview / floor | no-op up | / floor | the stack's no-op up / floor |\n|---|---|---|---|---|---|---|---|\n")
+	for i, g := range grown {
+		like := stacks[i+1]
+		fmt.Fprintf(&b, "| %s (like %s) | %d | %s | %s | %s | %s | %s | %s |\n", g.name, g.like, g.resources,
+			g.preview, ratio(g.preview, f.preview), ratio(like.preview, f.preview), g.noop, ratio(g.noop, f.noop), ratio(like.noop, f.noop))
+	}
 	return b.String(), nil
 }
 
