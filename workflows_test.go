@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rhysd/actionlint"
+	"golang.org/x/mod/modfile"
 	"sigs.k8s.io/yaml"
 
 	"obs-stack/stacks"
@@ -54,7 +55,8 @@ type trigger struct {
 }
 
 type job struct {
-	Environment string `json:"environment"`
+	Environment string            `json:"environment"`
+	Env         map[string]string `json:"env"`
 	Strategy    struct {
 		FailFast    *bool               `json:"fail-fast"`
 		MaxParallel int                 `json:"max-parallel"`
@@ -224,6 +226,24 @@ func TestE2EWorkflowDeploysVerifiesAndAlwaysDestroysOnKind(t *testing.T) {
 	}
 	j := onlyJob(t, w, "e2e")
 	namespace := stacks.Presets["dev"]().Cluster.Namespace
+	// The CRDs the workflow installs are those of the typed API the program builds with.
+	goMod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := modfile.Parse("go.mod", goMod, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var api string
+	for _, r := range mod.Require {
+		if r.Mod.Path == "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring" {
+			api = r.Mod.Version
+		}
+	}
+	if want := "github.com/prometheus-operator/prometheus-operator@" + api; api == "" || j.Env["PROMETHEUS_OPERATOR_MODULE"] != want {
+		t.Errorf("PROMETHEUS_OPERATOR_MODULE = %q, want %q (the version of the typed API in go.mod)", j.Env["PROMETHEUS_OPERATOR_MODULE"], want)
+	}
 	// The steps that matter, in this order; each is found by what it runs.
 	order := []struct {
 		what string
@@ -233,8 +253,9 @@ func TestE2EWorkflowDeploysVerifiesAndAlwaysDestroysOnKind(t *testing.T) {
 			action, version, _ := strings.Cut(s.Uses, "@")
 			return action == "helm/kind-action" && version != ""
 		}},
-		{"the Prometheus Operator CRDs of a pinned release, applied server-side", func(s step) bool {
-			return strings.Contains(s.Run, "kubectl apply --server-side -f") && strings.Contains(s.Run, "prometheus-operator/releases/download/${PROMETHEUS_OPERATOR_VERSION}/")
+		{"the Prometheus Operator CRDs of its Go module, applied server-side", func(s step) bool {
+			return strings.Contains(s.Run, "kubectl apply --server-side -f") && strings.Contains(s.Run, `go mod download -json "$PROMETHEUS_OPERATOR_MODULE"`) &&
+				strings.Contains(s.Run, "/example/prometheus-operator-crd")
 		}},
 		{"./scripts/up.sh (dev)", func(s step) bool { return strings.TrimSpace(s.Run) == "./scripts/up.sh" }},
 		{"every pod of " + namespace + " Ready", func(s step) bool {
