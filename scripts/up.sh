@@ -62,6 +62,9 @@ else
     echo "up: no reachable cluster in the current kube context; starting a local control plane in $state"
     # Three simulated nodes of 8 CPU / 32Gi: what the prod preset expects, and room for dev.
     NODES=${NODES:-3} NODE_CPU=${NODE_CPU:-8} NODE_MEMORY=${NODE_MEMORY:-32Gi} bash toolchain/cluster-up.sh "$state" >/dev/null
+    # prod's monitoring creates PodMonitors, a ServiceMonitor and a PrometheusRule: the plane
+    # gets the Prometheus Operator's CRDs, as a cluster with kube-prometheus-stack has them.
+    KUBECONFIG=$state/kubeconfig go run ./internal/operatorcrds/install
   fi
   export KUBECONFIG=$state/kubeconfig
   echo "up: NOTE: this local cluster SIMULATES pods (kwok): objects, scheduling and readiness are real, containers never run."
