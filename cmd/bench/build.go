@@ -9,11 +9,13 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"obs-stack/internal/benchstats"
 )
 
 // timed runs go args in root runs times (with extra environment) and returns the wall times.
-func timed(ctx context.Context, root string, n int, env []string, args ...string) (sample, error) {
-	var s sample
+func timed(ctx context.Context, root string, n int, env []string, args ...string) (benchstats.Sample, error) {
+	var s benchstats.Sample
 	for i := 0; i < n; i++ {
 		cmd := exec.CommandContext(ctx, "go", args...)
 		cmd.Dir, cmd.Env = root, append(os.Environ(), env...)
@@ -35,7 +37,7 @@ func build(ctx context.Context, root string) (string, error) {
 	bin := filepath.Join(tmp, "obs-stack")
 	type row struct {
 		what, command string
-		s             sample
+		s             benchstats.Sample
 	}
 	var rows []row
 	measure := func(what string, n int, env []string, args ...string) error {

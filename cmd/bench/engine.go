@@ -21,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"obs-stack/deploy"
+	"obs-stack/internal/benchstats"
 	"obs-stack/internal/operatorcrds"
 )
 
@@ -124,9 +125,9 @@ type benchStack struct {
 	values    [2]string // alternated
 	resources int       // from the first preview
 	firstUp   time.Duration
-	preview   sample
-	noop      sample
-	change    sample
+	preview   benchstats.Sample
+	noop      benchstats.Sample
+	change    benchstats.Sample
 	touched   map[string]int
 }
 
@@ -307,12 +308,12 @@ func engine(ctx context.Context, root string) (string, error) {
 	f, d, p := stacks[0], stacks[1], stacks[2]
 	fmt.Fprintf(&b, "| resources in the stack (engine's count, providers and stack included) | %d | %d | | %d | | |\n", f.resources, d.resources, p.resources)
 	fmt.Fprintf(&b, "| warm preview, Automation API (`Stack.Preview` of a stack opened with `deploy.Open`) | %s | %s | %s | %s | %s | dev ≤ 1.3x, prod ≤ 1.6x |\n",
-		f.preview, d.preview, ratio(d.preview, f.preview), p.preview, ratio(p.preview, f.preview))
-	fmt.Fprintf(&b, "| no-op up | %s | %s | %s | %s | %s | ≤ 1.2x |\n", f.noop, d.noop, ratio(d.noop, f.noop), p.noop, ratio(p.noop, f.noop))
+		f.preview, d.preview, benchstats.Ratio(d.preview, f.preview), p.preview, benchstats.Ratio(p.preview, f.preview))
+	fmt.Fprintf(&b, "| no-op up | %s | %s | %s | %s | %s | ≤ 1.2x |\n", f.noop, d.noop, benchstats.Ratio(d.noop, f.noop), p.noop, benchstats.Ratio(p.noop, f.noop))
 	fmt.Fprintf(&b, "| one-key up (floor: `floor:value`; dev, prod: `loki.limits.retentionPeriod`) | %s | %s | %s | %s | %s | |\n",
-		f.change, d.change, ratio(d.change, f.change), p.change, ratio(p.change, f.change))
+		f.change, d.change, benchstats.Ratio(d.change, f.change), p.change, benchstats.Ratio(p.change, f.change))
 	fmt.Fprintf(&b, "| resources touched by the one-key up | %s | %s | | %s | | |\n", show(f.touched), show(d.touched), show(p.touched))
-	fmt.Fprintf(&b, "| first up (empty namespace to Ready; one run, informative) | %s | %s | | %s | | |\n", secs(f.firstUp), secs(d.firstUp), secs(p.firstUp))
+	fmt.Fprintf(&b, "| first up (empty namespace to Ready; one run, informative) | %s | %s | | %s | | |\n", benchstats.Secs(f.firstUp), benchstats.Secs(d.firstUp), benchstats.Secs(p.firstUp))
 	fmt.Fprintf(&b, "| warm preview, plain CLI (`pulumi preview`) | %s | | | | | |\n", cli)
 
 	b.WriteString("\nThe floor grown to each stack's resource count with ConfigMaps, plus the random plugin with one RandomId and " +
@@ -376,7 +377,7 @@ func plainCLI(ctx context.Context, proj string, env map[string]string) string {
 	err := cmd.Run()
 	took := time.Since(start)
 	if err == nil {
-		return fmt.Sprintf("%s (one run)", secs(took))
+		return fmt.Sprintf("%s (one run)", benchstats.Secs(took))
 	}
 	reason := "failed"
 	for _, line := range strings.Split(out.String(), "\n") {
@@ -385,5 +386,5 @@ func plainCLI(ctx context.Context, proj string, env map[string]string) string {
 			break
 		}
 	}
-	return fmt.Sprintf("not measurable here: `%s` (failed after %s)", strings.ReplaceAll(reason, "|", "/"), secs(took))
+	return fmt.Sprintf("not measurable here: `%s` (failed after %s)", strings.ReplaceAll(reason, "|", "/"), benchstats.Secs(took))
 }

@@ -5,52 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+
+	"obs-stack/internal/benchstats"
 )
-
-type benchResult struct {
-	ns, bytes, allocs []float64
-	resources         float64
-}
-
-var benchLine = regexp.MustCompile(`^BenchmarkGraph/(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
-
-// parseBench reads `go test -bench -benchmem` output: every run of every sub-benchmark.
-func parseBench(out string) map[string]*benchResult {
-	got := map[string]*benchResult{}
-	for _, line := range strings.Split(out, "\n") {
-		m := benchLine.FindStringSubmatch(strings.TrimSpace(line))
-		if m == nil {
-			continue
-		}
-		r := got[m[1]]
-		if r == nil {
-			r = &benchResult{}
-			got[m[1]] = r
-		}
-		f := strings.Fields(m[2])
-		for i := 0; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseFloat(f[i], 64)
-			if err != nil {
-				continue
-			}
-			switch f[i+1] {
-			case "ns/op":
-				r.ns = append(r.ns, v)
-			case "B/op":
-				r.bytes = append(r.bytes, v)
-			case "allocs/op":
-				r.allocs = append(r.allocs, v)
-			case "resources":
-				r.resources = v
-			}
-		}
-	}
-	return got
-}
 
 func graph(ctx context.Context, root string) (string, error) {
 	benchtime := "2s"
@@ -65,7 +25,7 @@ func graph(ctx context.Context, root string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
-	res := parseBench(string(out))
+	res := benchstats.ParseBench(string(out), "Graph")
 	if len(res) == 0 {
 		return "", fmt.Errorf("no BenchmarkGraph results in:\n%s", out)
 	}
@@ -89,7 +49,7 @@ func graph(ctx context.Context, root string) (string, error) {
 	})
 	for _, n := range names {
 		r := res[n]
-		fmt.Fprintf(&b, "| %s | %.0f | %.1f | %.2f | %.0f |\n", n, r.resources, medianFloat(r.ns)/1e6, medianFloat(r.bytes)/1e6, medianFloat(r.allocs))
+		fmt.Fprintf(&b, "| %s | %.0f | %.1f | %.2f | %.0f |\n", n, r.Resources, benchstats.MedianFloat(r.NS)/1e6, benchstats.MedianFloat(r.Bytes)/1e6, benchstats.MedianFloat(r.Allocs))
 	}
 	b.WriteString("\nFitted slopes (least squares over the family's sizes, medians):\n\n")
 	b.WriteString("| family (x) | ms/op = a + b·x | R² | allocs/op = a + b·x | R² | resources |\n|---|---|---|---|---|---|\n")
@@ -102,15 +62,15 @@ func graph(ctx context.Context, root string) (string, error) {
 			}
 			v, _ := strconv.ParseFloat(size, 64)
 			x = append(x, v)
-			ns = append(ns, medianFloat(res[n].ns)/1e6)
-			allocs = append(allocs, medianFloat(res[n].allocs))
-			resources = append(resources, res[n].resources)
+			ns = append(ns, benchstats.MedianFloat(res[n].NS)/1e6)
+			allocs = append(allocs, benchstats.MedianFloat(res[n].Allocs))
+			resources = append(resources, res[n].Resources)
 		}
 		if len(x) < 2 {
 			continue
 		}
-		a1, b1, r1 := fit(x, ns)
-		a2, b2, r2 := fit(x, allocs)
+		a1, b1, r1 := benchstats.Fit(x, ns)
+		a2, b2, r2 := benchstats.Fit(x, allocs)
 		fmt.Fprintf(&b, "| %s (%v) | %.1f + %.3f·x | %.2f | %.0f + %.1f·x | %.3f | %v |\n", family, x, a1, b1, r1, a2, b2, r2, resources)
 	}
 	return b.String(), nil

@@ -14,10 +14,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -40,15 +38,15 @@ func main() {
 	deadline := flag.Duration("verify-deadline", 2*time.Minute, "verify: how long each wait for a line in Loki may take")
 	flag.Parse()
 	if *action == "verify" {
-		if err := runVerify(os.Stdout, verify.Kubectl{}, *dir, *stack, *deadline); err != nil {
+		if err := verify.RunStack(os.Stdout, verify.Kubectl{}, *dir, *stack, *deadline); err != nil {
 			// Each failed step has printed its ✗ line with the reason; this is the summary.
-			fmt.Fprintln(os.Stderr, "deploy: verify failed:", verifySummary(err))
+			fmt.Fprintln(os.Stderr, "deploy: verify failed:", verify.Summary(err))
 			os.Exit(1)
 		}
 		return
 	}
 	if err := run(*dir, *stack, *action, *expectNoChanges, *verbose); err != nil {
-		fmt.Fprintln(os.Stderr, "deploy:", compact(err))
+		fmt.Fprintln(os.Stderr, "deploy:", deploy.Compact(err))
 		os.Exit(1)
 	}
 }
@@ -67,16 +65,16 @@ func run(dir, stackName, action string, expectNoChanges, verbose bool) error {
 		return err
 	}
 	out := os.Stdout
-	tty := isTerminal(out)
+	tty := deploy.IsTerminal(out)
 	color := map[bool]string{true: "always", false: "never"}[tty]
-	var d *display
+	var d *deploy.Display
 	if !verbose {
-		d = newDisplay(out, tty, action+" "+stackName)
+		d = deploy.NewDisplay(out, tty, action+" "+stackName)
 	}
 	// done ends the compact view with its summary.
 	done := func(err error) error {
 		if d != nil {
-			d.finish(err)
+			d.Finish(err)
 		}
 		return err
 	}
@@ -86,7 +84,7 @@ func run(dir, stackName, action string, expectNoChanges, verbose bool) error {
 		if verbose {
 			opts = append(opts, optup.ProgressStreams(out))
 		} else {
-			opts = append(opts, optup.EventStreams(d.events), optup.SuppressProgress())
+			opts = append(opts, optup.EventStreams(d.Events()), optup.SuppressProgress())
 		}
 		if expectNoChanges {
 			opts = append(opts, optup.ExpectNoChanges())
@@ -100,7 +98,7 @@ func run(dir, stackName, action string, expectNoChanges, verbose bool) error {
 		if verbose {
 			opts = append(opts, optpreview.ProgressStreams(out), optpreview.Diff())
 		} else {
-			opts = append(opts, optpreview.EventStreams(d.events), optpreview.SuppressProgress())
+			opts = append(opts, optpreview.EventStreams(d.Events()), optpreview.SuppressProgress())
 		}
 		if expectNoChanges {
 			opts = append(opts, optpreview.ExpectNoChanges())
@@ -112,7 +110,7 @@ func run(dir, stackName, action string, expectNoChanges, verbose bool) error {
 		if verbose {
 			opts = append(opts, optdestroy.ProgressStreams(out))
 		} else {
-			opts = append(opts, optdestroy.EventStreams(d.events), optdestroy.SuppressProgress())
+			opts = append(opts, optdestroy.EventStreams(d.Events()), optdestroy.SuppressProgress())
 		}
 		_, err := s.Destroy(ctx, opts...)
 		return done(err)
@@ -121,7 +119,7 @@ func run(dir, stackName, action string, expectNoChanges, verbose bool) error {
 			// After an interrupted up: drop the stale lock, then reconcile state with the cluster,
 			// forgetting creates that never finished. A following up converges.
 			if err := s.Cancel(ctx); err != nil {
-				fmt.Fprintln(os.Stderr, "deploy: cancel:", compact(err), "(continuing)")
+				fmt.Fprintln(os.Stderr, "deploy: cancel:", deploy.Compact(err), "(continuing)")
 			}
 		}
 		opts := []optrefresh.Option{optrefresh.Color(color)}
@@ -131,53 +129,17 @@ func run(dir, stackName, action string, expectNoChanges, verbose bool) error {
 		if verbose {
 			opts = append(opts, optrefresh.ProgressStreams(out))
 		} else {
-			opts = append(opts, optrefresh.EventStreams(d.events), optrefresh.SuppressProgress())
+			opts = append(opts, optrefresh.EventStreams(d.Events()), optrefresh.SuppressProgress())
 		}
 		_, err := s.Refresh(ctx, opts...)
 		return done(err)
 	case "outputs":
 		if d != nil {
-			close(d.events)
+			close(d.Events())
 		}
 		return printOutputs(ctx, s)
 	}
 	return fmt.Errorf("unknown action %q", action)
-}
-
-// runVerify checks the deployed stack's pipeline; the nodes are checked before the stack is
-// opened, so a simulated plane is refused at once.
-func runVerify(out io.Writer, cluster verify.Cluster, dir, stackName string, deadline time.Duration) error {
-	ctx := context.Background()
-	load := func(ctx context.Context) (verify.Target, error) {
-		s, err := deploy.Open(ctx, deploy.Options{ProjectDir: dir, Stack: stackName})
-		if err != nil {
-			return verify.Target{}, err
-		}
-		outputs, err := s.Outputs(ctx)
-		if err != nil {
-			return verify.Target{}, fmt.Errorf("reading outputs: %w", err)
-		}
-		values := make(map[string]any, len(outputs))
-		for k, v := range outputs {
-			values[k] = v.Value // secrets in plain text, kept in memory and never printed
-		}
-		return verify.FromOutputs(stackName, values)
-	}
-	fmt.Fprintf(out, "verify %s: the pipeline end to end (each wait for a line up to %s)\n", stackName, deadline)
-	return verify.Run(ctx, cluster, load, verify.Options{Out: out, Deadline: deadline})
-}
-
-// verifySummary is the last line of a failed verify: every failed step has printed its ✗
-// line with the reason, so only the count is repeated (or the refusal of a simulated plane).
-func verifySummary(err error) string {
-	if errors.Is(err, verify.ErrSimulated) {
-		return err.Error()
-	}
-	n := 1
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		n = len(joined.Unwrap())
-	}
-	return fmt.Sprintf("%d step(s) failed, each on a ✗ line above", n)
 }
 
 func printOutputs(ctx context.Context, s auto.Stack) error {

@@ -1,4 +1,4 @@
-package main
+package workflows
 
 import (
 	"fmt"
@@ -17,9 +17,12 @@ import (
 	"obs-stack/stacks"
 )
 
+// root is the repository, from this package's directory (where go test runs).
+const root = "../.."
+
 // TestWorkflowsLint runs actionlint over .github/workflows.
 func TestWorkflowsLint(t *testing.T) {
-	files, err := filepath.Glob(".github/workflows/*.yml")
+	files, err := filepath.Glob(filepath.Join(root, ".github/workflows/*.yml"))
 	if err != nil || len(files) < 2 {
 		t.Fatalf("want the preview and deploy workflows, found %v (%v)", files, err)
 	}
@@ -93,13 +96,13 @@ func readWorkflow(t *testing.T, path string) workflow {
 // stackNames are the stacks that have a stack file, sorted.
 func stackNames(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob("Pulumi.*.yaml")
+	files, err := filepath.Glob(filepath.Join(root, "Pulumi.*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
 	for _, f := range files {
-		names = append(names, strings.TrimSuffix(strings.TrimPrefix(f, "Pulumi."), ".yaml"))
+		names = append(names, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml"))
 	}
 	slices.Sort(names)
 	if len(names) < 2 {
@@ -153,7 +156,7 @@ func checkInputs(t *testing.T, s step, want map[string]string) {
 }
 
 func TestPreviewWorkflowPreviewsEveryStackOnPullRequests(t *testing.T) {
-	w := readWorkflow(t, ".github/workflows/preview.yml")
+	w := readWorkflow(t, filepath.Join(root, ".github/workflows/preview.yml"))
 	if pr, ok := w.On["pull_request"]; !ok || !slices.Equal(pr.Branches, []string{"main"}) || len(w.On) != 1 {
 		t.Errorf("on = %+v, want pull_request on main only", w.On)
 	}
@@ -185,7 +188,7 @@ func TestPreviewWorkflowPreviewsEveryStackOnPullRequests(t *testing.T) {
 }
 
 func TestDeployWorkflowDeploysDevThenProdFromMain(t *testing.T) {
-	w := readWorkflow(t, ".github/workflows/deploy.yml")
+	w := readWorkflow(t, filepath.Join(root, ".github/workflows/deploy.yml"))
 	if push, ok := w.On["push"]; !ok || !slices.Equal(push.Branches, []string{"main"}) || len(w.On) != 1 {
 		t.Errorf("on = %+v, want push to main only", w.On)
 	}
@@ -213,14 +216,14 @@ func TestDeployWorkflowDeploysDevThenProdFromMain(t *testing.T) {
 }
 
 func TestE2EWorkflowDeploysVerifiesAndAlwaysDestroysOnKind(t *testing.T) {
-	raw, err := os.ReadFile(".github/workflows/e2e.yml")
+	raw, err := os.ReadFile(filepath.Join(root, ".github/workflows/e2e.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(string(raw), "#") || !strings.Contains(string(raw), "cannot run on our machines") {
 		t.Error("e2e.yml must say at its top that it cannot run on our machines (no container runtime)")
 	}
-	w := readWorkflow(t, ".github/workflows/e2e.yml")
+	w := readWorkflow(t, filepath.Join(root, ".github/workflows/e2e.yml"))
 	if pr, ok := w.On["pull_request"]; !ok || !slices.Equal(pr.Branches, []string{"main"}) || len(w.On) != 1 {
 		t.Errorf("on = %+v, want pull_request on main only", w.On)
 	}

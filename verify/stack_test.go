@@ -1,4 +1,4 @@
-package main
+package verify
 
 import (
 	"bytes"
@@ -8,12 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"obs-stack/verify"
 )
 
-// TestVerifyRefusesKwokBeforeOpeningTheStack runs -action verify's code with a stand-in
-// kubectl that answers like the local plane of toolchain/: verify must refuse with the
+// TestVerifyRefusesKwokBeforeOpeningTheStack runs RunStack (cmd/deploy -action verify) with a
+// stand-in kubectl that answers like the local plane of toolchain/: verify must refuse with the
 // message, fail, and never open the stack (the project folder here has no stack at all).
 func TestVerifyRefusesKwokBeforeOpeningTheStack(t *testing.T) {
 	dir := t.TempDir()
@@ -29,8 +27,8 @@ JSON
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	err := runVerify(&out, verify.Kubectl{Path: kubectl}, filepath.Join(dir, "no-project"), "dev", time.Second)
-	if !errors.Is(err, verify.ErrSimulated) {
+	err := RunStack(&out, Kubectl{Path: kubectl}, filepath.Join(dir, "no-project"), "dev", time.Second)
+	if !errors.Is(err, ErrSimulated) {
 		t.Fatalf("err = %v, want the simulated-plane refusal\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "simulated by kwok (kwok-simulated-node-0)") || !strings.Contains(out.String(), "verify needs a real cluster") {
@@ -40,7 +38,7 @@ JSON
 	if strings.TrimSpace(string(got)) != "get nodes -o json --request-timeout=10s" {
 		t.Errorf("kubectl was called with %q, want only the node list", got)
 	}
-	if s := verifySummary(err); !strings.Contains(s, "simulated by kwok") {
+	if s := Summary(err); !strings.Contains(s, "simulated by kwok") {
 		t.Errorf("summary %q does not say why", s)
 	}
 }

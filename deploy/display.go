@@ -1,4 +1,4 @@
-package main
+package deploy
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
 )
 
-// display is the compact view of one operation, built from the engine's event stream
+// Display is the compact view of one operation, built from the engine's event stream
 // (optup.EventStreams and friends) instead of Pulumi's line-per-update progress text:
 //   - one permanent line per resource that changes (unchanged ones are only counted), and every
 //     diagnostic that is not a transient status message (warnings and errors in full);
@@ -22,8 +22,8 @@ import (
 //   - elsewhere (CI), no control characters, and a line every 30 s naming what is in flight;
 //   - a summary at the end (Pulumi's change counts and duration).
 //
-// -verbose (VERBOSE=1 in scripts/up.sh) shows Pulumi's own full progress instead.
-type display struct {
+// cmd/deploy's -verbose (VERBOSE=1 in scripts/up.sh) shows Pulumi's own full progress instead.
+type Display struct {
 	w        io.Writer
 	live     bool // a terminal: a status line rewritten in place
 	label    string
@@ -46,8 +46,11 @@ type step struct {
 // heartbeat is how often a non-terminal view names what is still in flight.
 const heartbeat = 30 * time.Second
 
-func newDisplay(w io.Writer, live bool, label string) *display {
-	d := &display{
+// NewDisplay starts the view of one operation on w (live: w is a terminal, see IsTerminal),
+// each summary line starting with label ("up dev"). Pass Events to the operation's
+// EventStreams option, then call Finish with its result.
+func NewDisplay(w io.Writer, live bool, label string) *Display {
+	d := &Display{
 		w: w, live: live, label: label, start: time.Now(), beat: time.Now(),
 		events: make(chan events.EngineEvent, 256), done: make(chan struct{}), inflight: map[string]*step{},
 	}
@@ -55,13 +58,17 @@ func newDisplay(w io.Writer, live bool, label string) *display {
 	return d
 }
 
-// isTerminal says whether f is a character device (a terminal), without a dependency.
-func isTerminal(f *os.File) bool {
+// Events is the channel the operation's engine events go to (optup.EventStreams and
+// friends); closing it ends the view.
+func (d *Display) Events() chan<- events.EngineEvent { return d.events }
+
+// IsTerminal says whether f is a character device (a terminal), without a dependency.
+func IsTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0 && os.Getenv("TERM") != "dumb"
 }
 
-func (d *display) run() {
+func (d *Display) run() {
 	defer close(d.done)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -79,7 +86,7 @@ func (d *display) run() {
 	}
 }
 
-func (d *display) handle(ev events.EngineEvent) {
+func (d *Display) handle(ev events.EngineEvent) {
 	switch {
 	case ev.Error != nil:
 		d.println("engine event stream: " + ev.Error.Error())
@@ -136,7 +143,7 @@ func (d *display) handle(ev events.EngineEvent) {
 }
 
 // refresh redraws the status line on a terminal, or prints a heartbeat elsewhere.
-func (d *display) refresh() {
+func (d *Display) refresh() {
 	if len(d.inflight) == 0 {
 		d.clearStatus()
 		return
@@ -171,21 +178,21 @@ func (d *display) refresh() {
 	}
 }
 
-func (d *display) clearStatus() {
+func (d *Display) clearStatus() {
 	if d.status != "" {
 		fmt.Fprint(d.w, "\r\033[K")
 		d.status = ""
 	}
 }
 
-func (d *display) println(s string) {
+func (d *Display) println(s string) {
 	d.clearStatus()
 	fmt.Fprintln(d.w, s)
 }
 
-// finish waits for the stream to end (auto closes it when the engine is done) and prints
+// Finish waits for the stream to end (auto closes it when the engine is done) and prints
 // the summary. err is the operation's result.
-func (d *display) finish(err error) {
+func (d *Display) Finish(err error) {
 	select {
 	case <-d.done:
 	case <-time.After(5 * time.Second): // the engine died before its stream closed
@@ -251,10 +258,10 @@ func width() int {
 	return 120
 }
 
-// compact drops the captured stdout that the Automation API puts into its errors: it is the
+// Compact drops the captured stdout that the Automation API puts into its errors: it is the
 // full progress log (shown already with -verbose; summarised by the display otherwise).
 // What Pulumi wrote to stderr stays.
-func compact(err error) error {
+func Compact(err error) error {
 	if err == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package main
+package deploy
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ func urn(typ, name string) string { return "urn:pulumi:dev::obs-stack::" + typ +
 
 // A first up of 50 resources, as the engine reports it: per resource a pre event, five transient
 // status messages and an outputs event; one warning of three lines; one failure with its error.
-func firstUp(d *display) {
+func firstUp(d *Display) {
 	send := func(e apitype.EngineEvent) { d.events <- events.EngineEvent{EngineEvent: e} }
 	for i := range 50 {
 		m := apitype.StepEventMetadata{Op: apitype.OpCreate, Type: "kubernetes:core/v1:ConfigMap", URN: urn("kubernetes:core/v1:ConfigMap", fmt.Sprintf("cm-%d", i))}
@@ -37,9 +37,9 @@ func firstUp(d *display) {
 
 func TestCompactViewForCI(t *testing.T) {
 	var out bytes.Buffer
-	d := newDisplay(&out, false, "up dev")
+	d := NewDisplay(&out, false, "up dev")
 	firstUp(d)
-	d.finish(errors.New("failed"))
+	d.Finish(errors.New("failed"))
 	text := out.String()
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	// 50 created + 3 warning lines + error + failed line + summary + failed list + FAILED: 58.
@@ -90,12 +90,12 @@ func screen(text string) string {
 
 func TestLiveViewRewritesOneStatusLine(t *testing.T) {
 	var live, ci bytes.Buffer
-	d := newDisplay(&live, true, "up dev")
+	d := NewDisplay(&live, true, "up dev")
 	firstUp(d)
-	d.finish(errors.New("failed"))
-	d = newDisplay(&ci, false, "up dev")
+	d.Finish(errors.New("failed"))
+	d = NewDisplay(&ci, false, "up dev")
 	firstUp(d)
-	d.finish(errors.New("failed"))
+	d.Finish(errors.New("failed"))
 
 	text := live.String()
 	if n := strings.Count(text, "\r\033[K"); n < 2 {
@@ -110,11 +110,11 @@ func TestLiveViewRewritesOneStatusLine(t *testing.T) {
 
 func TestCompactErrorDropsTheCapturedLog(t *testing.T) {
 	err := fmt.Errorf("up dev: %w", errors.New("failed to run update: exit status 255\ncode: 255\nstdout: Updating (dev):\n + a created\n + b created\n\nstderr: error: update failed\n"))
-	got := compact(err).Error()
+	got := Compact(err).Error()
 	if strings.Contains(got, "b created") || !strings.Contains(got, "stderr: error: update failed") || !strings.HasPrefix(got, "up dev: failed to run update") {
-		t.Errorf("compact(err) = %q", got)
+		t.Errorf("Compact(err) = %q", got)
 	}
-	if plain := errors.New("no stack named dev"); compact(plain) != plain {
+	if plain := errors.New("no stack named dev"); Compact(plain) != plain {
 		t.Error("an error without captured output must stay as it is")
 	}
 }
