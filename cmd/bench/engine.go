@@ -323,7 +323,7 @@ func engine(ctx context.Context, root string) (string, error) {
 	for i, g := range grown {
 		like := stacks[i+1]
 		fmt.Fprintf(&b, "| %s (like %s) | %d | %s | %s | %s | %s | %s | %s |\n", g.name, g.like, g.resources,
-			g.preview, ratio(g.preview, f.preview), ratio(like.preview, f.preview), g.noop, ratio(g.noop, f.noop), ratio(like.noop, f.noop))
+			g.preview, benchstats.Ratio(g.preview, f.preview), benchstats.Ratio(like.preview, f.preview), g.noop, benchstats.Ratio(g.noop, f.noop), benchstats.Ratio(like.noop, f.noop))
 	}
 	return b.String(), nil
 }

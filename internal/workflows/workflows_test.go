@@ -230,7 +230,7 @@ func TestE2EWorkflowDeploysVerifiesAndAlwaysDestroysOnKind(t *testing.T) {
 	j := onlyJob(t, w, "e2e")
 	namespace := stacks.Presets["dev"]().Cluster.Namespace
 	// The CRDs the workflow installs are those of the typed API the program builds with.
-	goMod, err := os.ReadFile("go.mod")
+	goMod, err := os.ReadFile(filepath.Join(root, "go.mod"))
 	if err != nil {
 		t.Fatal(err)
 	}
