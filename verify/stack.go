@@ -6,27 +6,21 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"obs-stack/deploy"
 )
 
+// Outputs reads a deployed stack's outputs (secrets in plain text: kept in memory, never
+// printed); cmd/deploy reads them through the Automation API.
+type Outputs func(ctx context.Context) (map[string]any, error)
+
 // RunStack is `go run ./cmd/deploy -action verify`: it checks the pipeline of the deployed
-// stack stackName of the project in dir, reading its outputs through deploy.Open. The nodes
-// are checked before the stack is opened, so a simulated plane is refused at once.
-func RunStack(out io.Writer, cluster Cluster, dir, stackName string, deadline time.Duration) error {
+// stack stackName, whose outputs read reads. The nodes are checked before the outputs are
+// read, so a simulated plane is refused at once.
+func RunStack(out io.Writer, cluster Cluster, stackName string, read Outputs, deadline time.Duration) error {
 	ctx := context.Background()
 	load := func(ctx context.Context) (Target, error) {
-		s, err := deploy.Open(ctx, deploy.Options{ProjectDir: dir, Stack: stackName})
+		values, err := read(ctx)
 		if err != nil {
-			return Target{}, err
-		}
-		outputs, err := s.Outputs(ctx)
-		if err != nil {
-			return Target{}, fmt.Errorf("reading outputs: %w", err)
-		}
-		values := make(map[string]any, len(outputs))
-		for k, v := range outputs {
-			values[k] = v.Value // secrets in plain text, kept in memory and never printed
+			return Target{}, fmt.Errorf("reading the outputs of %s: %w", stackName, err)
 		}
 		return FromOutputs(stackName, values)
 	}

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -27,7 +28,12 @@ JSON
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	err := RunStack(&out, Kubectl{Path: kubectl}, filepath.Join(dir, "no-project"), "dev", time.Second)
+	opened := false
+	outputs := func(context.Context) (map[string]any, error) { opened = true; return nil, errors.New("no stack here") }
+	err := RunStack(&out, Kubectl{Path: kubectl}, "dev", outputs, time.Second)
+	if opened {
+		t.Error("the stack's outputs were read before the nodes were checked")
+	}
 	if !errors.Is(err, ErrSimulated) {
 		t.Fatalf("err = %v, want the simulated-plane refusal\n%s", err, out.String())
 	}

@@ -38,7 +38,22 @@ func main() {
 	deadline := flag.Duration("verify-deadline", 2*time.Minute, "verify: how long each wait for a line in Loki may take")
 	flag.Parse()
 	if *action == "verify" {
-		if err := verify.RunStack(os.Stdout, verify.Kubectl{}, *dir, *stack, *deadline); err != nil {
+		outputs := func(ctx context.Context) (map[string]any, error) {
+			s, err := deploy.Open(ctx, deploy.Options{ProjectDir: *dir, Stack: *stack})
+			if err != nil {
+				return nil, err
+			}
+			out, err := s.Outputs(ctx)
+			if err != nil {
+				return nil, err
+			}
+			values := make(map[string]any, len(out))
+			for k, v := range out {
+				values[k] = v.Value
+			}
+			return values, nil
+		}
+		if err := verify.RunStack(os.Stdout, verify.Kubectl{}, *stack, outputs, *deadline); err != nil {
 			// Each failed step has printed its ✗ line with the reason; this is the summary.
 			fmt.Fprintln(os.Stderr, "deploy: verify failed:", verify.Summary(err))
 			os.Exit(1)
