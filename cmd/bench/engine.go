@@ -300,6 +300,15 @@ func engine(ctx context.Context, root string) (string, error) {
 		}
 	}
 	cli := plainCLI(ctx, proj, env)
+	var traces []callTimes
+	for _, st := range []*benchStack{stacks[0], grown[0], stacks[1], grown[1], stacks[2]} {
+		logf("traced preview of %s", st.name)
+		t, err := traceCalls(ctx, st.stack)
+		if err != nil {
+			return "", fmt.Errorf("traced preview of %s: %w", st.name, err)
+		}
+		traces = append(traces, t)
+	}
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "Each figure: median (min–max) of %d run(s), wall time of the Automation API call (CLI start, engine, program, plugins). "+
@@ -327,6 +336,7 @@ func engine(ctx context.Context, root string) (string, error) {
 		fmt.Fprintf(&b, "| %s (like %s) | %d | %s | %s | %s | %s | %s | %s |\n", g.name, g.like, g.resources,
 			g.preview, benchstats.Ratio(g.preview, f.preview), benchstats.Ratio(like.preview, f.preview), g.noop, benchstats.Ratio(g.noop, f.noop), benchstats.Ratio(like.noop, f.noop))
 	}
+	b.WriteString(traceTable([]string{"floor", grown[0].name, "dev", grown[1].name, "prod"}, traces))
 	return b.String(), nil
 }
 
