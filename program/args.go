@@ -92,8 +92,10 @@ func monitoringOptions(spec stacks.Spec) monitoring.Options {
 	if spec.Kafka.Enabled && spec.Alloy.ConsumeKafka {
 		o.KafkaConsumerGroup = spec.Alloy.KafkaGroupID
 	}
+	o.LokiReplicas = map[string]int{}
 	for _, t := range spec.Loki.Targets() {
 		o.LokiTargets = append(o.LokiTargets, t.Name)
+		o.LokiReplicas[t.Name] = t.Workload.Replicas
 	}
 	return o
 }

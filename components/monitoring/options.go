@@ -13,6 +13,9 @@ type Options struct {
 	// LokiTargets are the Loki targets the mode runs, by component name as in the pods'
 	// app.kubernetes.io/component label (e.g. "single-binary", or "distributor", "ingester", ...).
 	LokiTargets []string
+	// LokiReplicas are the replicas of each of LokiTargets, by the same names: a ring should
+	// hold every replica of the targets that take part in it. Nil: ring sizes are not alerted on.
+	LokiReplicas map[string]int
 	// Caches: memcached chunks/results caches run (with a memcached exporter sidecar).
 	Caches bool
 	// Kafka runs (with a Kafka exporter); KafkaConsumerGroup is Alloy's consumer group, empty

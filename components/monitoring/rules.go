@@ -2,6 +2,7 @@ package monitoring
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,10 +45,6 @@ var targetRings = map[string][]string{
 	"ruler":         {"ruler"},
 }
 
-// TODO(options): a RingReplicas map[string]int in Options (replicas per ring, from the spec)
-// would let the ring alert also catch a ring with fewer ACTIVE members than replicas: Pending
-// pods never join a ring, so today only ObsStackPodPending sees them.
-
 // Rules are the stack's alerts, only for the parts o says exist, every selector scoped to
 // o.Namespace. Each alert has a runbook section in docs/runbooks.md.
 func Rules(o Options) monitoringv1.PrometheusRuleSpec {
@@ -67,6 +64,18 @@ func Rules(o Options) monitoringv1.PrometheusRuleSpec {
 			"Loki ring has unhealthy members.",
 			`{{ $value }} member(s) of the Loki {{ $labels.name }} ring in namespace {{ $labels.namespace }} `+
 				`have missed their heartbeats for 5 minutes; requests that need them fail with "too many unhealthy instances in the ring".`))
+	}
+	if sizes := r.ringSizes(); len(sizes) > 0 {
+		// Pending or crash-looping pods never join their ring: the ring is short, not unhealthy.
+		var short []string
+		for _, ring := range slices.Sorted(maps.Keys(sizes)) {
+			short = append(short, fmt.Sprintf(`max by (namespace, name) (loki_ring_members%s) < %d`, r.sel(`name="`+ring+`"`, `state="ACTIVE"`), sizes[ring]))
+		}
+		loki = append(loki, r.alert("LokiRingMembersMissing", severityWarning, "15m", strings.Join(short, " or "),
+			"A Loki ring has fewer active members than the stack runs.",
+			`The Loki {{ $labels.name }} ring in namespace {{ $labels.namespace }} has had {{ $value }} ACTIVE member(s) for 15 minutes, `+
+				`fewer than the replicas the stack runs: pods that never started (Pending) or keep crashing never join, and a ring short of `+
+				`replication-factor members refuses requests with "too many unhealthy instances in the ring".`))
 	}
 	loki = append(loki,
 		r.alert("LokiPushErrors", severityCritical, "10m",
@@ -196,6 +205,20 @@ func (r ruleBuilder) rings() []string {
 	}
 	slices.Sort(rings)
 	return rings
+}
+
+// ringSizes are the ACTIVE members each ring should have: the replicas of the targets taking
+// part in it. Empty without LokiReplicas.
+func (r ruleBuilder) ringSizes() map[string]int {
+	sizes := map[string]int{}
+	for _, target := range r.o.LokiTargets {
+		if n := r.o.LokiReplicas[target]; n > 0 {
+			for _, ring := range targetRings[target] {
+				sizes[ring] += n
+			}
+		}
+	}
+	return sizes
 }
 
 // errorRatio is the share of counter's rate matching errMatcher, per by, above threshold.

@@ -30,6 +30,7 @@ var ruleSets = map[string]Options{
 		Namespace:      "obs-dev",
 		Mode:           "SingleBinary",
 		LokiTargets:    []string{"single-binary"},
+		LokiReplicas:   map[string]int{"single-binary": 1},
 		RunbookBaseURL: testRunbooks,
 	},
 	// A prod stack: Distributed, with everything.
@@ -38,6 +39,8 @@ var ruleSets = map[string]Options{
 		Mode:      "Distributed",
 		LokiTargets: []string{"distributor", "ingester", "querier", "query-frontend", "query-scheduler",
 			"index-gateway", "compactor", "ruler"},
+		LokiReplicas: map[string]int{"distributor": 3, "ingester": 3, "querier": 3, "query-frontend": 2, "query-scheduler": 2,
+			"index-gateway": 2, "compactor": 1, "ruler": 2},
 		Caches:             true,
 		Kafka:              true,
 		KafkaConsumerGroup: "alloy",
@@ -349,9 +352,9 @@ func TestRulesByOptions(t *testing.T) {
 		extra []string
 		rings string // the ring matcher of LokiRingMembersUnhealthy, "" for no such alert
 	}{
-		{"dev", ruleSets["generated/dev.yaml"], []string{"LokiRingMembersUnhealthy"},
+		{"dev", ruleSets["generated/dev.yaml"], []string{"LokiRingMembersUnhealthy", "LokiRingMembersMissing"},
 			`name=~"compactor|distributor|ingester|ruler|scheduler"`},
-		{"prod", ruleSets["generated/prod.yaml"], []string{"LokiRingMembersUnhealthy", "KafkaUnderReplicatedPartitions",
+		{"prod", ruleSets["generated/prod.yaml"], []string{"LokiRingMembersUnhealthy", "LokiRingMembersMissing", "KafkaUnderReplicatedPartitions",
 			"KafkaAlloyConsumerLag", "MemcachedEvictions", "LokiCanaryMissingEntries"},
 			`name=~"compactor|distributor|ingester|ruler"`},
 		{"simple scalable, Kafka without Alloy consuming it", Options{Namespace: "s", Mode: "SimpleScalable",
