@@ -8,13 +8,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/grafana/grafana-foundation-sdk/go/cog"
-	"github.com/grafana/grafana-foundation-sdk/go/common"
-	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
-	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
-	"github.com/grafana/grafana-foundation-sdk/go/stat"
-	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
-
 	"obs-stack/stacks"
 )
 
@@ -36,25 +29,21 @@ func Dashboards(o Options) (map[string][]byte, error) {
 		return nil, fmt.Errorf("monitoring dashboards: the namespace is empty; every query selects namespace=\"<it>\"")
 	}
 	d := dashboards{o: o}
-	builders := map[string]*dashboard.DashboardBuilder{
+	built := map[string]*grafanaDashboard{
 		"overview": d.overview(),
 		"loki":     d.loki(),
 		"gateway":  d.gateway(),
 		"alloy":    d.alloy(),
 	}
 	if o.Kafka {
-		builders["kafka"] = d.kafka()
+		built["kafka"] = d.kafka()
 	}
 	if o.Caches {
-		builders["memcached"] = d.memcached()
+		built["memcached"] = d.memcached()
 	}
-	out := make(map[string][]byte, len(builders))
-	for name, b := range builders {
-		built, err := b.Build()
-		if err != nil {
-			return nil, fmt.Errorf("monitoring dashboards: building %s: %w", name, err)
-		}
-		text, err := json.MarshalIndent(built, "", "  ")
+	out := make(map[string][]byte, len(built))
+	for name, b := range built {
+		text, err := json.MarshalIndent(b, "", "  ")
 		if err != nil {
 			return nil, fmt.Errorf("monitoring dashboards: encoding %s: %w", name, err)
 		}
@@ -93,28 +82,25 @@ func podsOf(target string) string {
 	return fmt.Sprintf("pod=~%q", "loki-"+regexp.QuoteMeta(target)+"-.+")
 }
 
-func (d dashboards) newDashboard(name, title, description string) *dashboard.DashboardBuilder {
-	return dashboard.NewDashboardBuilder(title).
-		Uid(dashboardUID(d.o.Namespace, name)).
-		Description(description).
-		Tags([]string{dashboardTag}).
-		Refresh("30s").
-		Time("now-3h", "now").
-		Timezone(common.TimeZoneBrowser).
-		Tooltip(dashboard.DashboardCursorSyncCrosshair).
-		WithVariable(dashboard.NewDatasourceVariableBuilder(datasourceVar).
-			Label("Prometheus").
-			Type("prometheus")).
-		Link(dashboard.NewDashboardLinkBuilder("obs-stack").
-			Type(dashboard.DashboardLinkTypeDashboards).
-			Tags([]string{dashboardTag}).
-			AsDropdown(true).
-			IncludeVars(true).
-			KeepTime(true))
+func (d dashboards) newDashboard(name, title, description string) *grafanaDashboard {
+	return &grafanaDashboard{
+		UID: dashboardUID(d.o.Namespace, name), Title: title, Description: description,
+		Tags: []string{dashboardTag}, Timezone: "browser", Editable: true, GraphTooltip: 1,
+		Time: timeRange{From: "now-3h", To: "now"}, Refresh: "30s", SchemaVersion: 42,
+		Panels: []any{},
+		Templating: templating{List: []variable{{
+			Type: "datasource", Name: datasourceVar, Label: "Prometheus", Query: "prometheus",
+			AllowCustomValue: true, AutoMin: "10s", AutoCount: 30,
+		}}},
+		Links: []dashLink{{
+			Title: "obs-stack", Type: "dashboards", Tags: []string{dashboardTag}, AsDropdown: true,
+			Placement: "inControlsMenu", IncludeVars: true, KeepTime: true,
+		}},
+	}
 }
 
-func datasourceRef() common.DataSourceRef {
-	return common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr("${" + datasourceVar + "}")}
+func datasourceRef() datasource {
+	return datasource{Type: "prometheus", UID: "${" + datasourceVar + "}"}
 }
 
 // panelQuery is one PromQL target and its legend.
@@ -122,71 +108,56 @@ type panelQuery struct{ expr, legend string }
 
 func pq(expr, legend string) panelQuery { return panelQuery{expr: expr, legend: legend} }
 
-// builder is the query as a panel's target; refID names it within its panel (A, B, ...).
-func (qu panelQuery) builder(refID string) *prometheus.DataqueryBuilder {
-	b := prometheus.NewDataqueryBuilder().RefId(refID).Expr(qu.expr).Datasource(datasourceRef()).Range()
-	if qu.legend != "" {
-		b = b.LegendFormat(qu.legend)
-	}
-	return b
+// target is the query as a panel's target; refID names it within its panel (A, B, ...).
+func (qu panelQuery) target(refID string) target {
+	return target{Datasource: datasourceRef(), Expr: qu.expr, LegendFormat: qu.legend, Range: true, RefID: refID}
 }
 
-// graphPanel is a time series panel; width is out of Grafana's 24 columns.
-func graphPanel(title, description, unit string, width uint32, queries ...panelQuery) *timeseries.PanelBuilder {
-	p := timeseries.NewPanelBuilder().
-		Title(title).
-		Description(description).
-		Datasource(datasourceRef()).
-		Unit(unit).
-		Min(0).
-		Height(8).
-		Span(width).
-		FillOpacity(10).
-		Legend(common.NewVizLegendOptionsBuilder().
-			DisplayMode(common.LegendDisplayModeList).
-			Placement(common.LegendPlacementBottom).
-			ShowLegend(true)).
-		Tooltip(common.NewVizTooltipOptionsBuilder().
-			Mode(common.TooltipDisplayModeMulti).
-			Sort(common.SortOrderDescending))
-	for i, qu := range queries {
-		p = p.WithTarget(qu.builder(string(rune('A' + i))))
+// newPanel is a panel of kind with its queries; width is out of Grafana's 24 columns.
+func newPanel(kind, title, description, unit string, width, height int, options any, queries ...panelQuery) panel {
+	p := panel{
+		Type: kind, Title: title, Description: description, Datasource: datasourceRef(),
+		GridPos: gridPos{W: width, H: height}, RepeatDirection: "h", Options: options,
+		FieldConfig: fieldConfig{Defaults: fieldDefaults{Unit: unit}, Overrides: []any{}},
 	}
+	for i, qu := range queries {
+		p.Targets = append(p.Targets, qu.target(string(rune('A'+i))))
+	}
+	return p
+}
+
+// graphPanel is a time series panel.
+func graphPanel(title, description, unit string, width int, queries ...panelQuery) panel {
+	var o timeseriesOptions
+	o.Legend.DisplayMode, o.Legend.Placement, o.Legend.ShowLegend, o.Legend.Calcs = "list", "bottom", true, []string{}
+	o.Tooltip.Mode, o.Tooltip.Sort = "multi", "desc"
+	p := newPanel("timeseries", title, description, unit, width, 8, o, queries...)
+	zero := 0.0
+	p.FieldConfig.Defaults.Min = &zero
+	p.FieldConfig.Defaults.Custom = &struct {
+		FillOpacity int `json:"fillOpacity"`
+	}{FillOpacity: 10}
 	return p
 }
 
 // statPanel is a stat panel showing the last value of one query.
-func statPanel(title, description, unit string, width uint32, qu panelQuery, thresholds *dashboard.ThresholdsConfigBuilder) *stat.PanelBuilder {
-	p := stat.NewPanelBuilder().
-		Title(title).
-		Description(description).
-		Datasource(datasourceRef()).
-		Unit(unit).
-		Height(4).
-		Span(width).
-		GraphMode(common.BigValueGraphModeArea).
-		ColorMode(common.BigValueColorModeBackground).
-		Orientation(common.VizOrientationAuto).
-		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"})).
-		WithTarget(qu.builder("A"))
-	if thresholds != nil {
-		p = p.Thresholds(thresholds)
-	}
+func statPanel(title, description, unit string, width int, qu panelQuery, limits *thresholds) panel {
+	o := statOptions{GraphMode: "area", ColorMode: "background", JustifyMode: "auto", TextMode: "auto", WideLayout: true,
+		PercentChangeColorMode: "standard", Orientation: "auto"}
+	o.ReduceOptions.Calcs = []string{"lastNotNull"}
+	p := newPanel("stat", title, description, unit, width, 4, o, qu)
+	p.FieldConfig.Defaults.Thresholds = limits
 	return p
 }
 
 // okBelow is green under limit and red from it.
-func okBelow(limit float64) *dashboard.ThresholdsConfigBuilder {
-	return dashboard.NewThresholdsConfigBuilder().
-		Mode(dashboard.ThresholdsModeAbsolute).
-		Steps([]dashboard.Threshold{{Color: "green"}, {Value: cog.ToPtr(limit), Color: "red"}})
+func okBelow(limit float64) *thresholds {
+	return &thresholds{Mode: "absolute", Steps: []thresholdStep{{Color: "green"}, {Value: &limit, Color: "red"}}}
 }
 
 // okFrom is red under limit and green from it.
-func okFrom(limit float64) *dashboard.ThresholdsConfigBuilder {
-	return dashboard.NewThresholdsConfigBuilder().
-		Mode(dashboard.ThresholdsModeAbsolute).
-		Steps([]dashboard.Threshold{{Color: "red"}, {Value: cog.ToPtr(limit), Color: "green"}})
+func okFrom(limit float64) *thresholds {
+	return &thresholds{Mode: "absolute", Steps: []thresholdStep{{Color: "red"}, {Value: &limit, Color: "green"}}}
 }
 
 // errorRatio is the share of 5xx answers among the requests of the given routes.
@@ -207,23 +178,23 @@ func (d dashboards) entryTarget(route string) []string {
 
 func (d dashboards) alloyConsumesKafka() bool { return d.o.Kafka && d.o.KafkaConsumerGroup != "" }
 
-func (d dashboards) overview() *dashboard.DashboardBuilder {
+func (d dashboards) overview() *grafanaDashboard {
 	b := d.newDashboard("overview", "obs-stack / Overview",
 		fmt.Sprintf("Loki (%s), its gateway, Alloy and what feeds them in namespace %s.", d.o.Mode, d.o.Namespace)).
-		WithRow(dashboard.NewRowBuilder("Ingest")).
+		WithRow(newRow("Ingest")).
 		WithPanel(graphPanel("Bytes received per tenant", "Uncompressed bytes the distributors accept, per tenant (structured metadata included).", "Bps", 12,
 			pq(fmt.Sprintf("sum by (tenant) (rate(loki_distributor_bytes_received_total%s[$__rate_interval]))", d.sel()), "{{tenant}}"))).
 		WithPanel(graphPanel("Lines received per tenant", "Log lines the distributors accept, per tenant.", "short", 12,
 			pq(fmt.Sprintf("sum by (tenant) (rate(loki_distributor_lines_received_total%s[$__rate_interval]))", d.sel()), "{{tenant}}"))).
-		WithRow(dashboard.NewRowBuilder("Health")).
+		WithRow(newRow("Health")).
 		WithPanel(graphPanel("Ring members by state", "Members of each ring by state, as the most complete view among the pods reports it.", "short", 8,
 			pq(fmt.Sprintf("max by (name, state) (loki_ring_members%s)", d.sel()), "{{name}} {{state}}"))).
 		WithPanel(graphPanel("Push error ratio", "5xx answers among push requests at the target that receives pushes.", "percentunit", 8,
 			pq(d.errorRatio(pushRoutes, d.entryTarget(stacks.RoutePush)...), "5xx / all"))).
 		WithPanel(graphPanel("Query error ratio", "5xx answers among query requests at the target that receives queries.", "percentunit", 8,
 			pq(d.errorRatio(queryRoutes, d.entryTarget(stacks.RouteQuery)...), "5xx / all"))).
-		WithRow(dashboard.NewRowBuilder("Alloy"))
-	alloyWidth := uint32(12)
+		WithRow(newRow("Alloy"))
+	alloyWidth := 12
 	if d.alloyConsumesKafka() {
 		alloyWidth = 8
 	}
@@ -237,7 +208,7 @@ func (d dashboards) overview() *dashboard.DashboardBuilder {
 			pq(fmt.Sprintf("sum by (topic) (kafka_consumergroup_lag%s)", d.sel(fmt.Sprintf("consumergroup=%q", d.o.KafkaConsumerGroup))), "{{topic}}")))
 	}
 	if d.o.Canary {
-		b = b.WithRow(dashboard.NewRowBuilder("Canary")).
+		b = b.WithRow(newRow("Canary")).
 			WithPanel(graphPanel("Canary entries", "Entries loki-canary wrote, and those it never read back (missing) or read unexpectedly.", "short", 12,
 				pq(fmt.Sprintf("sum(rate(loki_canary_entries_total%s[$__rate_interval]))", d.sel()), "written"),
 				pq(fmt.Sprintf("sum(rate(loki_canary_missing_entries_total%s[$__rate_interval]))", d.sel()), "missing"),
@@ -248,10 +219,10 @@ func (d dashboards) overview() *dashboard.DashboardBuilder {
 	return b
 }
 
-func (d dashboards) loki() *dashboard.DashboardBuilder {
+func (d dashboards) loki() *grafanaDashboard {
 	b := d.newDashboard("loki", "obs-stack / Loki",
 		fmt.Sprintf("Loki in %s mode: requests per route, the ingesters and their ring, and each target's pods.", d.o.Mode)).
-		WithRow(dashboard.NewRowBuilder("Requests")).
+		WithRow(newRow("Requests")).
 		WithPanel(graphPanel("Requests by route", "Requests per second each route serves, all targets together.", "reqps", 8,
 			pq(fmt.Sprintf("sum by (route) (rate(loki_request_duration_seconds_count%s[$__rate_interval]))", d.sel()), "{{route}}"))).
 		WithPanel(graphPanel("Error ratio by route", "5xx answers among each route's requests.", "percentunit", 8,
@@ -259,7 +230,7 @@ func (d dashboards) loki() *dashboard.DashboardBuilder {
 				d.sel(`status_code=~"5.."`), d.sel()), "{{route}}"))).
 		WithPanel(graphPanel("p99 latency by route", "99th percentile of request duration, per route.", "s", 8,
 			pq(fmt.Sprintf("histogram_quantile(0.99, sum by (le, route) (rate(loki_request_duration_seconds_bucket%s[$__rate_interval])))", d.sel()), "{{route}}"))).
-		WithRow(dashboard.NewRowBuilder("Ingesters and ring")).
+		WithRow(newRow("Ingesters and ring")).
 		WithPanel(graphPanel("Ring members by state", "Members of each ring by state (ingester, distributor, compactor, ...).", "short", 6,
 			pq(fmt.Sprintf("max by (name, state) (loki_ring_members%s)", d.sel()), "{{name}} {{state}}"))).
 		WithPanel(graphPanel("Streams in memory", "Streams the ingesters hold, per tenant; each replica of a stream counts.", "short", 6,
@@ -271,8 +242,7 @@ func (d dashboards) loki() *dashboard.DashboardBuilder {
 	for _, target := range d.o.LokiTargets {
 		pods := podsOf(target)
 		container := fmt.Sprintf("container=%q", lokiContainer)
-		b = b.WithRow(dashboard.NewRowBuilder("Target: " + target).
-			Collapsed(true).
+		b = b.WithRow(newRow("Target: " + target).folded().
 			WithPanel(graphPanel(target+": requests by status", "Requests per second the target's pods answer, by status code.", "reqps", 6,
 				pq(fmt.Sprintf("sum by (status_code) (rate(loki_request_duration_seconds_count%s[$__rate_interval]))", d.sel(pods)), "{{status_code}}"))).
 			WithPanel(graphPanel(target+": p99 latency by route", "99th percentile of request duration in the target's pods, per route.", "s", 6,
@@ -287,7 +257,7 @@ func (d dashboards) loki() *dashboard.DashboardBuilder {
 	return b
 }
 
-func (d dashboards) gateway() *dashboard.DashboardBuilder {
+func (d dashboards) gateway() *grafanaDashboard {
 	return d.newDashboard("gateway", "obs-stack / Gateway",
 		"The nginx gateway in front of Loki, from nginx-prometheus-exporter (stub_status).").
 		WithPanel(statPanel("nginx up", "Lowest nginx_up among the gateway pods: 0 when an exporter cannot read stub_status.", "short", 6,
@@ -309,10 +279,10 @@ func (d dashboards) gateway() *dashboard.DashboardBuilder {
 			pq(fmt.Sprintf("sum(rate(nginx_connections_handled%s[$__rate_interval]))", d.sel()), "handled")))
 }
 
-func (d dashboards) alloy() *dashboard.DashboardBuilder {
+func (d dashboards) alloy() *grafanaDashboard {
 	b := d.newDashboard("alloy", "obs-stack / Alloy",
 		"Grafana Alloy: what loki.write delivers to the gateway, what the log sources read, and the components' health.").
-		WithRow(dashboard.NewRowBuilder("loki.write")).
+		WithRow(newRow("loki.write")).
 		WithPanel(graphPanel("Entries sent", "Log entries delivered, per tenant.", "short", 8,
 			pq(fmt.Sprintf("sum by (tenant) (rate(loki_write_sent_entries_total%s[$__rate_interval]))", d.sel()), "{{tenant}}"))).
 		WithPanel(graphPanel("Bytes sent", "Bytes delivered, per tenant.", "Bps", 8,
@@ -325,7 +295,7 @@ func (d dashboards) alloy() *dashboard.DashboardBuilder {
 			pq(fmt.Sprintf("sum(rate(loki_write_batch_retries_total%s[$__rate_interval]))", d.sel()), "retries"))).
 		WithPanel(graphPanel("Propagation latency p99", "99th percentile of the time from an entry's timestamp to its delivery.", "s", 8,
 			pq(fmt.Sprintf("histogram_quantile(0.99, sum by (le) (rate(loki_write_entry_propagation_latency_seconds_bucket%s[$__rate_interval])))", d.sel()), "p99"))).
-		WithRow(dashboard.NewRowBuilder("Sources and components")).
+		WithRow(newRow("Sources and components")).
 		WithPanel(graphPanel("Lines read from files", "loki.source.file lines read per second (empty when Alloy tails pods through the API).", "short", 8,
 			pq(fmt.Sprintf("sum(rate(loki_source_file_read_lines_total%s[$__rate_interval]))", d.sel()), "lines"))).
 		WithPanel(graphPanel("Bytes read from files", "loki.source.file bytes read per second (empty when Alloy tails pods through the API).", "Bps", 8,
@@ -334,7 +304,7 @@ func (d dashboards) alloy() *dashboard.DashboardBuilder {
 			pq(fmt.Sprintf("sum by (health_type) (alloy_component_controller_running_components%s)", d.sel()), "{{health_type}}")))
 	if d.alloyConsumesKafka() {
 		group := fmt.Sprintf("consumergroup=%q", d.o.KafkaConsumerGroup)
-		b = b.WithRow(dashboard.NewRowBuilder("loki.source.kafka")).
+		b = b.WithRow(newRow("loki.source.kafka")).
 			WithPanel(graphPanel("Kafka lag", fmt.Sprintf("Messages consumer group %s has yet to read, per topic and partition.", d.o.KafkaConsumerGroup), "short", 12,
 				pq(fmt.Sprintf("sum by (topic, partition) (kafka_consumergroup_lag%s)", d.sel(group)), "{{topic}}/{{partition}}"))).
 			WithPanel(graphPanel("Consumers in the group", "Members of the consumer group (Alloy pods consuming).", "short", 12,
@@ -343,7 +313,7 @@ func (d dashboards) alloy() *dashboard.DashboardBuilder {
 	return b
 }
 
-func (d dashboards) kafka() *dashboard.DashboardBuilder {
+func (d dashboards) kafka() *grafanaDashboard {
 	return d.newDashboard("kafka", "obs-stack / Kafka",
 		"Kafka (KRaft) as kafka_exporter sees it: brokers, partitions, offsets and consumer lag.").
 		WithPanel(statPanel("Brokers", "Brokers in the cluster.", "short", 8,
@@ -362,7 +332,7 @@ func (d dashboards) kafka() *dashboard.DashboardBuilder {
 			pq(fmt.Sprintf("max by (consumergroup) (kafka_consumergroup_members%s)", d.sel()), "{{consumergroup}}")))
 }
 
-func (d dashboards) memcached() *dashboard.DashboardBuilder {
+func (d dashboards) memcached() *grafanaDashboard {
 	get := `command="get"`
 	return d.newDashboard("memcached", "obs-stack / Memcached",
 		"Loki's chunks and results caches, from memcached_exporter.").
