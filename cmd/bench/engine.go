@@ -133,6 +133,41 @@ type benchStack struct {
 	touched   map[string]int
 }
 
+// deploy is the stack's first up (timed), then one unmeasured preview: its state and the
+// plugins are warm from here on; that preview also counts its resources.
+func (s *benchStack) deploy(ctx context.Context) error {
+	logf("first up of %s", s.name)
+	start := time.Now()
+	if _, err := s.stack.Up(ctx); err != nil {
+		return fmt.Errorf("up of %s: %w", s.name, err)
+	}
+	s.firstUp = time.Since(start)
+	res, err := s.stack.Preview(ctx, optpreview.ExpectNoChanges())
+	if err != nil {
+		return fmt.Errorf("preview of %s: %w", s.name, err)
+	}
+	for _, n := range res.ChangeSummary {
+		s.resources += n
+	}
+	return nil
+}
+
+// previewAndNoop times one warm preview and one no-op up of the stack.
+func (s *benchStack) previewAndNoop(ctx context.Context) (auto.UpResult, error) {
+	start := time.Now()
+	if _, err := s.stack.Preview(ctx, optpreview.ExpectNoChanges()); err != nil {
+		return auto.UpResult{}, fmt.Errorf("preview of %s: %w", s.name, err)
+	}
+	s.preview = append(s.preview, time.Since(start))
+	start = time.Now()
+	res, err := s.stack.Up(ctx)
+	if err != nil {
+		return auto.UpResult{}, fmt.Errorf("no-op up of %s: %w", s.name, err)
+	}
+	s.noop = append(s.noop, time.Since(start))
+	return res, nil
+}
+
 func engine(ctx context.Context, root string) (string, error) {
 	bin, err := toolchainBin(ctx, root)
 	if err != nil {
@@ -217,19 +252,8 @@ func engine(ctx context.Context, root string) (string, error) {
 	}
 
 	for _, s := range stacks {
-		logf("first up of %s", s.name)
-		start := time.Now()
-		if _, err := s.stack.Up(ctx); err != nil {
-			return "", fmt.Errorf("up of %s: %w", s.name, err)
-		}
-		s.firstUp = time.Since(start)
-		// One unmeasured preview: the stack's state and the plugins are warm from here on.
-		res, err := s.stack.Preview(ctx, optpreview.ExpectNoChanges())
-		if err != nil {
-			return "", fmt.Errorf("preview of %s: %w", s.name, err)
-		}
-		for _, n := range res.ChangeSummary {
-			s.resources += n
+		if err := s.deploy(ctx); err != nil {
+			return "", err
 		}
 	}
 	// The floor grown to dev's and prod's resource counts: ConfigMaps only, no program.
@@ -243,16 +267,8 @@ func engine(ctx context.Context, root string) (string, error) {
 			return "", fmt.Errorf("%s stack: %w", name, err)
 		}
 		g := &benchStack{name: name, stack: st, like: like.name}
-		logf("first up of %s", name)
-		if _, err := st.Up(ctx); err != nil {
-			return "", fmt.Errorf("up of %s: %w", name, err)
-		}
-		res, err := st.Preview(ctx, optpreview.ExpectNoChanges())
-		if err != nil {
-			return "", fmt.Errorf("preview of %s: %w", name, err)
-		}
-		for _, n := range res.ChangeSummary {
-			g.resources += n
+		if err := g.deploy(ctx); err != nil {
+			return "", err
 		}
 		grown = append(grown, g)
 	}
@@ -260,37 +276,23 @@ func engine(ctx context.Context, root string) (string, error) {
 	for r := 0; r < *runs; r++ {
 		for _, g := range grown {
 			logf("round %d/%d: %s", r+1, *runs, g.name)
-			start := time.Now()
-			if _, err := g.stack.Preview(ctx, optpreview.ExpectNoChanges()); err != nil {
-				return "", fmt.Errorf("preview of %s: %w", g.name, err)
+			if _, err := g.previewAndNoop(ctx); err != nil {
+				return "", err
 			}
-			g.preview = append(g.preview, time.Since(start))
-			start = time.Now()
-			if _, err := g.stack.Up(ctx); err != nil {
-				return "", fmt.Errorf("no-op up of %s: %w", g.name, err)
-			}
-			g.noop = append(g.noop, time.Since(start))
 		}
 		for _, s := range stacks {
 			logf("round %d/%d: %s", r+1, *runs, s.name)
-			start := time.Now()
-			if _, err := s.stack.Preview(ctx, optpreview.ExpectNoChanges()); err != nil {
-				return "", fmt.Errorf("preview of %s: %w", s.name, err)
-			}
-			s.preview = append(s.preview, time.Since(start))
-			start = time.Now()
-			res, err := s.stack.Up(ctx)
+			res, err := s.previewAndNoop(ctx)
 			if err != nil {
-				return "", fmt.Errorf("no-op up of %s: %w", s.name, err)
+				return "", err
 			}
-			s.noop = append(s.noop, time.Since(start))
 			if c := changed(res.Summary.ResourceChanges); len(c) > 0 {
 				return "", fmt.Errorf("the no-op up of %s changed %v", s.name, c)
 			}
 			if err := setPath(ctx, s.stack, s.oneKey, s.values[r%2]); err != nil {
 				return "", err
 			}
-			start = time.Now()
+			start := time.Now()
 			res, err = s.stack.Up(ctx)
 			if err != nil {
 				return "", fmt.Errorf("one-key up of %s: %w", s.name, err)
