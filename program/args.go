@@ -85,7 +85,7 @@ func canaryArgs(spec stacks.Spec, stack kube.Stack, gw *gateway.Gateway) *canary
 func monitoringOptions(spec stacks.Spec) monitoring.Options {
 	o := monitoring.Options{
 		Namespace: spec.Cluster.Namespace, Mode: spec.Loki.Mode,
-		Caches: spec.Loki.Caches.ChunksCache.Enabled || spec.Loki.Caches.ResultsCache.Enabled,
+		Caches: spec.Loki.Caches.Enabled(),
 		Kafka:  spec.Kafka.Enabled, Canary: spec.Monitoring.Canary.Enabled,
 		RunbookBaseURL: spec.Monitoring.RunbookBaseURL,
 	}
@@ -137,7 +137,7 @@ func kafkaArgs(spec stacks.Spec, stack kube.Stack) *kafka.Args {
 func netpolArgs(spec stacks.Spec, stack kube.Stack) *netpol.Args {
 	args := &netpol.Args{
 		Stack:            stack,
-		Caches:           spec.Loki.Caches.ChunksCache.Enabled || spec.Loki.Caches.ResultsCache.Enabled,
+		Caches:           spec.Loki.Caches.Enabled(),
 		GrafanaNamespace: spec.Grafana.Namespace,
 		PodLogs:          spec.Alloy.PodLogs,
 		Kafka:            spec.Kafka.Enabled,

@@ -222,6 +222,9 @@ type LokiCaches struct {
 	ResultsCache Cache `json:"resultsCache"`
 }
 
+// Enabled tells whether any memcached cache runs.
+func (c LokiCaches) Enabled() bool { return c.ChunksCache.Enabled || c.ResultsCache.Enabled }
+
 // Cache is one memcached cache. Its pod memory is derived from SizeMB (request = limit =
 // 1.2 x SizeMB), so the two can never disagree.
 type Cache struct {

@@ -134,9 +134,7 @@ func graphPanel(title, description, unit string, width int, queries ...panelQuer
 	p := newPanel("timeseries", title, description, unit, width, 8, o, queries...)
 	zero := 0.0
 	p.FieldConfig.Defaults.Min = &zero
-	p.FieldConfig.Defaults.Custom = &struct {
-		FillOpacity int `json:"fillOpacity"`
-	}{FillOpacity: 10}
+	p.FieldConfig.Defaults.Custom = &customDefaults{FillOpacity: 10}
 	return p
 }
 

@@ -102,9 +102,12 @@ type fieldDefaults struct {
 	Unit       string      `json:"unit"`
 	Min        *float64    `json:"min,omitempty"`
 	Thresholds *thresholds `json:"thresholds,omitempty"`
-	Custom     *struct {
-		FillOpacity int `json:"fillOpacity"`
-	} `json:"custom,omitempty"`
+	Custom     *customDefaults `json:"custom,omitempty"`
+}
+
+// customDefaults are a time series panel's own field defaults.
+type customDefaults struct {
+	FillOpacity int `json:"fillOpacity"`
 }
 
 type thresholds struct {

@@ -23,10 +23,6 @@ import (
 // v0.85.0 is the newest release of the main module the Go module proxy serves.
 const OperatorModule = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
 
-// MetricsPort is the container port name every scraped pod of the stack but Loki and Alloy
-// serves /metrics on (the exporters' and the canary's); Loki serves it on "http", Alloy on
-// "http-metrics".
-const MetricsPort = kube.MetricsPortName
 
 // Args of the component.
 type Args struct {
@@ -71,16 +67,16 @@ type Target struct {
 // twice); the exporter sidecars share pods with memcached and nginx, whose Services serve
 // clients, not metrics; Alloy has a Service for its metrics alone.
 func Targets(o Options) []Target {
-	t := []Target{{Name: "loki", App: "loki", Port: "http"}, {Name: "loki-gateway", App: "loki-gateway", Port: MetricsPort},
+	t := []Target{{Name: "loki", App: "loki", Port: "http"}, {Name: "loki-gateway", App: "loki-gateway", Port: kube.MetricsPortName},
 		{Name: "alloy", App: "alloy", Port: "http-metrics", Service: true}}
 	if o.Caches {
-		t = append(t, Target{Name: "memcached", App: "memcached", Port: MetricsPort})
+		t = append(t, Target{Name: "memcached", App: "memcached", Port: kube.MetricsPortName})
 	}
 	if o.Kafka {
-		t = append(t, Target{Name: "kafka-exporter", App: "kafka-exporter", Port: MetricsPort})
+		t = append(t, Target{Name: "kafka-exporter", App: "kafka-exporter", Port: kube.MetricsPortName})
 	}
 	if o.Canary {
-		t = append(t, Target{Name: "loki-canary", App: "loki-canary", Port: MetricsPort})
+		t = append(t, Target{Name: "loki-canary", App: "loki-canary", Port: kube.MetricsPortName})
 	}
 	return t
 }

@@ -24,7 +24,7 @@ const (
 func ArgsFor(spec stacks.Spec, instance string) *Args {
 	args := &Args{
 		Stack:            kube.Stack{Namespace: pulumi.String(spec.Cluster.Namespace), NamespaceName: spec.Cluster.Namespace, Domain: spec.Cluster.Domain, Instance: instance},
-		Caches:           spec.Loki.Caches.ChunksCache.Enabled || spec.Loki.Caches.ResultsCache.Enabled,
+		Caches:           spec.Loki.Caches.Enabled(),
 		GrafanaNamespace: spec.Grafana.Namespace,
 		PodLogs:          spec.Alloy.PodLogs,
 		Kafka:            spec.Kafka.Enabled,

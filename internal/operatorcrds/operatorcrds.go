@@ -15,8 +15,8 @@ import (
 	"obs-stack/components/monitoring"
 )
 
-// Dir is the folder of the module's CRD files (example/prometheus-operator-crd).
-func Dir(repoRoot string) (string, error) {
+// dir is the folder of the module's CRD files (example/prometheus-operator-crd).
+func dir(repoRoot string) (string, error) {
 	download := exec.Command("go", "mod", "download", "-json", monitoring.OperatorModule)
 	download.Dir = repoRoot
 	raw, err := download.Output()
@@ -27,22 +27,22 @@ func Dir(repoRoot string) (string, error) {
 	if err := json.Unmarshal(raw, &mod); err != nil || mod.Dir == "" {
 		return "", fmt.Errorf("go mod download %s: no folder in %s (%v)", monitoring.OperatorModule, raw, err)
 	}
-	dir := filepath.Join(mod.Dir, "example", "prometheus-operator-crd")
-	if _, err := os.Stat(dir); err != nil {
+	crds := filepath.Join(mod.Dir, "example", "prometheus-operator-crd")
+	if _, err := os.Stat(crds); err != nil {
 		return "", fmt.Errorf("%s has no CRD folder: %w", monitoring.OperatorModule, err)
 	}
-	return dir, nil
+	return crds, nil
 }
 
 // Install applies the CRDs with kubectl (server-side: they are too large for the
 // last-applied annotation) in the cluster of kubeconfig and waits until they are served.
 func Install(repoRoot, kubeconfig string) (string, error) {
-	dir, err := Dir(repoRoot)
+	crds, err := dir(repoRoot)
 	if err != nil {
 		return "", err
 	}
 	for _, args := range [][]string{
-		{"apply", "--server-side", "-f", dir},
+		{"apply", "--server-side", "-f", crds},
 		{"wait", "--for=condition=Established", "--timeout=60s",
 			"crd/podmonitors.monitoring.coreos.com", "crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com"},
 	} {
@@ -51,5 +51,5 @@ func Install(repoRoot, kubeconfig string) (string, error) {
 			return "", fmt.Errorf("kubectl %s: %w\n%s", args[0], err, out)
 		}
 	}
-	return dir, nil
+	return crds, nil
 }
