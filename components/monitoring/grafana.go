@@ -99,9 +99,9 @@ type fieldConfig struct {
 }
 
 type fieldDefaults struct {
-	Unit       string      `json:"unit"`
-	Min        *float64    `json:"min,omitempty"`
-	Thresholds *thresholds `json:"thresholds,omitempty"`
+	Unit       string          `json:"unit"`
+	Min        *float64        `json:"min,omitempty"`
+	Thresholds *thresholds     `json:"thresholds,omitempty"`
 	Custom     *customDefaults `json:"custom,omitempty"`
 }
 

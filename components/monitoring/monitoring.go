@@ -23,7 +23,6 @@ import (
 // v0.85.0 is the newest release of the main module the Go module proxy serves.
 const OperatorModule = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
 
-
 // Args of the component.
 type Args struct {
 	kube.Stack
