@@ -9,7 +9,10 @@
 #      control plane of its own), so that it cannot rot; BENCHMARKS.md holds the full figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+# -trimpath keeps the clone's folder out of the build cache's keys: a fresh clone on a machine
+# that built obs-stack before reuses those compiles (measured for issue 11: go vet + build
+# 49 s -> 7 s, unit tests 42 s -> 18 s in a second clean clone).
+export GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -trimpath"
 t0=$SECONDS
 step() { echo; echo "== $* (at $((SECONDS - t0)) s)"; }
 

@@ -12,7 +12,7 @@
 # .state/ in this folder unless PULUMI_BACKEND_URL is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+export GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -trimpath" # -trimpath: a clone reuses the build cache of another
 STACK=${STACK:-dev}
 ACTION=${ACTION:-up}
 
