@@ -1,6 +1,7 @@
 // Package deploy drives the obs-stack program through the Pulumi Automation API with an
 // inline program: only the pulumi CLI and the provider plugins are needed, no Go language
-// host. scripts/up.sh and the integration tests use it.
+// host. scripts/up.sh and the integration tests use it. It takes the program as an option, so
+// that its own tests do not link the program and every Pulumi Kubernetes type (issue 11).
 package deploy
 
 import (
@@ -11,8 +12,7 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-
-	"obs-stack/program"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 // Options of one stack operation.
@@ -24,12 +24,17 @@ type Options struct {
 	// Env is added to the Pulumi CLI's environment (KUBECONFIG, PULUMI_BACKEND_URL, ...) and
 	// takes precedence over the process's environment.
 	Env map[string]string
+	// Program is the inline program for a project folder: program.RunIn.
+	Program func(projectDir string) pulumi.RunFunc
 }
 
 // Open selects (or creates) the stack with the inline program. State goes to a local file
 // backend under ProjectDir/.state unless PULUMI_BACKEND_URL is set (in Env or the process).
 // Secrets: see passphrase.
 func Open(ctx context.Context, o Options) (auto.Stack, error) {
+	if o.Program == nil {
+		return auto.Stack{}, fmt.Errorf("deploy.Options.Program is nil: pass program.RunIn")
+	}
 	dir, err := filepath.Abs(o.ProjectDir)
 	if err != nil {
 		return auto.Stack{}, fmt.Errorf("resolving project dir: %w", err)
@@ -63,7 +68,7 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 	}
 	// An inline program gets no root directory (auto's inline runner builds pulumi.RunInfo
 	// without it, whatever auto.WorkDir says), so the program is told where the stack files are.
-	s, err := auto.UpsertStackInlineSource(ctx, o.Stack, "obs-stack", program.RunIn(dir), auto.WorkDir(dir), auto.EnvVars(env))
+	s, err := auto.UpsertStackInlineSource(ctx, o.Stack, "obs-stack", o.Program(dir), auto.WorkDir(dir), auto.EnvVars(env))
 	if err != nil {
 		return auto.Stack{}, fmt.Errorf("selecting stack %s: %w", o.Stack, err)
 	}

@@ -164,7 +164,7 @@ func project(t *testing.T) string {
 
 func open(t *testing.T, dir, stack string, env map[string]string) auto.Stack {
 	t.Helper()
-	s, err := deploy.Open(context.Background(), deploy.Options{ProjectDir: dir, Stack: stack, Env: env})
+	s, err := deploy.Open(context.Background(), deploy.Options{ProjectDir: dir, Stack: stack, Env: env, Program: program.RunIn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestDeploy(t *testing.T) {
 			s := open(t, dir, "dev", nil)
 			setPath(t, s, "obs-stack:cluster.useLiveNodes", "true") // size against the simulated node
 			start := time.Now()
-			res, err := s.Up(ctx, optup.ProgressStreams(testWriter{t}))
+			res, err := s.Up(ctx, optup.ProgressStreams(testWriter{t, ""}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -334,7 +334,7 @@ func TestDeploy(t *testing.T) {
 			} {
 				setPath(t, s, key, value)
 			}
-			if _, err := s.Up(ctx, optup.ProgressStreams(testWriter{t})); err != nil {
+			if _, err := s.Up(ctx, optup.ProgressStreams(testWriter{t, ""})); err != nil {
 				t.Fatalf("the documented safe path was refused or failed: %v", err)
 			}
 			config, err := kubectl(t, "-n", "observability-dev", "get", "configmap", "-l", "app.kubernetes.io/name=loki", "-o", "jsonpath={.items[*].data.config\\.yaml}")
@@ -393,7 +393,7 @@ func TestDeploy(t *testing.T) {
 			}
 			cmd := func(action string) *exec.Cmd {
 				c := exec.Command(deployBin, "-dir", dir, "-stack", "prod", "-action", action)
-				c.Stdout, c.Stderr = testWriter{t}, testWriter{t}
+				c.Stdout, c.Stderr = testWriter{t, ""}, testWriter{t, ""}
 				c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 				return c
 			}
@@ -502,20 +502,32 @@ func TestDeploy(t *testing.T) {
 			}
 		}},
 		{"destroy leaves nothing behind once protection is lifted", func(t *testing.T) {
+			// dev protects nothing and shares nothing with prod: it is destroyed while prod's
+			// protection is lifted and prod destroyed (one after the other, the two took 15 s + 26 s).
+			dev := open(t, dir, "dev", nil)
+			devDestroyed := make(chan error, 1)
+			go func() {
+				_, err := dev.Destroy(ctx, optdestroy.ProgressStreams(testWriter{t, "dev: "}))
+				devDestroyed <- err
+			}()
 			// prod protects its data: destroy is refused until protectData is turned off and applied.
 			prod := open(t, dir, "prod", nil)
 			if _, err := prod.Destroy(ctx); err == nil || !strings.Contains(err.Error(), "protected") {
-				t.Fatalf("destroying prod must be refused while its data is protected, got %v", err)
+				t.Errorf("destroying prod must be refused while its data is protected, got %v", err)
 			}
 			setPath(t, prod, "obs-stack:cluster.protectData", "false")
 			if _, err := prod.Up(ctx); err != nil {
-				t.Fatalf("unprotecting prod: %v", err)
+				t.Errorf("unprotecting prod: %v", err)
+			} else if _, err := prod.Destroy(ctx, optdestroy.ProgressStreams(testWriter{t, "prod: "})); err != nil {
+				t.Errorf("destroy prod: %v", err)
 			}
-			for stack, ns := range map[string]string{"dev": "observability-dev", "prod": "observability-prod"} {
-				s := open(t, dir, stack, nil)
-				if _, err := s.Destroy(ctx, optdestroy.ProgressStreams(testWriter{t})); err != nil {
-					t.Fatalf("destroy %s: %v", stack, err)
-				}
+			if err := <-devDestroyed; err != nil {
+				t.Errorf("destroy dev: %v", err)
+			}
+			if t.Failed() {
+				return
+			}
+			for _, ns := range []string{"observability-dev", "observability-prod"} {
 				if out, err := kubectl(t, "get", "namespace", ns); err == nil {
 					t.Errorf("namespace %s still there after destroy: %s", ns, out)
 				}
@@ -532,10 +544,14 @@ func TestDeploy(t *testing.T) {
 	}
 }
 
-// testWriter sends engine progress to the test log.
-type testWriter struct{ t *testing.T }
+// testWriter sends engine progress to the test log, each line after prefix (which stack it is
+// when two run at once).
+type testWriter struct {
+	t      *testing.T
+	prefix string
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+	w.t.Log(w.prefix + strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }

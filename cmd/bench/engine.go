@@ -23,6 +23,7 @@ import (
 	"obs-stack/deploy"
 	"obs-stack/internal/benchstats"
 	"obs-stack/internal/operatorcrds"
+	"obs-stack/program"
 )
 
 // floor is the smallest program through the same engine and the same explicit Kubernetes
@@ -227,11 +228,11 @@ func engine(ctx context.Context, root string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("floor stack: %w", err)
 	}
-	dev, err := deploy.Open(ctx, deploy.Options{ProjectDir: proj, Stack: "dev", Env: env})
+	dev, err := deploy.Open(ctx, deploy.Options{ProjectDir: proj, Stack: "dev", Env: env, Program: program.RunIn})
 	if err != nil {
 		return "", err
 	}
-	prod, err := deploy.Open(ctx, deploy.Options{ProjectDir: proj, Stack: "prod", Env: env})
+	prod, err := deploy.Open(ctx, deploy.Options{ProjectDir: proj, Stack: "prod", Env: env, Program: program.RunIn})
 	if err != nil {
 		return "", err
 	}

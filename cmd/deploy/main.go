@@ -26,6 +26,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
 	"obs-stack/deploy"
+	"obs-stack/program"
 	"obs-stack/verify"
 )
 
@@ -39,7 +40,7 @@ func main() {
 	flag.Parse()
 	if *action == "verify" {
 		outputs := func(ctx context.Context) (map[string]any, error) {
-			s, err := deploy.Open(ctx, deploy.Options{ProjectDir: *dir, Stack: *stack})
+			s, err := deploy.Open(ctx, deploy.Options{ProjectDir: *dir, Stack: *stack, Program: program.RunIn})
 			if err != nil {
 				return nil, err
 			}
@@ -75,7 +76,7 @@ func envOr(key, def string) string {
 
 func run(dir, stackName, action string, expectNoChanges, verbose bool) error {
 	ctx := context.Background()
-	s, err := deploy.Open(ctx, deploy.Options{ProjectDir: dir, Stack: stackName})
+	s, err := deploy.Open(ctx, deploy.Options{ProjectDir: dir, Stack: stackName, Program: program.RunIn})
 	if err != nil {
 		return err
 	}
