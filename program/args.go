@@ -8,6 +8,7 @@ import (
 	"obs-stack/components/canary"
 	"obs-stack/components/gateway"
 	"obs-stack/components/grafana"
+	"obs-stack/components/grafana/provisioning"
 	"obs-stack/components/kafka"
 	"obs-stack/components/kube"
 	"obs-stack/components/loki"
@@ -43,7 +44,7 @@ func grafanaArgs(spec stacks.Spec, stack kube.Stack, gw *gateway.Gateway) *grafa
 	args := &grafana.Args{
 		Stack: stack, SecretNamespace: g.Namespace, SecretName: spec.DatasourceSecretName(),
 		SidecarLabel: g.SidecarLabel, SidecarLabelValue: g.SidecarLabelValue,
-		Settings: grafana.Settings{
+		Settings: provisioning.Settings{
 			Name: g.DatasourceName, UID: g.DatasourceUID, MaxLines: g.MaxLines, TimeoutSeconds: g.TimeoutSeconds, PrometheusURL: g.PrometheusURL,
 		},
 		GatewayURL: gw.URL,

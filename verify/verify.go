@@ -19,7 +19,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"obs-stack/components/grafana"
+	"obs-stack/components/grafana/provisioning"
 )
 
 // ErrSimulated is returned when the cluster's nodes are kwok's.
@@ -226,17 +226,17 @@ func checkDatasource(ctx context.Context, c Cluster, t Target) error {
 	if err != nil {
 		return err
 	}
-	raw, ok := data[grafana.ProvisioningFile]
+	raw, ok := data[provisioning.File]
 	if !ok {
-		return fmt.Errorf("the Secret has no key %s", grafana.ProvisioningFile)
+		return fmt.Errorf("the Secret has no key %s", provisioning.File)
 	}
-	var p grafana.Provisioning
+	var p provisioning.Provisioning
 	if err := yaml.Unmarshal(raw, &p); err != nil {
-		return fmt.Errorf("reading %s: %w", grafana.ProvisioningFile, err)
+		return fmt.Errorf("reading %s: %w", provisioning.File, err)
 	}
-	i := slices.IndexFunc(p.Datasources, func(d grafana.Datasource) bool { return d.UID == t.Datasource.UID })
+	i := slices.IndexFunc(p.Datasources, func(d provisioning.Datasource) bool { return d.UID == t.Datasource.UID })
 	if i < 0 {
-		return fmt.Errorf("%s has no datasource with uid %s", grafana.ProvisioningFile, t.Datasource.UID)
+		return fmt.Errorf("%s has no datasource with uid %s", provisioning.File, t.Datasource.UID)
 	}
 	ds := p.Datasources[i]
 	var problems []error

@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"obs-stack/components/gateway"
-	"obs-stack/components/grafana"
+	"obs-stack/components/grafana/provisioning"
 	"obs-stack/internal/nginxtest"
 )
 
@@ -172,12 +172,12 @@ const password = "the-gateway-password-0123456789ab"
 // datasourceSecret renders the provisioning Secret with the component's own renderer.
 func datasourceSecret(t *testing.T, url, pw string) map[string][]byte {
 	t.Helper()
-	file, err := grafana.BuildProvisioning(grafana.Settings{Name: "Loki", UID: "loki", MaxLines: 1000, TimeoutSeconds: 60},
-		grafana.ProvisioningInput{GatewayURL: url, BasicAuth: pw != "", Username: gateway.Username, Password: pw, Tenant: "default"})
+	file, err := provisioning.Build(provisioning.Settings{Name: "Loki", UID: "loki", MaxLines: 1000, TimeoutSeconds: 60},
+		provisioning.Input{GatewayURL: url, BasicAuth: pw != "", Username: gateway.Username, Password: pw, Tenant: "default"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string][]byte{grafana.ProvisioningFile: []byte(file)}
+	return map[string][]byte{provisioning.File: []byte(file)}
 }
 
 // prodTarget is what FromOutputs reads from a prod stack's outputs (auth on, Kafka consumed).

@@ -1,4 +1,4 @@
-package grafana
+package provisioning
 
 import (
 	"strings"
@@ -23,9 +23,9 @@ func TestProvisioningPerAuthMode(t *testing.T) {
 		g := s.Grafana
 		return Settings{Name: g.DatasourceName, UID: g.DatasourceUID, MaxLines: g.MaxLines, TimeoutSeconds: g.TimeoutSeconds, PrometheusURL: g.PrometheusURL}
 	}
-	in := ProvisioningInput{GatewayURL: "http://loki-gateway.observability.svc.cluster.local", Username: "obs-stack", Password: "pw"}
+	in := Input{GatewayURL: "http://loki-gateway.observability.svc.cluster.local", Username: "obs-stack", Password: "pw"}
 
-	dev, err := BuildProvisioning(settings(stacks.Dev()), in)
+	dev, err := Build(settings(stacks.Dev()), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestProvisioningPerAuthMode(t *testing.T) {
 	prodSpec := stacks.Prod()
 	prodSpec.Grafana.PrometheusURL = "http://prometheus-operated.monitoring.svc:9090"
 	in.BasicAuth, in.Tenant = true, prodSpec.Loki.Tenant
-	prod, err := BuildProvisioning(settings(prodSpec), in)
+	prod, err := Build(settings(prodSpec), in)
 	if err != nil {
 		t.Fatal(err)
 	}
