@@ -7,6 +7,7 @@ import (
 	"obs-stack/components/alloy"
 	"obs-stack/components/canary"
 	"obs-stack/components/gateway"
+	"obs-stack/components/gateway/nginx"
 	"obs-stack/components/grafana"
 	"obs-stack/components/grafana/provisioning"
 	"obs-stack/components/kafka"
@@ -50,7 +51,7 @@ func grafanaArgs(spec stacks.Spec, stack kube.Stack, gw *gateway.Gateway) *grafa
 		GatewayURL: gw.URL,
 	}
 	if gw.AuthEnabled {
-		args.Auth = &grafana.Auth{Username: gateway.Username, Password: gw.Password, Tenant: spec.Loki.Tenant}
+		args.Auth = &grafana.Auth{Username: nginx.Username, Password: gw.Password, Tenant: spec.Loki.Tenant}
 	}
 	return args
 }

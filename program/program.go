@@ -16,6 +16,7 @@ import (
 	"obs-stack/components/alloy"
 	"obs-stack/components/canary"
 	"obs-stack/components/gateway"
+	"obs-stack/components/gateway/nginx"
 	"obs-stack/components/grafana"
 	"obs-stack/components/kafka"
 	"obs-stack/components/kube"
@@ -155,7 +156,7 @@ func export(ctx *pulumi.Context, spec stacks.Spec, lk *loki.Loki, gw *gateway.Ga
 		ctx.Export("kafkaTopics", pulumi.ToStringArray(k.Topics))
 	}
 	if gw.AuthEnabled {
-		ctx.Export("gatewayAuth", pulumi.Sprintf("basic auth as %s; the password is the secret output gatewayPassword (pulumi stack output gatewayPassword --show-secrets)", gateway.Username))
+		ctx.Export("gatewayAuth", pulumi.Sprintf("basic auth as %s; the password is the secret output gatewayPassword (pulumi stack output gatewayPassword --show-secrets)", nginx.Username))
 		ctx.Export("gatewayPassword", pulumi.ToSecret(gw.Password))
 	} else {
 		ctx.Export("gatewayAuth", pulumi.String("off: loki.authEnabled is false, so anyone who reaches the gateway can push and query (tenant fake)"))

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"obs-stack/components/gateway"
+	"obs-stack/components/gateway/nginx"
 )
 
 // Target is what verify checks, read from the stack's outputs.
@@ -84,7 +84,7 @@ func FromOutputs(stack string, outputs map[string]any) (Target, error) {
 		}
 		return v
 	}
-	t := Target{Stack: stack, Namespace: str("namespace"), GatewayURL: str("gatewayUrl"), Tenant: str("tenant"), Username: gateway.Username}
+	t := Target{Stack: stack, Namespace: str("namespace"), GatewayURL: str("gatewayUrl"), Tenant: str("tenant"), Username: nginx.Username}
 	if p, ok := outputs["gatewayPassword"].(string); ok {
 		t.Password = p
 	}

@@ -17,7 +17,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"obs-stack/components/gateway"
+	"obs-stack/components/gateway/nginx"
 	"obs-stack/components/grafana/provisioning"
 	"obs-stack/internal/nginxtest"
 )
@@ -173,7 +173,7 @@ const password = "the-gateway-password-0123456789ab"
 func datasourceSecret(t *testing.T, url, pw string) map[string][]byte {
 	t.Helper()
 	file, err := provisioning.Build(provisioning.Settings{Name: "Loki", UID: "loki", MaxLines: 1000, TimeoutSeconds: 60},
-		provisioning.Input{GatewayURL: url, BasicAuth: pw != "", Username: gateway.Username, Password: pw, Tenant: "default"})
+		provisioning.Input{GatewayURL: url, BasicAuth: pw != "", Username: nginx.Username, Password: pw, Tenant: "default"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func prodTarget(pw string) Target {
 	return Target{
 		Stack: "prod", Namespace: "observability", GatewayURL: "http://loki-gateway.observability.svc.cluster.local",
 		Gateway: Service{Namespace: "observability", Name: "loki-gateway", Port: 80},
-		Tenant:  "default", Username: gateway.Username, Password: pw, PodLogs: true,
+		Tenant:  "default", Username: nginx.Username, Password: pw, PodLogs: true,
 		KafkaTopics: []string{"logs"}, KafkaBootstrap: "kafka-0.kafka-headless.observability.svc.cluster.local:9092", KafkaPod: "kafka-0",
 		Datasource: Datasource{UID: "loki", SecretNamespace: "observability", SecretName: "obs-stack-datasources"},
 	}
@@ -197,7 +197,7 @@ func startGateway(t *testing.T, auth bool, tenant string) (*lokiStandIn, string)
 	loki := &lokiStandIn{}
 	srv := httptest.NewServer(loki)
 	t.Cleanup(srv.Close)
-	gw := nginxtest.Start(t, gateway.ConfigInput{Routes: nginxtest.AllRoutes(srv.URL), AuthEnabled: auth, Tenant: tenant}, password)
+	gw := nginxtest.Start(t, nginx.Input{Routes: nginxtest.AllRoutes(srv.URL), AuthEnabled: auth, Tenant: tenant}, password)
 	return loki, gw.URL
 }
 

@@ -13,12 +13,10 @@ import (
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"obs-stack/components/gateway/nginx"
 	"obs-stack/components/kube"
 	"obs-stack/stacks"
 )
-
-// Username of the gateway's basic auth.
-const Username = "obs-stack"
 
 // Args of the gateway component.
 type Args struct {
@@ -61,7 +59,7 @@ type Gateway struct {
 const uid = 101 // the nginx-unprivileged image's user
 
 // httpPort is nginx's one port; its Service listens on 80.
-var httpPort = kube.Port{Name: "http", Number: ListenPort, ServiceNumber: 80}
+var httpPort = kube.Port{Name: "http", Number: nginx.ListenPort, ServiceNumber: 80}
 
 // Monitoring's nginx exporter beside nginx: it reads stub_status on the pod's loopback and
 // serves /metrics on ExporterPort.
@@ -90,7 +88,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 
 	// The config is known at preview: upstream URLs are built from Services with fixed names.
 	c.ConfigText = pulumi.All(outputMap(args.Routes), outputMap(args.RingPages)).ApplyT(func(v []any) (string, error) {
-		return BuildConfig(ConfigInput{
+		return nginx.Build(nginx.Input{
 			Resolver:     args.Resolver,
 			Routes:       v[0].(map[string]string),
 			RingPages:    v[1].(map[string]string),
@@ -102,13 +100,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 
 	cm, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
 		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: labels.All},
-		Data:     pulumi.StringMap{ConfigFile: c.ConfigText},
+		Data:     pulumi.StringMap{nginx.ConfigFile: c.ConfigText},
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating gateway ConfigMap: %w", err)
 	}
 
-	volumes := []kube.Volume{kube.ConfigVolume(cm.Metadata.Name(), ConfigDir), kube.Tmp()}
+	volumes := []kube.Volume{kube.ConfigVolume(cm.Metadata.Name(), nginx.ConfigDir), kube.Tmp()}
 	if args.AuthEnabled {
 		// No keepers: the password is generated once and stays; its bcrypt hash is computed by
 		// the provider at creation, so the htpasswd line is the same on every preview.
@@ -123,9 +121,9 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			Metadata: kube.Meta(objectName+"-auth", args.Namespace, labels.All),
 			Type:     pulumi.String("Opaque"),
 			StringData: pulumi.StringMap{
-				"username":   pulumi.String(Username),
-				"password":   password.Result,
-				HtpasswdFile: pulumi.Sprintf("%s:%s\n", Username, password.BcryptHash),
+				"username":         pulumi.String(nginx.Username),
+				"password":         password.Result,
+				nginx.HtpasswdFile: pulumi.Sprintf("%s:%s\n", nginx.Username, password.BcryptHash),
 			},
 		}, parent)
 		if err != nil {
@@ -133,10 +131,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		}
 		c.CredentialsSecret = secret.Metadata.Name().Elem()
 		volumes = append(volumes, kube.Volume{
-			Mount: corev1.VolumeMountArgs{Name: pulumi.String("auth"), MountPath: pulumi.String(SecretsDir), ReadOnly: pulumi.Bool(true)},
+			Mount: corev1.VolumeMountArgs{Name: pulumi.String("auth"), MountPath: pulumi.String(nginx.SecretsDir), ReadOnly: pulumi.Bool(true)},
 			Source: &corev1.VolumeArgs{Name: pulumi.String("auth"), Secret: &corev1.SecretVolumeSourceArgs{
 				SecretName: secret.Metadata.Name().Elem(),
-				Items:      corev1.KeyToPathArray{corev1.KeyToPathArgs{Key: pulumi.String(HtpasswdFile), Path: pulumi.String(HtpasswdFile)}},
+				Items:      corev1.KeyToPathArray{corev1.KeyToPathArgs{Key: pulumi.String(nginx.HtpasswdFile), Path: pulumi.String(nginx.HtpasswdFile)}},
 			}},
 		})
 	} else {
@@ -149,7 +147,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Name:    pulumi.String("nginx"),
 		Image:   pulumi.String(args.Image),
 		Command: pulumi.ToStringArray([]string{"nginx"}),
-		Args:    pulumi.ToStringArray([]string{"-c", ConfigDir + "/" + ConfigFile, "-g", "daemon off;"}),
+		Args:    pulumi.ToStringArray([]string{"-c", nginx.ConfigDir + "/" + nginx.ConfigFile, "-g", "daemon off;"}),
 		Ports:   kube.ContainerPorts(httpPort),
 		ReadinessProbe: &corev1.ProbeArgs{
 			HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/"), Port: pulumi.String(httpPort.Name)},
@@ -158,7 +156,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}}
 	if args.Exporter != nil {
 		containers = append(containers, args.Exporter.Container(ExporterPort,
-			"--nginx.scrape-uri=http://"+statusListen+StatusPath, fmt.Sprintf("--web.listen-address=:%d", ExporterPort)))
+			"--nginx.scrape-uri=http://"+statusListen+nginx.StatusPath, fmt.Sprintf("--web.listen-address=:%d", ExporterPort)))
 	}
 	_, err = appsv1.NewDeployment(ctx, objectName, &appsv1.DeploymentArgs{
 		Metadata: kube.Meta(objectName, args.Namespace, labels.All),

@@ -7,6 +7,7 @@ import (
 	"obs-stack/components/alloy"
 	"obs-stack/components/canary"
 	"obs-stack/components/gateway"
+	"obs-stack/components/gateway/nginx"
 	"obs-stack/components/kafka"
 	"obs-stack/components/loki"
 	"obs-stack/stacks"
@@ -120,8 +121,8 @@ func Flows(args *Args) []Flow {
 
 	add(allPods, kubeDNS, "DNS: Service names, Loki's memcached SRV records, nginx's resolver", udp(dnsPort), tcp(dnsPort))
 
-	add(alloyPods, gatewayPods, "log push", tcp(gateway.ListenPort))
-	add(Grafana(args), gatewayPods, "Grafana's Loki datasource: queries, tail, rules", tcp(gateway.ListenPort))
+	add(alloyPods, gatewayPods, "log push", tcp(nginx.ListenPort))
+	add(Grafana(args), gatewayPods, "Grafana's Loki datasource: queries, tail, rules", tcp(nginx.ListenPort))
 	add(gatewayPods, lokiPods, "every route the gateway proxies (Loki's HTTP API)", tcp(loki.HTTPPort))
 	// All three ports in every mode: the peers are Loki pods only, so a port a lone single
 	// binary does not gossip on admits nobody new.
@@ -167,7 +168,7 @@ func Flows(args *Args) []Flow {
 		}
 	}
 	if args.Canary {
-		add(canaryPods, gatewayPods, "the canary's tail and queries", tcp(gateway.ListenPort))
+		add(canaryPods, gatewayPods, "the canary's tail and queries", tcp(nginx.ListenPort))
 		add(prometheus, canaryPods, "scraping the canary", tcp(canary.Port))
 	}
 	return flows

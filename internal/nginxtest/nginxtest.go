@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"obs-stack/components/gateway"
+	"obs-stack/components/gateway/nginx"
 	"obs-stack/stacks"
 )
 
@@ -60,11 +60,11 @@ type Gateway struct {
 
 // Start renders the gateway's config from in (Routes, RingPages, AuthEnabled and Tenant as
 // the test sets them; listen address, runtime folder and resolver are filled in here), writes
-// an htpasswd file for gateway.Username with password when auth is on, checks the config with
+// an htpasswd file for nginx.Username with password when auth is on, checks the config with
 // nginx -t, starts nginx and waits until it answers. nginx is stopped when the test ends.
-func Start(t testing.TB, in gateway.ConfigInput, password string) *Gateway {
+func Start(t testing.TB, in nginx.Input, password string) *Gateway {
 	t.Helper()
-	nginx := Binary(t)
+	bin := Binary(t)
 	// nginx workers run as nobody: t.TempDir's parent is private, so use a world-readable one.
 	dir, err := os.MkdirTemp("", "obs-stack-nginx-")
 	if err != nil {
@@ -79,8 +79,8 @@ func Start(t testing.TB, in gateway.ConfigInput, password string) *Gateway {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in.HtpasswdPath = filepath.Join(dir, gateway.HtpasswdFile)
-		if err := os.WriteFile(in.HtpasswdPath, []byte(gateway.Username+":"+string(hash)+"\n"), 0o644); err != nil {
+		in.HtpasswdPath = filepath.Join(dir, nginx.HtpasswdFile)
+		if err := os.WriteFile(in.HtpasswdPath, []byte(nginx.Username+":"+string(hash)+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -89,18 +89,18 @@ func Start(t testing.TB, in gateway.ConfigInput, password string) *Gateway {
 	}
 	port := FreePort(t)
 	in.Listen, in.RuntimeDir = fmt.Sprintf("127.0.0.1:%d", port), dir
-	text, err := gateway.BuildConfig(in)
+	text, err := nginx.Build(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := filepath.Join(dir, gateway.ConfigFile)
+	conf := filepath.Join(dir, nginx.ConfigFile)
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(nginx, "-t", "-p", dir, "-c", conf).CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "-t", "-p", dir, "-c", conf).CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t rejected the config: %v\n%s\n%s", err, out, text)
 	}
-	cmd := exec.Command(nginx, "-p", dir, "-c", conf, "-g", "daemon off;")
+	cmd := exec.Command(bin, "-p", dir, "-c", conf, "-g", "daemon off;")
 	// A file, not a pipe: nginx's workers inherit it and would keep a pipe open.
 	logs, err := os.Create(filepath.Join(dir, "nginx.log"))
 	if err != nil {

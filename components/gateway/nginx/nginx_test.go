@@ -1,4 +1,4 @@
-package gateway_test
+package nginx_test
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"obs-stack/components/gateway"
+	"obs-stack/components/gateway/nginx"
 	"obs-stack/internal/nginxtest"
 	"obs-stack/stacks"
 )
@@ -97,7 +97,7 @@ func TestRealNginxRoutes(t *testing.T) {
 			}
 			ups := startStandIns(t, targets)
 
-			in := gateway.ConfigInput{
+			in := nginx.Input{
 				Routes: map[string]string{}, RingPages: map[string]string{},
 				AuthEnabled: spec.Loki.AuthEnabled, Tenant: spec.Loki.Tenant,
 			}
@@ -116,7 +116,7 @@ func TestRealNginxRoutes(t *testing.T) {
 					t.Fatal(err)
 				}
 				if auth {
-					req.SetBasicAuth(gateway.Username, "s3cret")
+					req.SetBasicAuth(nginx.Username, "s3cret")
 				}
 				for i := 0; i+1 < len(headers); i += 2 {
 					req.Header.Set(headers[i], headers[i+1])

@@ -1,4 +1,6 @@
-package gateway
+// Package nginx renders the gateway's nginx config from plain values: no Pulumi types, so the
+// tests run it through real nginx, and verify reads its names, without linking the SDK.
+package nginx
 
 import (
 	"cmp"
@@ -10,6 +12,9 @@ import (
 	"obs-stack/stacks"
 )
 
+// Username of the gateway's basic auth (the one user of its htpasswd file).
+const Username = "obs-stack"
+
 // Paths inside the gateway container.
 const (
 	ListenPort   = 8080
@@ -19,8 +24,8 @@ const (
 	HtpasswdFile = ".htpasswd"
 )
 
-// ConfigInput are the plain values nginx's config is built from.
-type ConfigInput struct {
+// Input are the plain values nginx's config is built from.
+type Input struct {
 	// Resolver is the cluster DNS Service (or an IP) nginx resolves upstream names through.
 	Resolver string
 	// Routes maps each route group (stacks.RoutePush, ...) to the base URL serving it.
@@ -101,7 +106,7 @@ func Render(directives []Directive, depth int) string {
 // proxy is the body of a location that forwards to upstream. The upstream sits in a
 // variable so nginx resolves it at request time (Services may come and go) instead of
 // refusing to start when a name does not resolve yet.
-func proxy(in ConfigInput, variable, upstream string, websocket bool) []Directive {
+func proxy(in Input, variable, upstream string, websocket bool) []Directive {
 	out := []Directive{
 		d("set", "$"+variable, upstream),
 		d("proxy_pass", "$"+variable),
@@ -122,8 +127,8 @@ func proxy(in ConfigInput, variable, upstream string, websocket bool) []Directiv
 	return out
 }
 
-// BuildConfig builds nginx's whole config file for the gateway.
-func BuildConfig(in ConfigInput) (string, error) {
+// Build builds nginx's whole config file for the gateway.
+func Build(in Input) (string, error) {
 	in.Listen = cmp.Or(in.Listen, strconv.Itoa(ListenPort))
 	in.RuntimeDir = cmp.Or(in.RuntimeDir, "/tmp")
 	in.HtpasswdPath = cmp.Or(in.HtpasswdPath, SecretsDir+"/"+HtpasswdFile)
