@@ -14,6 +14,7 @@ import (
 	"obs-stack/components/kube"
 	"obs-stack/components/loki"
 	"obs-stack/components/monitoring"
+	"obs-stack/components/monitoring/mixin"
 	"obs-stack/components/netpol"
 	"obs-stack/stacks"
 )
@@ -84,8 +85,8 @@ func canaryArgs(spec stacks.Spec, stack kube.Stack, gw *gateway.Gateway) *canary
 }
 
 // monitoringOptions say which parts run, for the monitors, alerts and dashboards.
-func monitoringOptions(spec stacks.Spec) monitoring.Options {
-	o := monitoring.Options{
+func monitoringOptions(spec stacks.Spec) mixin.Options {
+	o := mixin.Options{
 		Namespace: spec.Cluster.Namespace, Mode: spec.Loki.Mode,
 		Caches: spec.Loki.Caches.Enabled(),
 		Kafka:  spec.Kafka.Enabled, Canary: spec.Monitoring.Canary.Enabled,
@@ -113,10 +114,10 @@ func monitoringArgs(spec stacks.Spec, stack kube.Stack) (*monitoring.Args, error
 		DashboardLabels:    map[string]string{m.DashboardLabel: m.DashboardLabelValue},
 	}
 	if m.Enabled {
-		args.Rules = monitoring.Rules(o)
+		args.Rules = mixin.Rules(o)
 	}
 	if m.Dashboards {
-		dashboards, err := monitoring.Dashboards(o)
+		dashboards, err := mixin.Dashboards(o)
 		if err != nil {
 			return nil, fmt.Errorf("building the dashboards: %w", err)
 		}

@@ -1,3 +1,6 @@
+// Package monitoring is the stack's self-monitoring: Prometheus Operator scrape targets
+// (ServiceMonitors, PodMonitors), the alerts as a PrometheusRule and the dashboards as one
+// sidecar ConfigMap, both built by the mixin package.
 package monitoring
 
 import (
@@ -15,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"obs-stack/components/kube"
+	"obs-stack/components/monitoring/mixin"
 )
 
 // OperatorModule is the Prometheus Operator's Go module whose CRD files
@@ -27,16 +31,16 @@ const OperatorModule = "github.com/prometheus-operator/prometheus-operator@v0.85
 type Args struct {
 	kube.Stack
 	// Options say which parts of the stack run, and so what is scraped.
-	Options Options
+	Options mixin.Options
 	// Monitors creates the scrape targets and the PrometheusRule (monitoring.enabled).
 	Monitors bool
 	// SelectorLabels label every monitor and the rule: the Prometheus's selector.
 	SelectorLabels map[string]string
 	// ScrapeInterval of every monitor, a Prometheus duration.
 	ScrapeInterval string
-	// Rules are the alerts (Rules(Options)).
+	// Rules are the alerts (mixin.Rules(Options)).
 	Rules monitoringv1.PrometheusRuleSpec
-	// Dashboards are dashboard JSON by file name (Dashboards(Options)); nil ships none.
+	// Dashboards are dashboard JSON by file name (mixin.Dashboards(Options)); nil ships none.
 	Dashboards map[string][]byte
 	// DashboardNamespace is where Grafana's sidecar looks; empty means the stack's namespace.
 	DashboardNamespace string
@@ -65,7 +69,7 @@ type Target struct {
 // target has a ClusterIP and a headless Service, so a ServiceMonitor would scrape every pod
 // twice); the exporter sidecars share pods with memcached and nginx, whose Services serve
 // clients, not metrics; Alloy has a Service for its metrics alone.
-func Targets(o Options) []Target {
+func Targets(o mixin.Options) []Target {
 	t := []Target{{Name: "loki", App: "loki", Port: "http"}, {Name: "loki-gateway", App: "loki-gateway", Port: kube.MetricsPortName},
 		{Name: "alloy", App: "alloy", Port: "http-metrics", Service: true}}
 	if o.Caches {

@@ -1,4 +1,4 @@
-package monitoring
+package mixin
 
 import (
 	"bytes"
@@ -70,7 +70,7 @@ func TestDashboardsGolden(t *testing.T) {
 			}
 			entries, err := os.ReadDir(dir)
 			if err != nil {
-				t.Fatalf("reading goldens (run go test ./components/monitoring -update): %v", err)
+				t.Fatalf("reading goldens (run go test ./components/monitoring/mixin -update): %v", err)
 			}
 			var onDisk []string
 			for _, e := range entries {

@@ -1,7 +1,9 @@
-// Package monitoring is the stack's self-monitoring: Prometheus Operator scrape targets
-// (ServiceMonitors, PodMonitors), alerts as a PrometheusRule (every rule unit-tested in the
-// promtool format), and Grafana dashboards as code, shipped as sidecar ConfigMaps.
-package monitoring
+// Package mixin is the stack's monitoring mixin, in the sense of the Prometheus monitoring
+// mixins (loki-mixin, kubernetes-mixin): the alerts (every rule unit-tested in the promtool
+// format) and the Grafana dashboards, built from plain Options. It has no Pulumi types, so its
+// tests (Prometheus's rule engine, the golden dashboards) do not link the SDK; the monitoring
+// component ships what it builds.
+package mixin
 
 // Options say which parts of the stack exist, and so which scrape targets, alerts and
 // dashboard panels apply. The program fills them from the validated spec.

@@ -1,4 +1,4 @@
-package monitoring
+package mixin
 
 import (
 	"bytes"
@@ -413,7 +413,7 @@ func TestRulesSelectOnlyTheirNamespace(t *testing.T) {
 // TestAlertsAreDocumented: every alert says how bad it is, what happened and where its
 // runbook section is, and docs/runbooks.md has that section.
 func TestAlertsAreDocumented(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "runbooks.md"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "runbooks.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package monitoring
+package mixin
 
 // The parts of Grafana's dashboard JSON model (schema version 42) the stack's dashboards use,
 // as plain structs: field order and presence are those Grafana writes when it saves a
