@@ -102,7 +102,7 @@ func TestFlowsAreExactlyThePipeline(t *testing.T) {
 		{"one cache still needs memcached", oneCache, sorted(pipelineCore, pipelineKafka, pipelineProdStorage, pipelineMonitoring, pipelineMonitoringKafka)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := pairs(Flows(ArgsFor(tc.spec, instance)))
+			got := pairs(Flows(argsFor(tc.spec, instance)))
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("flows:\n  got  %q\n  want %q", got, tc.want)
 			}
@@ -113,7 +113,7 @@ func TestFlowsAreExactlyThePipeline(t *testing.T) {
 // Every pod group gets its own policy, whose name is a valid object name and not default-deny's.
 func TestPolicyNamesAreDistinct(t *testing.T) {
 	for _, spec := range []stacks.Spec{stacks.Dev(), stacks.Prod()} {
-		groups, err := podGroups(Flows(ArgsFor(spec, instance)))
+		groups, err := podGroups(Flows(argsFor(spec, instance)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,15 +146,15 @@ func TestPodGroupsRefuseOneNameForTwoPodSets(t *testing.T) {
 
 func TestGrafanaPeerFollowsGrafanaNamespace(t *testing.T) {
 	s := stacks.Dev()
-	if p := Grafana(ArgsFor(s, instance)); !p.InNamespace() {
+	if p := Grafana(argsFor(s, instance)); !p.InNamespace() {
 		t.Errorf("grafana.namespace empty: Grafana should be in the stack's namespace, got %+v", p)
 	}
 	s.Grafana.Namespace = s.Cluster.Namespace
-	if p := Grafana(ArgsFor(s, instance)); !p.InNamespace() {
+	if p := Grafana(argsFor(s, instance)); !p.InNamespace() {
 		t.Errorf("grafana.namespace = stack namespace: got %+v", p)
 	}
 	s.Grafana.Namespace = "monitoring"
-	if p := Grafana(ArgsFor(s, instance)); p.Namespace != "monitoring" || p.InNamespace() {
+	if p := Grafana(argsFor(s, instance)); p.Namespace != "monitoring" || p.InNamespace() {
 		t.Errorf("grafana.namespace monitoring: got %+v", p)
 	}
 }
@@ -209,7 +209,7 @@ func TestOlderS3PeriodKeepsItsEgress(t *testing.T) {
 	spec.Loki.Storage.S3.Endpoint = "http://minio.minio.svc.cluster.local:9000"
 	spec.Loki.Schemas[0].ObjectStore = stacks.StorageS3
 	spec.Loki.Schemas = append(spec.Loki.Schemas, stacks.SchemaPeriod{From: "2099-01-01", Store: "tsdb", ObjectStore: stacks.StorageFilesystem, Schema: "v13", IndexPrefix: "index_", IndexPeriod: "24h"})
-	if got := pairs(Flows(ArgsFor(spec, instance))); !slices.Contains(got, "loki -> object-store TCP/9000") {
+	if got := pairs(Flows(argsFor(spec, instance))); !slices.Contains(got, "loki -> object-store TCP/9000") {
 		t.Errorf("filesystem with an older s3 period: flows %v lack Loki's egress to the bucket", got)
 	}
 }

@@ -20,8 +20,8 @@ const (
 	instance   = "obs-stack"
 )
 
-// ArgsFor are the arguments the program passes for a spec (exported for the reachability test).
-func ArgsFor(spec stacks.Spec, instance string) *Args {
+// argsFor are the arguments the program passes for a spec.
+func argsFor(spec stacks.Spec, instance string) *Args {
 	args := &Args{
 		Stack:            kube.Stack{Namespace: pulumi.String(spec.Cluster.Namespace), NamespaceName: spec.Cluster.Namespace, Domain: spec.Cluster.Domain, Instance: instance},
 		Caches:           spec.Loki.Caches.Enabled(),
@@ -45,7 +45,7 @@ func run(t *testing.T, spec stacks.Spec) (*mocktest.Recorder, []string, error) {
 	rec := &mocktest.Recorder{}
 	var names []string
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		c, err := New(ctx, "netpol", ArgsFor(spec, instance))
+		c, err := New(ctx, "netpol", argsFor(spec, instance))
 		if err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func TestEveryFlowIsAllowedOnBothEnds(t *testing.T) {
 			policies := mustRun(t, spec)
 			selected := map[string]Peer{} // policy name -> the pods it selects
 			rules := map[string][]any{}   // policy name + "/ingress" or "/egress" -> its rules
-			for _, f := range Flows(ArgsFor(spec, instance)) {
+			for _, f := range Flows(argsFor(spec, instance)) {
 				if f.To.InNamespace() {
 					n := PolicyName(f.To)
 					selected[n] = f.To

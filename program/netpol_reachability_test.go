@@ -1,4 +1,4 @@
-package netpol_test
+package program_test
 
 import (
 	"encoding/json"
@@ -20,8 +20,8 @@ import (
 )
 
 // This test runs the whole program (the real components, as program.Run wires them) to learn
-// every pod the stack runs, its labels and its ports; declares the NetworkPolicies for the
-// same spec; and evaluates the policies with Kubernetes' semantics for every connection
+// every pod the stack runs, its labels and its ports, and the NetworkPolicies it declares for
+// them; and evaluates the policies with Kubernetes' semantics for every connection
 // between those pods and a few outsiders. Allowed must equal the pipeline listed below.
 
 type need struct{ from, to, ports string }
@@ -105,8 +105,9 @@ func role(podLabels map[string]string) string {
 	return ""
 }
 
-// stackPods runs the program for stack with config and returns one endpoint per pod template.
-func stackPods(t *testing.T, stack string, config map[string]string, namespace string) []endpoint {
+// stackPods runs the program for stack with config and returns one endpoint per pod template,
+// and the specs of the NetworkPolicies the same run declared.
+func stackPods(t *testing.T, stack string, config map[string]string, namespace string) ([]endpoint, []networkingv1.NetworkPolicySpec) {
 	t.Helper()
 	rec := &mocktest.Recorder{}
 	withConfig := func(info *pulumi.RunInfo) { info.Config = config }
@@ -141,7 +142,7 @@ func stackPods(t *testing.T, stack string, config map[string]string, namespace s
 	if len(out) < 4 {
 		t.Fatalf("only %d pod templates found", len(out))
 	}
-	return out
+	return out, policies(t, rec)
 }
 
 // outsiders are the pods and addresses around the stack: the ones the pipeline talks to, and
@@ -178,16 +179,9 @@ func outsiders(spec stacks.Spec) []endpoint {
 	}
 }
 
-func policies(t *testing.T, spec stacks.Spec) []networkingv1.NetworkPolicySpec {
+// policies are the specs of the NetworkPolicies rec recorded.
+func policies(t *testing.T, rec *mocktest.Recorder) []networkingv1.NetworkPolicySpec {
 	t.Helper()
-	rec := &mocktest.Recorder{}
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		_, err := netpol.New(ctx, "netpol", netpol.ArgsFor(spec, program.Instance))
-		return err
-	}, pulumi.WithMocks("obs-stack", "test", rec))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []networkingv1.NetworkPolicySpec
 	for _, p := range rec.OfType("kubernetes:networking.k8s.io/v1:NetworkPolicy") {
 		raw, err := json.Marshal(p.Inputs["spec"])
@@ -325,9 +319,8 @@ func TestReachabilityIsExactlyThePipeline(t *testing.T) {
 				t.Fatal(err)
 			}
 			ns := spec.Cluster.Namespace
-			pods := stackPods(t, tc.stack, tc.config, ns)
+			pods, rules := stackPods(t, tc.stack, tc.config, ns)
 			all := append(pods, outsiders(spec)...)
-			rules := policies(t, spec)
 			needs := pipeline(spec)
 
 			seen := map[string]bool{}
