@@ -101,7 +101,7 @@ func siblings(ctx *pulumi.Context, dir string) map[string]stacks.Spec {
 		if name == ctx.Stack() {
 			continue
 		}
-		config, err := stacks.ReadStackFile(filepath.Dir(f), name)
+		config, err := ReadStackFile(filepath.Dir(f), name)
 		if err != nil {
 			continue
 		}
@@ -131,7 +131,7 @@ func configKeys(ctx *pulumi.Context, dir string) []string {
 		keys = append(keys, stacks.Namespace+":"+s)
 	}
 	// A stack file Pulumi could not parse never gets this far, so errors mean no file.
-	file, _ := stacks.ReadStackFile(dir, ctx.Stack())
+	file, _ := ReadStackFile(dir, ctx.Stack())
 	for k := range file {
 		keys = append(keys, k)
 	}
@@ -164,10 +164,10 @@ func CheckChanges(ctx *pulumi.Context, spec stacks.Spec) error {
 // monitoringCRDs asks the cluster (as useLiveNodes does) whether the Prometheus Operator's
 // CRDs exist: without them the first apply of a PodMonitor fails half-way through an update.
 func monitoringCRDs(c stacks.Cluster) error {
-	out, err := kubectl(c, append([]string{"get", "crd"}, append(stacks.MonitoringCRDs, "-o", "json", "--ignore-not-found")...)...)
+	out, err := kubectl(c, append([]string{"get", "crd"}, append(MonitoringCRDs, "-o", "json", "--ignore-not-found")...)...)
 	if err == nil {
 		var missing []string
-		if missing, err = stacks.MissingMonitoringCRDs(out); err == nil && len(missing) > 0 {
+		if missing, err = MissingMonitoringCRDs(out); err == nil && len(missing) > 0 {
 			return &stacks.Problem{Key: "monitoring.enabled", Value: true,
 				Reason: fmt.Sprintf("the cluster (cluster.useLiveNodes) has no %s: the Prometheus Operator is not installed, and the apply would fail with \"no matches for kind\"", strings.Join(missing, ", ")),
 				Fix:    "install kube-prometheus-stack or the Prometheus Operator's CRDs first, or set obs-stack:monitoring.enabled false"}
@@ -204,5 +204,5 @@ func useLiveNodes(c *stacks.Cluster) error {
 	if err != nil {
 		return err
 	}
-	return c.ApplyLiveNodes(out)
+	return ApplyLiveNodes(c, out)
 }

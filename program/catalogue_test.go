@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"obs-stack/internal/mocktest"
+	"obs-stack/preflight"
 	"obs-stack/stacks"
 )
 
@@ -58,13 +59,13 @@ func runStackFile(t *testing.T, c catalogueCase) (*mocktest.Recorder, error) {
 			t.Fatal(err)
 		}
 	}
-	config, err := stacks.DecodeStackFile("Pulumi."+c.Stack+".yaml", []byte(c.File))
+	config, err := preflight.DecodeStackFile("Pulumi."+c.Stack+".yaml", []byte(c.File))
 	if err != nil {
 		t.Fatalf("the stack file does not decode: %v", err)
 	}
 	rec := &mocktest.Recorder{}
 	if c.Deployed != "" {
-		deployedConfig, err := stacks.DecodeStackFile("Pulumi."+c.Stack+".yaml", []byte(c.Deployed))
+		deployedConfig, err := preflight.DecodeStackFile("Pulumi."+c.Stack+".yaml", []byte(c.Deployed))
 		if err != nil {
 			t.Fatalf("the deployed stack file does not decode: %v", err)
 		}
@@ -96,6 +97,7 @@ func TestBadConfigsRegisterNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel() // each case runs the program against mocks of its own
 			if len(c.Keys) == 0 {
 				t.Fatal("a bad case lists the keys it must be refused for")
 			}
@@ -140,6 +142,7 @@ func TestBadConfigsRegisterNothing(t *testing.T) {
 func TestValidConfigsAreAccepted(t *testing.T) {
 	for _, c := range readCatalogue(t, "valid-configs.yaml") {
 		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
 			rec, err := runStackFile(t, c)
 			if err != nil {
 				t.Fatal(err)
@@ -165,5 +168,47 @@ func TestDataLossRefusedBeforeAnyObject(t *testing.T) {
 		if strings.HasPrefix(r.Type, "kubernetes:") {
 			t.Errorf("declared %s %s before refusing", r.Type, r.Name)
 		}
+	}
+}
+
+// TestStackFileAsUsersWriteIt: a stack file decoded by Pulumi's own loader, as the engine
+// hands it over, lands on the spec with the values the user wrote.
+func TestStackFileAsUsersWriteIt(t *testing.T) {
+	config, err := preflight.DecodeStackFile("Pulumi.dev.yaml", []byte(`config:
+  obs-stack:loki:
+    schemas:
+      - from: 2024-04-01
+      - from: 2099-01-01
+        objectStore: filesystem
+    limits:
+      ingestionRateMB: 0.5
+  obs-stack:loki.schemas[1].schema: v13
+  obs-stack:kafka.topics[0].partitions: 3
+  obs-stack:kafka.topics[1].name: audit
+  obs-stack:cluster.nodes: "2"
+  obs-stack:gateway["replicas"]: 2
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := config["obs-stack:loki"]; !strings.Contains(got, `"2024-04-01 00:00:00 +0000 UTC"`) {
+		t.Fatalf("Pulumi's loader no longer turns unquoted dates into Go time strings (%s): revisit untimestamp", got)
+	}
+	s, err := stacks.Load("dev", config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Loki.Schemas) != 2 || s.Loki.Schemas[0].From != "2024-04-01" || s.Loki.Schemas[1].From != "2099-01-01" ||
+		s.Loki.Schemas[1].Schema != "v13" || s.Loki.Schemas[0].Store != "tsdb" {
+		t.Errorf("schemas = %+v", s.Loki.Schemas)
+	}
+	if s.Loki.Limits.IngestionRateMB != 0.5 {
+		t.Errorf("ingestionRateMB = %v", s.Loki.Limits.IngestionRateMB)
+	}
+	if len(s.Kafka.Topics) != 2 || s.Kafka.Topics[0] != (stacks.KafkaTopic{Name: "logs", Partitions: 3, ReplicationFactor: 1}) || s.Kafka.Topics[1].Name != "audit" {
+		t.Errorf("topics = %+v", s.Kafka.Topics)
+	}
+	if s.Cluster.Nodes != 2 || s.Gateway.Replicas != 2 {
+		t.Errorf("nodes %d, gateway replicas %d", s.Cluster.Nodes, s.Gateway.Replicas)
 	}
 }

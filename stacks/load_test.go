@@ -100,48 +100,6 @@ func TestTypeErrorsNameTheKey(t *testing.T) {
 	}
 }
 
-// TestStackFileAsUsersWriteIt: a stack file decoded by Pulumi's own loader, as the engine
-// hands it over, lands on the spec with the values the user wrote.
-func TestStackFileAsUsersWriteIt(t *testing.T) {
-	config, err := DecodeStackFile("Pulumi.dev.yaml", []byte(`config:
-  obs-stack:loki:
-    schemas:
-      - from: 2024-04-01
-      - from: 2099-01-01
-        objectStore: filesystem
-    limits:
-      ingestionRateMB: 0.5
-  obs-stack:loki.schemas[1].schema: v13
-  obs-stack:kafka.topics[0].partitions: 3
-  obs-stack:kafka.topics[1].name: audit
-  obs-stack:cluster.nodes: "2"
-  obs-stack:gateway["replicas"]: 2
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := config["obs-stack:loki"]; !strings.Contains(got, `"2024-04-01 00:00:00 +0000 UTC"`) {
-		t.Fatalf("Pulumi's loader no longer turns unquoted dates into Go time strings (%s): revisit untimestamp", got)
-	}
-	s, err := Load("dev", config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s.Loki.Schemas) != 2 || s.Loki.Schemas[0].From != "2024-04-01" || s.Loki.Schemas[1].From != "2099-01-01" ||
-		s.Loki.Schemas[1].Schema != "v13" || s.Loki.Schemas[0].Store != "tsdb" {
-		t.Errorf("schemas = %+v", s.Loki.Schemas)
-	}
-	if s.Loki.Limits.IngestionRateMB != 0.5 {
-		t.Errorf("ingestionRateMB = %v", s.Loki.Limits.IngestionRateMB)
-	}
-	if len(s.Kafka.Topics) != 2 || s.Kafka.Topics[0] != (KafkaTopic{Name: "logs", Partitions: 3, ReplicationFactor: 1}) || s.Kafka.Topics[1].Name != "audit" {
-		t.Errorf("topics = %+v", s.Kafka.Topics)
-	}
-	if s.Cluster.Nodes != 2 || s.Gateway.Replicas != 2 {
-		t.Errorf("nodes %d, gateway replicas %d", s.Cluster.Nodes, s.Gateway.Replicas)
-	}
-}
-
 func TestUntimestamp(t *testing.T) {
 	for in, want := range map[string]string{
 		"2024-04-01 00:00:00 +0000 UTC":       "2024-04-01",

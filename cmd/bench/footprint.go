@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"obs-stack/preflight"
 	"obs-stack/stacks"
 )
 
@@ -52,7 +53,7 @@ func chartLike(s stacks.Spec) stacks.Spec {
 const chartSame = "chart defaults, same mode and replicas"
 
 func load(root, stack string) (stacks.Spec, error) {
-	config, err := stacks.ReadStackFile(root, stack)
+	config, err := preflight.ReadStackFile(root, stack)
 	if err != nil {
 		return stacks.Spec{}, err
 	}

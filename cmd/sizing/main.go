@@ -13,6 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"obs-stack/preflight"
 	"obs-stack/stacks"
 )
 
@@ -29,7 +30,7 @@ func main() {
 }
 
 func show(dir, stack string) error {
-	config, err := stacks.ReadStackFile(dir, stack)
+	config, err := preflight.ReadStackFile(dir, stack)
 	if err != nil {
 		return err
 	}

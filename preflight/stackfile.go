@@ -1,4 +1,4 @@
-package stacks
+package preflight
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/encoding"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+
+	"obs-stack/stacks"
 )
 
 // ReadStackFile reads the config of dir/Pulumi.<stack>.yaml; no file means no config.
@@ -27,7 +29,7 @@ func ReadStackFile(dir, stack string) (map[string]string, error) {
 // as the engine hands it to the program: full keys to raw values, objects as JSON, YAML
 // timestamps as Go time strings. Secret values stay encrypted (only their keys matter here).
 func DecodeStackFile(name string, raw []byte) (map[string]string, error) {
-	project := &workspace.Project{Name: Namespace}
+	project := &workspace.Project{Name: stacks.Namespace}
 	file, err := workspace.LoadProjectStackBytes(nil, project, raw, name, encoding.YAML)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)

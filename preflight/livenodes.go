@@ -1,4 +1,4 @@
-package stacks
+package preflight
 
 import (
 	"encoding/json"
@@ -8,13 +8,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"obs-stack/stacks"
 )
 
-// ApplyLiveNodes replaces the cluster section's node facts with those of the live cluster
+// ApplyLiveNodes replaces c, the cluster section,'s node facts with those of the live cluster
 // (the output of `kubectl get nodes -o json`): the schedulable nodes (not cordoned, no
 // NoSchedule/NoExecute taint) and, conservatively, the smallest allocatable CPU and memory
 // among them.
-func (c *Cluster) ApplyLiveNodes(kubectlJSON []byte) error {
+func ApplyLiveNodes(c *stacks.Cluster, kubectlJSON []byte) error {
 	var nodes corev1.NodeList
 	if err := json.Unmarshal(kubectlJSON, &nodes); err != nil {
 		return fmt.Errorf("reading the cluster's nodes: %w", err)
