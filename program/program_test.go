@@ -348,6 +348,54 @@ func TestNoDanglingServiceNames(t *testing.T) {
 	}
 }
 
+// TestEveryHeadlessServiceIsUsed: a headless Service exists only where something resolves
+// it: a StatefulSet's serviceName (its pods' DNS names), or a name some component writes into
+// a config, an env var or an argument. The hand-written lists are the Loki targets the
+// Loki config addresses per pod in each mode (issue 11 dropped the distributor's, querier's,
+// query frontend's and SimpleScalable read's, which nothing resolved).
+func TestEveryHeadlessServiceIsUsed(t *testing.T) {
+	for _, tc := range []struct {
+		name, stack string
+		config      map[string]string
+		want        []string // Loki's headless Services, besides memberlist and the caches
+	}{
+		{"dev (SingleBinary)", "dev", nil, []string{"loki-single-binary-headless"}},
+		{"prod (Distributed)", "prod", nil, []string{"loki-compactor-headless", "loki-index-gateway-headless", "loki-ingester-headless", "loki-query-scheduler-headless", "loki-ruler-headless"}},
+		{"prod (SimpleScalable)", "prod", map[string]string{"obs-stack:loki": `{"mode":"SimpleScalable"}`}, []string{"loki-backend-headless", "loki-write-headless"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := mustRun(t, tc.stack, tc.config)
+			serviceNames := map[string]bool{}
+			for _, sts := range rec.OfType("kubernetes:apps/v1:StatefulSet") {
+				serviceNames[fmt.Sprint(mocktest.Dig(sts.Inputs, "spec", "serviceName"))] = true
+			}
+			var loki []string
+			for _, svc := range rec.OfType("kubernetes:core/v1:Service") {
+				if mocktest.Dig(svc.Inputs, "spec", "clusterIP") != "None" {
+					continue
+				}
+				name := fmt.Sprint(mocktest.Dig(svc.Inputs, "metadata", "name"))
+				if strings.HasSuffix(name, "-headless") && strings.HasPrefix(name, "loki-") {
+					loki = append(loki, name)
+				}
+				used := serviceNames[name]
+				for _, r := range rec.Resources {
+					if r.Type != "kubernetes:core/v1:Service" && strings.Contains(fmt.Sprint(r.Inputs), name+".") {
+						used = true
+					}
+				}
+				if !used {
+					t.Errorf("headless Service %s: no StatefulSet names it and no config resolves it", name)
+				}
+			}
+			slices.Sort(loki)
+			if !slices.Equal(loki, tc.want) {
+				t.Errorf("Loki's headless Services = %v, want %v", loki, tc.want)
+			}
+		})
+	}
+}
+
 func TestGrafanaReadsThroughTheGateway(t *testing.T) {
 	rec := mustRun(t, "prod", nil)
 	var file string

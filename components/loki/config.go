@@ -206,6 +206,17 @@ func (n names) headless(component string) string { return n.service(component) +
 func (n names) memberlist() string               { return "loki-memberlist" }
 func (n names) fqdn(service string) string       { return kube.ServiceFQDN(service, n.namespace, n.domain) }
 
+// needsHeadless says whether a target gets a headless Service besides its ClusterIP one:
+// a StatefulSet's pods get their DNS names through it (its serviceName), and the config
+// below resolves the schedulers and the index gateways through theirs, one address per pod.
+// Nothing reaches the other stateless targets (distributor, querier, query-frontend, read)
+// but through their ClusterIP Service, so they get none (the Loki Helm chart makes one for
+// each; the query frontend's is for queriers pulling from it when no scheduler runs, which
+// never happens here).
+func needsHeadless(topo stacks.Topology, t stacks.TargetKind) bool {
+	return t.Stateful || t.Name == topo.Scheduler || t.Name == topo.IndexGateway
+}
+
 // httpURL is the base URL of a target's ClusterIP Service.
 func (n names) httpURL(component string) string {
 	return fmt.Sprintf("http://%s:%d", n.fqdn(n.service(component)), HTTPPort)

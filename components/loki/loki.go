@@ -177,9 +177,11 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	headless, err := w.service(w.names.headless(t.Name), labels, true, labels.Selector, ports)
-	if err != nil {
-		return nil, err
+	var headless *corev1.Service
+	if needsHeadless(l.Topology(), t.TargetKind) {
+		if headless, err = w.service(w.names.headless(t.Name), labels, true, labels.Selector, ports); err != nil {
+			return nil, err
+		}
 	}
 
 	containerPorts := kube.ContainerPorts(targetPorts...)

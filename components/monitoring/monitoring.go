@@ -65,9 +65,9 @@ type Target struct {
 	Service bool
 }
 
-// Targets are the scrape targets of the parts that run. Loki is scraped from its pods (each
-// target has a ClusterIP and a headless Service, so a ServiceMonitor would scrape every pod
-// twice); the exporter sidecars share pods with memcached and nginx, whose Services serve
+// Targets are the scrape targets of the parts that run. Loki is scraped from its pods (the
+// stateful targets and the schedulers have a ClusterIP and a headless Service, so a
+// ServiceMonitor would scrape their pods twice); the exporter sidecars share pods with memcached and nginx, whose Services serve
 // clients, not metrics; Alloy has a Service for its metrics alone.
 func Targets(o mixin.Options) []Target {
 	t := []Target{{Name: "loki", App: "loki", Port: "http"}, {Name: "loki-gateway", App: "loki-gateway", Port: kube.MetricsPortName},
