@@ -507,19 +507,39 @@ func TestDeploy(t *testing.T) {
 			dev := open(t, dir, "dev", nil)
 			devDestroyed := make(chan error, 1)
 			go func() {
-				_, err := dev.Destroy(ctx, optdestroy.ProgressStreams(testWriter{t, "dev: "}))
+				_, err := deploy.Destroy(ctx, dev, optdestroy.ProgressStreams(testWriter{t, "dev: "}))
 				devDestroyed <- err
 			}()
-			// prod protects its data: destroy is refused until protectData is turned off and applied.
+			// prod protects its data: destroy is refused until protectData is turned off and
+			// applied, and refused before it deletes anything (checked below).
 			prod := open(t, dir, "prod", nil)
-			if _, err := prod.Destroy(ctx); err == nil || !strings.Contains(err.Error(), "protected") {
+			if _, err := deploy.Destroy(ctx, prod); err == nil || !strings.Contains(err.Error(), "protected") || !strings.Contains(err.Error(), "nothing was deleted") {
 				t.Errorf("destroying prod must be refused while its data is protected, got %v", err)
+			} else {
+				t.Logf("refused as it should be: %v", err)
 			}
 			setPath(t, prod, "obs-stack:cluster.protectData", "false")
-			if _, err := prod.Up(ctx); err != nil {
+			start := time.Now()
+			res, err := prod.Up(ctx, optup.ProgressStreams(testWriter{t, "prod (protection lifted): "}))
+			if err != nil {
 				t.Errorf("unprotecting prod: %v", err)
-			} else if _, err := prod.Destroy(ctx, optdestroy.ProgressStreams(testWriter{t, "prod: "})); err != nil {
-				t.Errorf("destroy prod: %v", err)
+			} else {
+				// The refused destroy deleted nothing: lifting the protection flips flags in the
+				// state and creates nothing back.
+				var summary map[apitype.OpType]int
+				if rc := res.Summary.ResourceChanges; rc != nil {
+					summary = map[apitype.OpType]int{}
+					for op, n := range *rc {
+						summary[apitype.OpType(op)] = n
+					}
+				}
+				if c := changes(summary); len(c) > 0 {
+					t.Errorf("lifting prod's protection after the refused destroy changed %v: the refused destroy deleted what it should have kept", c)
+				}
+				t.Logf("measured: lifting prod's protection (an up) took %s", time.Since(start).Round(time.Millisecond))
+				if _, err := deploy.Destroy(ctx, prod, optdestroy.ProgressStreams(testWriter{t, "prod: "})); err != nil {
+					t.Errorf("destroy prod: %v", err)
+				}
 			}
 			if err := <-devDestroyed; err != nil {
 				t.Errorf("destroy dev: %v", err)

@@ -132,8 +132,8 @@ func machine(context.Context, string) (string, error) {
 			cpu = strings.TrimSpace(string(m[1]))
 		}
 	}
-	return fmt.Sprintf("Machine: %d cores (nproc), %s memory, %s, %s; load average at start %s; %s; runs per figure: %d. Command: `%s`.\n",
-		runtime.NumCPU(), mem, cpu, runtime.Version(), load, time.Now().UTC().Format("2006-01-02 15:04 UTC"), *runs, command()), nil
+	return fmt.Sprintf("Machine: %d cores (nproc), %s memory, %s, %s (GOFLAGS=%q); load average at start %s; %s; runs per figure: %d. Command: `%s`.\n",
+		runtime.NumCPU(), mem, cpu, runtime.Version(), os.Getenv("GOFLAGS"), load, time.Now().UTC().Format("2006-01-02 15:04 UTC"), *runs, command()), nil
 }
 
 // update replaces, in file, the text between <!-- bench:NAME --> and <!-- /bench:NAME --> of

@@ -128,7 +128,7 @@ func run(dir, stackName, action string, expectNoChanges, verbose bool) error {
 		} else {
 			opts = append(opts, optdestroy.EventStreams(d.Events()), optdestroy.SuppressProgress())
 		}
-		_, err := s.Destroy(ctx, opts...)
+		_, err := deploy.Destroy(ctx, s, opts...)
 		return done(err)
 	case "refresh", "recover":
 		if action == "recover" {
