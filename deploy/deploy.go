@@ -5,10 +5,13 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -80,13 +83,34 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 // API's Destroy runs with --skip-preview: on a stack with protected resources it deletes every
 // unprotected one before it refuses at the first protected one (measured on prod by the
 // integration suite: 70 of its resources gone, the data kept, the stack down). The preview
-// refuses before anything is deleted.
+// refuses before anything is deleted; the error names the protected resources and the fix.
 func Destroy(ctx context.Context, s auto.Stack, opts ...optdestroy.Option) (auto.DestroyResult, error) {
-	if _, err := s.PreviewDestroy(ctx); err != nil {
-		if strings.Contains(err.Error(), "protected") {
-			err = fmt.Errorf("%w\nfix: set obs-stack:cluster.protectData false, run up once, then destroy", err)
+	var out bytes.Buffer
+	if _, err := s.PreviewDestroy(ctx, optdestroy.ProgressStreams(&out)); err != nil {
+		refused := fmt.Sprintf("destroy of %s refused at its preview, nothing was deleted", s.Name())
+		if protected := protectedResources(out.String()); len(protected) > 0 {
+			return auto.DestroyResult{}, fmt.Errorf("%s: %d resources are protected (obs-stack:cluster.protectData = true): %s; "+
+				"fix: pulumi config set --path obs-stack:cluster.protectData false, run up once, then destroy",
+				refused, len(protected), strings.Join(protected, ", "))
 		}
-		return auto.DestroyResult{}, fmt.Errorf("destroy of %s refused at its preview, nothing was deleted: %w", s.Name(), err)
+		return auto.DestroyResult{}, fmt.Errorf("%s: %w", refused, err)
 	}
 	return s.Destroy(ctx, opts...)
+}
+
+// protectedURN is the engine's refusal to delete a protected resource, in a destroy preview.
+var protectedURN = regexp.MustCompile(`resource "(urn:pulumi:[^"]+)" cannot be deleted`)
+
+// protectedResources names, as "Kind name", the resources the preview output says are protected.
+func protectedResources(previewOutput string) []string {
+	var names []string
+	for _, m := range protectedURN.FindAllStringSubmatch(previewOutput, -1) {
+		parts := strings.Split(m[1], "::") // urn:pulumi:<stack>, <project>, <parent types>$<type>, <name>
+		name, typ := parts[len(parts)-1], parts[len(parts)-2]
+		kind := typ[strings.LastIndexAny(typ, "$:")+1:]
+		if n := kind + " " + name; !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
 }

@@ -1,0 +1,33 @@
+package deploy
+
+import (
+	"os"
+	"slices"
+	"testing"
+)
+
+// TestProtectedResources reads the output of a real destroy preview of prod on the local plane
+// (`pulumi destroy --preview-only --stack prod` after ./scripts/up.sh with STACK=prod; the
+// plugin-path warnings removed): the engine refuses five protected StatefulSets, some of them
+// more than once.
+func TestProtectedResources(t *testing.T) {
+	raw, err := os.ReadFile("testdata/destroy-preview-protected.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"StatefulSet loki-index-gateway", "StatefulSet kafka", "StatefulSet loki-compactor", "StatefulSet loki-ingester", "StatefulSet loki-ruler"}
+	if got := protectedResources(string(raw)); !slices.Equal(got, want) {
+		t.Errorf("protected = %q, want %q", got, want)
+	}
+	for output, want := range map[string][]string{
+		"": nil,
+		"error: update failed": nil,
+		// A resource without a parent component has no $ in its type.
+		`resource "urn:pulumi:dev::obs-stack::kubernetes:core/v1:Namespace::observability-dev" cannot be deleted`: {"Namespace observability-dev"},
+		`resource "urn:pulumi:prod::obs-stack::obs-stack:kafka:Kafka$random:index/randomId:RandomId::kafka-cluster-id" cannot be deleted`: {"RandomId kafka-cluster-id"},
+	} {
+		if got := protectedResources(output); !slices.Equal(got, want) {
+			t.Errorf("protectedResources(%q) = %q, want %q", output, got, want)
+		}
+	}
+}
