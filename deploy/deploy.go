@@ -90,8 +90,8 @@ func Destroy(ctx context.Context, s auto.Stack, opts ...optdestroy.Option) (auto
 		refused := fmt.Sprintf("destroy of %s refused at its preview, nothing was deleted", s.Name())
 		if protected := protectedResources(out.String()); len(protected) > 0 {
 			return auto.DestroyResult{}, fmt.Errorf("%s: %d resources are protected (obs-stack:cluster.protectData = true): %s; "+
-				"fix: pulumi config set --path obs-stack:cluster.protectData false, run up once, then destroy",
-				refused, len(protected), strings.Join(protected, ", "))
+				"fix: pulumi config set --stack %s --path obs-stack:cluster.protectData false, run up once, then destroy",
+				refused, len(protected), strings.Join(protected, ", "), s.Name())
 		}
 		return auto.DestroyResult{}, fmt.Errorf("%s: %w", refused, err)
 	}

@@ -20,10 +20,10 @@ func TestProtectedResources(t *testing.T) {
 		t.Errorf("protected = %q, want %q", got, want)
 	}
 	for output, want := range map[string][]string{
-		"": nil,
+		"":                     nil,
 		"error: update failed": nil,
 		// A resource without a parent component has no $ in its type.
-		`resource "urn:pulumi:dev::obs-stack::kubernetes:core/v1:Namespace::observability-dev" cannot be deleted`: {"Namespace observability-dev"},
+		`resource "urn:pulumi:dev::obs-stack::kubernetes:core/v1:Namespace::observability-dev" cannot be deleted`:                         {"Namespace observability-dev"},
 		`resource "urn:pulumi:prod::obs-stack::obs-stack:kafka:Kafka$random:index/randomId:RandomId::kafka-cluster-id" cannot be deleted`: {"RandomId kafka-cluster-id"},
 	} {
 		if got := protectedResources(output); !slices.Equal(got, want) {
