@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -63,9 +64,11 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 		env[k] = v
 	}
 	if state := filepath.Join(dir, StateDir); isLocalBackend(backend, state) {
-		if err := os.MkdirAll(strings.TrimPrefix(backend, "file://"), 0o700); err != nil {
+		folder, _, _ := strings.Cut(strings.TrimPrefix(backend, "file://"), "?")
+		if err := os.MkdirAll(folder, 0o700); err != nil {
 			return auto.Stack{}, fmt.Errorf("creating local state folder: %w", err)
 		}
+		env["PULUMI_BACKEND_URL"] = withoutSidecars(backend)
 	}
 	if err := passphrase(dir, o.Stack, backend, lookup, env); err != nil {
 		return auto.Stack{}, err
@@ -77,6 +80,24 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 		return auto.Stack{}, fmt.Errorf("selecting stack %s: %w", o.Stack, err)
 	}
 	return s, nil
+}
+
+// withoutSidecars turns off the metadata sidecar files of gocloud's fileblob, which Pulumi's
+// file backend stores state through (metadata=skip). fileblob replaces a blob atomically (a
+// temporary file renamed over it) but first truncates and rewrites the blob's "<name>.attrs"
+// sidecar in place: an engine killed between the two (a lost CI runner, Ctrl-C twice) leaves
+// an empty prod.json.attrs, and every later command on the stack fails with "failed to load
+// checkpoint: EOF" (it happened once to the integration suite's interrupted up). The file
+// backend needs nothing from the sidecars: without them every write is the atomic rename.
+func withoutSidecars(backend string) string {
+	u, err := url.Parse(backend)
+	if err != nil || u.Query().Has("metadata") {
+		return backend
+	}
+	if strings.Contains(backend, "?") {
+		return backend + "&metadata=skip"
+	}
+	return backend + "?metadata=skip"
 }
 
 // Destroy destroys the stack only once the engine's own destroy preview passes. The Automation

@@ -31,3 +31,19 @@ func TestProtectedResources(t *testing.T) {
 		}
 	}
 }
+
+func TestWithoutSidecars(t *testing.T) {
+	for backend, want := range map[string]string{
+		"file:///home/me/obs-stack/.state":    "file:///home/me/obs-stack/.state?metadata=skip",
+		"file:///home/me/obs stack/.state":    "file:///home/me/obs stack/.state?metadata=skip", // the file backend reads the path raw
+		"file:///srv/.state?no_tmp_dir=false": "file:///srv/.state?no_tmp_dir=false&metadata=skip",
+		"file:///srv/.state?metadata=skip":    "file:///srv/.state?metadata=skip",
+		"file:///srv/.state?metadata=":        "file:///srv/.state?metadata=", // the user's choice stays
+		"file:///srv/.state/render-dev":       "file:///srv/.state/render-dev?metadata=skip",
+		"file:///srv/%zz":                     "file:///srv/%zz", // not a URL: left for Pulumi to refuse
+	} {
+		if got := withoutSidecars(backend); got != want {
+			t.Errorf("withoutSidecars(%q) = %q, want %q", backend, got, want)
+		}
+	}
+}

@@ -429,6 +429,18 @@ func TestDeploy(t *testing.T) {
 				t.Fatalf("up after recover: %v", err)
 			}
 			t.Logf("measured: up of prod after recovery took %s", time.Since(start).Round(time.Millisecond))
+			// The local state is written by atomic renames only, with no fileblob sidecar rewritten
+			// in place (deploy.withoutSidecars): a kill like the one above can no longer leave a
+			// checkpoint that fails to load ("failed to load checkpoint: EOF", seen once here).
+			stackFiles, _ := filepath.Glob(filepath.Join(dir, deploy.StateDir, ".pulumi", "stacks", "*", "*.json*"))
+			if len(stackFiles) == 0 {
+				t.Errorf("no stack checkpoint under %s: the layout of the local state changed", filepath.Join(dir, deploy.StateDir))
+			}
+			for _, f := range stackFiles {
+				if strings.HasSuffix(f, ".attrs") {
+					t.Errorf("%s: the local state still gets fileblob sidecar files", f)
+				}
+			}
 			out, err := kubectl(t, "-n", "observability-prod", "get", "statefulset", "loki-ingester", "-o", "jsonpath={.status.readyReplicas}")
 			if err != nil || out != "3" {
 				t.Fatalf("loki-ingester ready replicas = %q (%v)", out, err)
