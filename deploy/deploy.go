@@ -57,8 +57,7 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 	}
 	backend, _ := lookup("PULUMI_BACKEND_URL")
 	if backend == "" {
-		backend = "file://" + filepath.Join(dir, StateDir)
-		env["PULUMI_BACKEND_URL"] = backend
+		backend = "file://" + filepath.Join(dir, StateDir) // set below, as every local backend is
 	}
 	for k, v := range o.Env {
 		env[k] = v

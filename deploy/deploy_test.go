@@ -1,9 +1,13 @@
 package deploy
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 )
 
 // TestProtectedResources reads the output of a real destroy preview of prod on the local plane
@@ -45,5 +49,16 @@ func TestWithoutSidecars(t *testing.T) {
 		if got := withoutSidecars(backend); got != want {
 			t.Errorf("withoutSidecars(%q) = %q, want %q", backend, got, want)
 		}
+	}
+}
+
+// TestChanges: the stack's read of its own outputs and the unchanged resources are not changes.
+func TestChanges(t *testing.T) {
+	got := Changes(map[apitype.OpType]int{apitype.OpSame: 86, apitype.OpRead: 1, apitype.OpUpdate: 2, apitype.OpCreate: 0, apitype.OpReplace: 1})
+	if fmt.Sprint(got) != "map[replace:1 update:2]" {
+		t.Errorf("Changes = %v, want map[replace:1 update:2]", got)
+	}
+	if got := UpChanges(auto.UpdateSummary{}); len(got) != 0 {
+		t.Errorf("an update without a summary of changes changed %v", got)
 	}
 }

@@ -100,7 +100,7 @@ func (d *Display) handle(ev events.EngineEvent) {
 		s := d.inflight[m.URN]
 		delete(d.inflight, m.URN)
 		d.finished++
-		if m.Op == apitype.OpSame || m.Op == apitype.OpRead || m.Type == "pulumi:pulumi:Stack" {
+		if !changesSomething(m.Op) || m.Type == "pulumi:pulumi:Stack" {
 			return
 		}
 		took := ""

@@ -184,18 +184,6 @@ func kubectl(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
-// changes drops the "same" count from a change summary, and the read of the stack's own
-// previous outputs (the safe-change guard's stack reference), which changes nothing.
-func changes(summary map[apitype.OpType]int) map[apitype.OpType]int {
-	out := map[apitype.OpType]int{}
-	for op, n := range summary {
-		if op != apitype.OpSame && op != apitype.OpRead && n > 0 {
-			out[op] = n
-		}
-	}
-	return out
-}
-
 func expectNoChanges(t *testing.T, s auto.Stack) {
 	t.Helper()
 	start := time.Now()
@@ -203,7 +191,7 @@ func expectNoChanges(t *testing.T, s auto.Stack) {
 	if err != nil {
 		t.Fatalf("preview --expect-no-changes of %s: %v", s.Name(), err)
 	}
-	if c := changes(res.ChangeSummary); len(c) > 0 {
+	if c := deploy.Changes(res.ChangeSummary); len(c) > 0 {
 		t.Fatalf("perpetual diff in %s: %v", s.Name(), c)
 	}
 	t.Logf("measured: preview of %s (no changes) took %s", s.Name(), time.Since(start).Round(time.Millisecond))
@@ -260,7 +248,7 @@ func TestDeploy(t *testing.T) {
 			}
 			// The auto-named ConfigMap is replaced and the one StatefulSet that mounts it rolls.
 			want := map[apitype.OpType]int{apitype.OpReplace: 1, apitype.OpUpdate: 1}
-			if got := changes(res.ChangeSummary); fmt.Sprint(got) != fmt.Sprint(want) {
+			if got := deploy.Changes(res.ChangeSummary); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("retention change: %v, want %v", got, want)
 			}
 			if _, err := s.Up(ctx); err != nil {
@@ -538,14 +526,7 @@ func TestDeploy(t *testing.T) {
 			} else {
 				// The refused destroy deleted nothing: lifting the protection flips flags in the
 				// state and creates nothing back.
-				var summary map[apitype.OpType]int
-				if rc := res.Summary.ResourceChanges; rc != nil {
-					summary = map[apitype.OpType]int{}
-					for op, n := range *rc {
-						summary[apitype.OpType(op)] = n
-					}
-				}
-				if c := changes(summary); len(c) > 0 {
+				if c := deploy.UpChanges(res.Summary); len(c) > 0 {
 					t.Errorf("lifting prod's protection after the refused destroy changed %v: the refused destroy deleted what it should have kept", c)
 				}
 				t.Logf("measured: lifting prod's protection (an up) took %s", time.Since(start).Round(time.Millisecond))

@@ -287,7 +287,7 @@ func engine(ctx context.Context, root string) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			if c := changed(res.Summary.ResourceChanges); len(c) > 0 {
+			if c := deploy.UpChanges(res.Summary); len(c) > 0 {
 				return "", fmt.Errorf("the no-op up of %s changed %v", s.name, c)
 			}
 			if err := setPath(ctx, s.stack, s.oneKey, s.values[r%2]); err != nil {
@@ -299,7 +299,7 @@ func engine(ctx context.Context, root string) (string, error) {
 				return "", fmt.Errorf("one-key up of %s: %w", s.name, err)
 			}
 			s.change = append(s.change, time.Since(start))
-			s.touched = changed(res.Summary.ResourceChanges)
+			s.touched = deploy.UpChanges(res.Summary)
 		}
 	}
 	cli := plainCLI(ctx, proj, env)
@@ -351,19 +351,6 @@ func setPath(ctx context.Context, s auto.Stack, key, value string) error {
 }
 
 // changed drops same and read from an update's resource changes.
-func changed(m *map[string]int) map[string]int {
-	out := map[string]int{}
-	if m == nil {
-		return out
-	}
-	for op, n := range *m {
-		if op != "same" && op != "read" && n > 0 {
-			out[op] = n
-		}
-	}
-	return out
-}
-
 func show(m map[string]int) string {
 	var parts []string
 	for op, n := range m {
