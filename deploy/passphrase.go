@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -10,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -104,15 +104,7 @@ func isLocalBackend(backend, state string) bool {
 
 func hasEncryptionSalt(stackFile string) bool {
 	b, err := os.ReadFile(stackFile)
-	if err != nil {
-		return false
-	}
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if bytes.HasPrefix(line, []byte("encryptionsalt:")) {
-			return true
-		}
-	}
-	return false
+	return err == nil && encryptionSalt.Match(b)
 }
 
 // redact drops credentials from a backend URL before it goes into an error.
@@ -123,3 +115,24 @@ func redact(backend string) string {
 	}
 	return u.Redacted()
 }
+
+// CopyProject copies the project file and the stack files from root into dir without their
+// encryptionsalt: the copy's stacks get a passphrase of their own (the integration suite's and
+// the benchmark's), and a salt that ./scripts/up.sh wrote into the checkout belongs to its
+// .state/passphrase.
+func CopyProject(root, dir string) error {
+	for _, f := range []string{"Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"} {
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			return err
+		}
+		b = encryptionSalt.ReplaceAll(b, nil)
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encryptionSalt is a stack file's encryptionsalt line.
+var encryptionSalt = regexp.MustCompile(`(?m)^encryptionsalt:.*\n?`)

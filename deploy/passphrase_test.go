@@ -107,3 +107,35 @@ func TestSaltedStackWithoutItsPassphraseIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCopyProjectDropsTheSalt: the copy keeps every line of the stack files but their
+// encryptionsalt, which belongs to the checkout's .state/passphrase.
+func TestCopyProjectDropsTheSalt(t *testing.T) {
+	root, dir := t.TempDir(), t.TempDir()
+	files := map[string]string{
+		"Pulumi.yaml":      "name: obs-stack\nruntime: go\n",
+		"Pulumi.dev.yaml":  "encryptionsalt: v1:abc:def\nconfig:\n  obs-stack:loki.mode: SingleBinary\n",
+		"Pulumi.prod.yaml": "config:\n  obs-stack:cluster.nodes: 3\nencryptionsalt: v1:ghi", // last line, no newline
+	}
+	for f, text := range files {
+		if err := os.WriteFile(filepath.Join(root, f), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := CopyProject(root, dir); err != nil {
+		t.Fatal(err)
+	}
+	for f, want := range map[string]string{
+		"Pulumi.yaml":      files["Pulumi.yaml"],
+		"Pulumi.dev.yaml":  "config:\n  obs-stack:loki.mode: SingleBinary\n",
+		"Pulumi.prod.yaml": "config:\n  obs-stack:cluster.nodes: 3\n",
+	} {
+		got, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil || string(got) != want {
+			t.Errorf("%s = %q (%v), want %q", f, got, err, want)
+		}
+	}
+	if err := CopyProject(t.TempDir(), dir); err == nil {
+		t.Error("a root without stack files must be an error")
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -147,17 +146,8 @@ func stopMarked(grace time.Duration) []string {
 func project(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, f := range []string{"Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"} {
-		b, err := os.ReadFile(filepath.Join(repoRoot, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The suite makes fresh stacks with a passphrase of their own: an encryptionsalt that
-		// ./scripts/up.sh wrote into the checkout's stack file belongs to its .state/passphrase.
-		b = regexp.MustCompile(`(?m)^encryptionsalt:.*\n`).ReplaceAll(b, nil)
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := deploy.CopyProject(repoRoot, dir); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }

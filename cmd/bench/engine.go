@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -102,22 +101,6 @@ func toolchainBin(ctx context.Context, root string) (string, error) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	return lines[len(lines)-1], nil
-}
-
-// project copies the stack files into dir without the encryptionsalt a local ./scripts/up.sh
-// wrote (the benchmark's stacks have a passphrase of their own), as integration's project().
-func project(root, dir string) error {
-	for _, f := range []string{"Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"} {
-		b, err := os.ReadFile(filepath.Join(root, f))
-		if err != nil {
-			return err
-		}
-		b = regexp.MustCompile(`(?m)^encryptionsalt:.*\n`).ReplaceAll(b, nil)
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 type benchStack struct {
@@ -220,7 +203,7 @@ func engine(ctx context.Context, root string) (string, error) {
 		}
 	}
 	proj := filepath.Join(tmp, "project")
-	if err := project(root, proj); err != nil {
+	if err := deploy.CopyProject(root, proj); err != nil {
 		return "", err
 	}
 
