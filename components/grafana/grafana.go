@@ -71,8 +71,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return provisioning.Build(args.Settings, in)
 	}).(pulumi.StringOutput)
 
-	labels := kube.NewLabels("grafana-datasources", args.Instance, "datasources", "").All
-	labels[args.SidecarLabel] = pulumi.String(args.SidecarLabelValue)
+	labels := kube.NewLabels("grafana-datasources", args.Instance, "datasources", "").With(map[string]string{args.SidecarLabel: args.SidecarLabelValue})
 	secret, err := corev1.NewSecret(ctx, name, &corev1.SecretArgs{
 		Metadata:   kube.Meta(args.SecretName, namespace, labels),
 		Type:       pulumi.String("Opaque"),

@@ -48,6 +48,19 @@ func NewLabels(name, instance, component, image string) Labels {
 	return Labels{Selector: sel, All: all}
 }
 
+// With is All plus labels another controller selects the object by (a Prometheus Operator's
+// selector, Grafana's sidecar label).
+func (l Labels) With(extra map[string]string) pulumi.StringMap {
+	out := pulumi.StringMap{}
+	for k, v := range l.All {
+		out[k] = v
+	}
+	for k, v := range extra {
+		out[k] = pulumi.String(v)
+	}
+	return out
+}
+
 // Hash is a short content hash for config-hash annotations.
 func Hash(content ...string) string {
 	h := sha256.New()

@@ -91,10 +91,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("registering monitoring component: %w", err)
 	}
 	parent := pulumi.Parent(c)
-	labels := kube.NewLabels("obs-stack-monitoring", args.Instance, "monitoring", "").All
-	for k, v := range args.SelectorLabels {
-		labels[k] = pulumi.String(v)
-	}
+	labels := kube.NewLabels("obs-stack-monitoring", args.Instance, "monitoring", "").With(args.SelectorLabels)
 	custom := func(kind, objectName string, spec any) error {
 		fields, err := specFields(spec)
 		if err != nil {
@@ -142,10 +139,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		for _, file := range slices.Sorted(maps.Keys(args.Dashboards)) {
 			data[file] = pulumi.String(args.Dashboards[file])
 		}
-		dashLabels := kube.NewLabels("obs-stack-dashboards", args.Instance, "dashboards", "").All
-		for k, v := range args.DashboardLabels {
-			dashLabels[k] = pulumi.String(v)
-		}
+		dashLabels := kube.NewLabels("obs-stack-dashboards", args.Instance, "dashboards", "").With(args.DashboardLabels)
 		var namespace pulumi.StringInput = args.Namespace
 		if args.DashboardNamespace != "" {
 			namespace = pulumi.String(args.DashboardNamespace)
