@@ -10,7 +10,6 @@ import (
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"obs-stack/components/kube"
@@ -67,27 +66,20 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		env = append(env, kube.EnvFromSecret("LOKI_USERNAME", args.CredentialsSecret, "username"), kube.EnvFromSecret("LOKI_PASSWORD", args.CredentialsSecret, "password"))
 		flags = append(flags, pulumi.String("-user=$(LOKI_USERNAME)"), pulumi.String("-pass=$(LOKI_PASSWORD)"), pulumi.String("-tenant-id="+args.Tenant))
 	}
-	_, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
-		Metadata: kube.Meta(Container, args.Namespace, labels.All),
-		Spec: &appsv1.DeploymentSpecArgs{
-			Replicas: pulumi.Int(1),
-			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
-			Template: kube.Pod{
-				Labels: labels, UID: 10001,
-				Containers: []corev1.ContainerArgs{{
-					Name:      pulumi.String(Container),
-					Image:     pulumi.String(args.Image),
-					Args:      flags,
-					Env:       env,
-					Ports:     kube.ContainerPorts(port),
-					Resources: kube.Resources(args.Resources),
-					ReadinessProbe: &corev1.ProbeArgs{
-						HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/metrics"), Port: pulumi.String(port.Name)},
-					},
-				}},
-			}.Template(),
-		},
-	}, pulumi.Parent(c))
+	_, err := appsv1.NewDeployment(ctx, name, kube.Pod{
+		Labels: labels, UID: 10001,
+		Containers: []corev1.ContainerArgs{{
+			Name:      pulumi.String(Container),
+			Image:     pulumi.String(args.Image),
+			Args:      flags,
+			Env:       env,
+			Ports:     kube.ContainerPorts(port),
+			Resources: kube.Resources(args.Resources),
+			ReadinessProbe: &corev1.ProbeArgs{
+				HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/metrics"), Port: pulumi.String(port.Name)},
+			},
+		}},
+	}.Deployment(Container, args.Namespace, 1), pulumi.Parent(c))
 	if err != nil {
 		return nil, fmt.Errorf("creating the canary Deployment: %w", err)
 	}

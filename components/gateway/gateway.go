@@ -158,18 +158,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		containers = append(containers, args.Exporter.Container(ExporterPort,
 			"--nginx.scrape-uri=http://"+statusListen+nginx.StatusPath, fmt.Sprintf("--web.listen-address=:%d", ExporterPort)))
 	}
-	_, err = appsv1.NewDeployment(ctx, objectName, &appsv1.DeploymentArgs{
-		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
-		Spec: &appsv1.DeploymentSpecArgs{
-			Replicas: pulumi.Int(w.Replicas),
-			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
-			Template: kube.Pod{
-				Labels: labels, UID: uid, ConfigHash: kube.HashOf(c.ConfigText), Volumes: volumes,
-				Containers: containers,
-				Spec:       corev1.PodSpecArgs{Affinity: kube.AntiAffinity(w.AntiAffinity, labels.Selector)},
-			}.Template(),
-		},
-	}, parent)
+	_, err = appsv1.NewDeployment(ctx, objectName, kube.Pod{
+		Labels: labels, UID: uid, ConfigHash: kube.HashOf(c.ConfigText), Volumes: volumes,
+		Containers: containers,
+		Spec:       corev1.PodSpecArgs{Affinity: kube.AntiAffinity(w.AntiAffinity, labels.Selector)},
+	}.Deployment(objectName, args.Namespace, w.Replicas), parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating gateway Deployment: %w", err)
 	}

@@ -267,14 +267,8 @@ func exporter(ctx *pulumi.Context, name string, args *Args, bootstrap pulumi.Str
 		}
 		return out
 	}).(pulumi.StringArrayOutput)
-	_, err := appsv1.NewDeployment(ctx, name+"-exporter", &appsv1.DeploymentArgs{
-		Metadata: kube.Meta("kafka-exporter", args.Namespace, labels.All),
-		Spec: &appsv1.DeploymentSpecArgs{
-			Replicas: pulumi.Int(1),
-			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
-			Template: kube.Pod{Labels: labels, UID: 65534, Containers: []corev1.ContainerArgs{container}}.Template(),
-		},
-	}, parent)
+	pod := kube.Pod{Labels: labels, UID: 65534, Containers: []corev1.ContainerArgs{container}}
+	_, err := appsv1.NewDeployment(ctx, name+"-exporter", pod.Deployment("kafka-exporter", args.Namespace, 1), parent)
 	if err != nil {
 		return fmt.Errorf("creating the Kafka exporter: %w", err)
 	}

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -130,6 +131,18 @@ func (s Sidecar) Container(port int, args ...string) corev1.ContainerArgs {
 		Resources: Resources(s.Resources),
 		ReadinessProbe: &corev1.ProbeArgs{
 			HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/metrics"), Port: pulumi.String(p.Name)},
+		},
+	}
+}
+
+// Deployment is a Deployment named name of replicas of the pod, selected by its selector labels.
+func (p Pod) Deployment(name string, namespace pulumi.StringInput, replicas int) *appsv1.DeploymentArgs {
+	return &appsv1.DeploymentArgs{
+		Metadata: Meta(name, namespace, p.Labels.All),
+		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas: pulumi.Int(replicas),
+			Selector: &metav1.LabelSelectorArgs{MatchLabels: p.Labels.Selector},
+			Template: p.Template(),
 		},
 	}
 }

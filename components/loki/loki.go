@@ -209,7 +209,7 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 	if t.HoldsData {
 		grace = 300 // ingesters flush their chunks on shutdown
 	}
-	template := kube.Pod{
+	pod := kube.Pod{
 		Labels: labels, UID: uid, ConfigHash: pulumi.String(w.configHash), Volumes: volumes, LaterVolumes: scratch,
 		Containers: []corev1.ContainerArgs{{
 			Name:  pulumi.String("loki"),
@@ -233,8 +233,7 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 			Affinity:                      kube.AntiAffinity(t.Workload.AntiAffinity, labels.Selector),
 			TerminationGracePeriodSeconds: pulumi.Int(grace),
 		},
-	}.Template()
-	selector := &metav1.LabelSelectorArgs{MatchLabels: labels.Selector}
+	}
 	workloadName := svcName
 	if t.Stateful {
 		_, err = appsv1.NewStatefulSet(w.ctx, workloadName, &appsv1.StatefulSetArgs{
@@ -242,9 +241,9 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 			Spec: &appsv1.StatefulSetSpecArgs{
 				Replicas:            pulumi.Int(t.Workload.Replicas),
 				ServiceName:         headless.Metadata.Name().Elem(),
-				Selector:            selector,
+				Selector:            &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
 				PodManagementPolicy: pulumi.String("Parallel"),
-				Template:            template,
+				Template:            pod.Template(),
 				VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{
 					kube.ClaimTemplate("storage", w.args.StorageClass, t.Workload.Storage),
 				},
@@ -252,14 +251,7 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 			},
 		}, append(kube.DataOptions(w.args.ProtectData), w.parent)...)
 	} else {
-		_, err = appsv1.NewDeployment(w.ctx, workloadName, &appsv1.DeploymentArgs{
-			Metadata: kube.Meta(workloadName, w.args.Namespace, labels.All),
-			Spec: &appsv1.DeploymentSpecArgs{
-				Replicas: pulumi.Int(t.Workload.Replicas),
-				Selector: selector,
-				Template: template,
-			},
-		}, w.parent)
+		_, err = appsv1.NewDeployment(w.ctx, workloadName, pod.Deployment(workloadName, w.args.Namespace, t.Workload.Replicas), w.parent)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating Loki %s workload: %w", t.Name, err)
@@ -298,18 +290,11 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 		containers = append(containers, e.Container(MemcachedExporterPort,
 			fmt.Sprintf("--memcached.address=localhost:%d", MemcachedPort), fmt.Sprintf("--web.listen-address=:%d", MemcachedExporterPort)))
 	}
-	_, err := appsv1.NewDeployment(w.ctx, svcName, &appsv1.DeploymentArgs{
-		Metadata: kube.Meta(svcName, w.args.Namespace, labels.All),
-		Spec: &appsv1.DeploymentSpecArgs{
-			Replicas: pulumi.Int(workload.Replicas),
-			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
-			Template: kube.Pod{
-				Labels: labels, UID: 11211, // the image's memcache user
-				Containers: containers,
-				Spec:       corev1.PodSpecArgs{Affinity: kube.AntiAffinity(cache.AntiAffinity, labels.Selector)},
-			}.Template(),
-		},
-	}, w.parent)
+	_, err := appsv1.NewDeployment(w.ctx, svcName, kube.Pod{
+		Labels: labels, UID: 11211, // the image's memcache user
+		Containers: containers,
+		Spec:       corev1.PodSpecArgs{Affinity: kube.AntiAffinity(cache.AntiAffinity, labels.Selector)},
+	}.Deployment(svcName, w.args.Namespace, workload.Replicas), w.parent)
 	if err != nil {
 		return fmt.Errorf("creating memcached %s: %w", cacheName, err)
 	}
