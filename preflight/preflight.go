@@ -28,22 +28,22 @@ type Options struct {
 
 // Check loads and validates the stack's spec and guards against data-losing changes. It
 // returns every problem at once; a spec that fails here must register nothing.
-func Check(ctx *pulumi.Context, o Options) (stacks.Spec, error) {
-	spec, err := LoadSpec(ctx, o)
+func Check(ctx *pulumi.Context, o Options) (stacks.Valid, error) {
+	valid, err := LoadSpec(ctx, o)
 	if errors.Is(err, stacks.ErrNoPreset) {
-		return spec, err
+		return valid, err
 	}
-	if changeErr := CheckChanges(ctx, spec); changeErr != nil {
+	if changeErr := CheckChanges(ctx, valid.Spec); changeErr != nil {
 		err = errors.Join(err, changeErr)
 	}
-	return spec, err
+	return valid, err
 }
 
 // LoadSpec reads the stack's config, merges it onto the preset and validates the result.
 // Warnings go to the Pulumi log; the error names every bad key at once, and the spec is
 // returned next to it (a key that failed to load keeps its preset value) so that the caller
-// can run the remaining checks too.
-func LoadSpec(ctx *pulumi.Context, o Options) (stacks.Spec, error) {
+// can run the remaining checks too; only a spec without error carries the parsed values.
+func LoadSpec(ctx *pulumi.Context, o Options) (stacks.Valid, error) {
 	dir := projectDir(ctx, o)
 	config := map[string]string{}
 	for _, key := range configKeys(ctx, dir) {
@@ -53,7 +53,7 @@ func LoadSpec(ctx *pulumi.Context, o Options) (stacks.Spec, error) {
 	}
 	spec, loadErr := stacks.Load(ctx.Stack(), config)
 	if errors.Is(loadErr, stacks.ErrNoPreset) {
-		return spec, fmt.Errorf("stack %q cannot be deployed:\n%w", ctx.Stack(), loadErr)
+		return stacks.Valid{Spec: spec}, fmt.Errorf("stack %q cannot be deployed:\n%w", ctx.Stack(), loadErr)
 	}
 	var errs []error
 	if loadErr != nil {
@@ -65,7 +65,7 @@ func LoadSpec(ctx *pulumi.Context, o Options) (stacks.Spec, error) {
 				"or set obs-stack:cluster.useLiveNodes false and describe the nodes in obs-stack:cluster.nodes, nodeCPU and nodeMemory", err))
 		} else if err := ctx.Log.Info(fmt.Sprintf("sizing against the live cluster: %d schedulable node(s) of at least %s CPU / %s",
 			spec.Cluster.Nodes, spec.Cluster.NodeCPU, spec.Cluster.NodeMemory), nil); err != nil {
-			return spec, err
+			return stacks.Valid{Spec: spec}, err
 		}
 	}
 	if spec.Monitoring.Enabled && spec.Cluster.UseLiveNodes && !o.Rendering {
@@ -76,19 +76,19 @@ func LoadSpec(ctx *pulumi.Context, o Options) (stacks.Spec, error) {
 	if err := spec.CheckSiblings(ctx.Stack(), siblings(ctx, dir)); err != nil {
 		errs = append(errs, err)
 	}
-	warnings, err := spec.Validate()
+	valid, warnings, err := spec.Validate()
 	for _, w := range warnings {
 		if logErr := ctx.Log.Warn(w, nil); logErr != nil {
-			return spec, errors.Join(err, logErr)
+			return stacks.Valid{Spec: spec}, errors.Join(err, logErr)
 		}
 	}
 	if err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
-		return spec, fmt.Errorf("stack %q cannot be deployed:\n%w", ctx.Stack(), errors.Join(errs...))
+		return stacks.Valid{Spec: spec}, fmt.Errorf("stack %q cannot be deployed:\n%w", ctx.Stack(), errors.Join(errs...))
 	}
-	return spec, nil
+	return valid, nil
 }
 
 // siblings are the project's other stacks, as their stack files describe them (a file that

@@ -2,7 +2,6 @@ package program
 
 import (
 	"fmt"
-	"slices"
 
 	"obs-stack/components/alloy"
 	"obs-stack/components/canary"
@@ -24,7 +23,7 @@ import (
 
 // alloyArgs: the push URL and credentials from the gateway, the brokers from Kafka (nil
 // without Kafka or with alloy.consumeKafka off).
-func alloyArgs(spec stacks.Spec, stack kube.Stack, gw *gateway.Gateway, k *kafka.Kafka) *alloy.Args {
+func alloyArgs(spec stacks.Valid, stack kube.Stack, gw *gateway.Gateway, k *kafka.Kafka) *alloy.Args {
 	a := spec.Alloy
 	args := &alloy.Args{
 		Stack: stack, Image: a.Image, Resources: a.Resources,
@@ -41,7 +40,7 @@ func alloyArgs(spec stacks.Spec, stack kube.Stack, gw *gateway.Gateway, k *kafka
 }
 
 // grafanaArgs: the gateway's URL, and its credentials when auth is on.
-func grafanaArgs(spec stacks.Spec, stack kube.Stack, gw *gateway.Gateway) *grafana.Args {
+func grafanaArgs(spec stacks.Valid, stack kube.Stack, gw *gateway.Gateway) *grafana.Args {
 	g := spec.Grafana
 	args := &grafana.Args{
 		Stack: stack, SecretNamespace: g.Namespace, SecretName: spec.DatasourceSecretName(),
@@ -58,7 +57,7 @@ func grafanaArgs(spec stacks.Spec, stack kube.Stack, gw *gateway.Gateway) *grafa
 }
 
 // gatewayArgs: the routes and ring pages from Loki.
-func gatewayArgs(spec stacks.Spec, stack kube.Stack, lk *loki.Loki) *gateway.Args {
+func gatewayArgs(spec stacks.Valid, stack kube.Stack, lk *loki.Loki) *gateway.Args {
 	return &gateway.Args{
 		Stack: stack, Image: spec.Gateway.Image, Workload: spec.Gateway.Workload, Resolver: spec.Cluster.DNSService,
 		AuthEnabled: spec.Loki.AuthEnabled, Tenant: spec.Loki.Tenant,
@@ -68,7 +67,7 @@ func gatewayArgs(spec stacks.Spec, stack kube.Stack, lk *loki.Loki) *gateway.Arg
 }
 
 // exporter is a monitoring sidecar, nil with monitoring off.
-func exporter(spec stacks.Spec, image string, r stacks.Resources) *kube.Sidecar {
+func exporter(spec stacks.Valid, image string, r stacks.Resources) *kube.Sidecar {
 	if !spec.Monitoring.Enabled {
 		return nil
 	}
@@ -76,7 +75,7 @@ func exporter(spec stacks.Spec, image string, r stacks.Resources) *kube.Sidecar 
 }
 
 // canaryArgs: the gateway's URL and credentials, the stack's tenant.
-func canaryArgs(spec stacks.Spec, stack kube.Stack, gw *gateway.Gateway) *canary.Args {
+func canaryArgs(spec stacks.Valid, stack kube.Stack, gw *gateway.Gateway) *canary.Args {
 	c := spec.Monitoring.Canary
 	return &canary.Args{
 		Stack: stack, Image: c.Image, Resources: c.Resources,
@@ -85,7 +84,7 @@ func canaryArgs(spec stacks.Spec, stack kube.Stack, gw *gateway.Gateway) *canary
 }
 
 // monitoringOptions say which parts run, for the monitors, alerts and dashboards.
-func monitoringOptions(spec stacks.Spec) mixin.Options {
+func monitoringOptions(spec stacks.Valid) mixin.Options {
 	o := mixin.Options{
 		Namespace: spec.Cluster.Namespace, Mode: spec.Loki.Mode,
 		Caches: spec.Loki.Caches.Enabled(),
@@ -103,7 +102,7 @@ func monitoringOptions(spec stacks.Spec) mixin.Options {
 	return o
 }
 
-func monitoringArgs(spec stacks.Spec, stack kube.Stack) (*monitoring.Args, error) {
+func monitoringArgs(spec stacks.Valid, stack kube.Stack) (*monitoring.Args, error) {
 	m := spec.Monitoring
 	o := monitoringOptions(spec)
 	args := &monitoring.Args{
@@ -126,7 +125,7 @@ func monitoringArgs(spec stacks.Spec, stack kube.Stack) (*monitoring.Args, error
 	return args, nil
 }
 
-func kafkaArgs(spec stacks.Spec, stack kube.Stack) *kafka.Args {
+func kafkaArgs(spec stacks.Valid, stack kube.Stack) *kafka.Args {
 	k := spec.Kafka
 	return &kafka.Args{
 		Stack: stack, Image: k.Image, Workload: k.Workload,
@@ -137,7 +136,7 @@ func kafkaArgs(spec stacks.Spec, stack kube.Stack) *kafka.Args {
 }
 
 // netpolArgs: the components the spec creates decide the flows.
-func netpolArgs(spec stacks.Spec, stack kube.Stack) *netpol.Args {
+func netpolArgs(spec stacks.Valid, stack kube.Stack) *netpol.Args {
 	args := &netpol.Args{
 		Stack:            stack,
 		Caches:           spec.Loki.Caches.Enabled(),
@@ -149,13 +148,11 @@ func netpolArgs(spec stacks.Spec, stack kube.Stack) *netpol.Args {
 		Monitoring:       spec.Monitoring.Enabled,
 		Canary:           spec.Monitoring.Canary.Enabled,
 	}
-	if slices.Contains(spec.Loki.ObjectStores(), stacks.StorageS3) { // new data or an older period
-		args.ObjectStore = &spec.Loki.Storage.S3
-	}
+	args.ObjectStore = spec.S3 // nil unless new data or an older period is in S3
 	return args
 }
 
-func lokiArgs(spec stacks.Spec, stack kube.Stack) *loki.Args {
-	return &loki.Args{Stack: stack, Loki: spec.Loki, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
+func lokiArgs(spec stacks.Valid, stack kube.Stack) *loki.Args {
+	return &loki.Args{Stack: stack, Loki: spec.Loki, Retention: spec.Retention, ObjectStores: spec.ObjectStores, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
 		MemcachedExporter: exporter(spec, spec.Monitoring.MemcachedExporterImage, stacks.MemcachedExporterResources)}
 }

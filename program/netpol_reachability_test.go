@@ -315,7 +315,7 @@ func TestReachabilityIsExactlyThePipeline(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := spec.Validate(); err != nil {
+			if _, _, err := spec.Validate(); err != nil {
 				t.Fatal(err)
 			}
 			ns := spec.Cluster.Namespace

@@ -103,7 +103,7 @@ func declare(ctx *pulumi.Context, projectDir string) error {
 
 // cluster declares what every component is created through: the Kubernetes provider, the
 // random provider and, when the stack owns it, the Namespace.
-func cluster(ctx *pulumi.Context, spec stacks.Spec, renderDir string) (pulumi.ResourceOption, pulumi.StringInput, error) {
+func cluster(ctx *pulumi.Context, spec stacks.Valid, renderDir string) (pulumi.ResourceOption, pulumi.StringInput, error) {
 	if renderDir != "" {
 		if err := ctx.Log.Warn("rendering manifests to "+renderDir+" instead of applying them: rendered Secrets are plain text", nil); err != nil {
 			return nil, nil, err
@@ -150,7 +150,7 @@ func cluster(ctx *pulumi.Context, spec stacks.Spec, renderDir string) (pulumi.Re
 }
 
 // export sets the stack outputs; k is nil without Kafka.
-func export(ctx *pulumi.Context, spec stacks.Spec, lk *loki.Loki, gw *gateway.Gateway, k *kafka.Kafka, ds *grafana.Datasources) error {
+func export(ctx *pulumi.Context, spec stacks.Valid, lk *loki.Loki, gw *gateway.Gateway, k *kafka.Kafka, ds *grafana.Datasources) error {
 	if k != nil {
 		ctx.Export("kafkaBootstrapServers", k.BootstrapServers)
 		ctx.Export("kafkaTopics", pulumi.ToStringArray(k.Topics))
@@ -191,7 +191,7 @@ func export(ctx *pulumi.Context, spec stacks.Spec, lk *loki.Loki, gw *gateway.Ga
 	return nil
 }
 
-func sizingOutput(spec stacks.Spec) []map[string]any {
+func sizingOutput(spec stacks.Valid) []map[string]any {
 	var out []map[string]any
 	for _, g := range spec.Sizing() {
 		out = append(out, map[string]any{

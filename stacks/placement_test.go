@@ -220,7 +220,7 @@ func TestHugeSpecValuesStaySafe(t *testing.T) {
 	s.Loki.Caches.ChunksCache.SizeMB = 4e18
 	s.Loki.Querier.Replicas = 1 << 62
 	start := time.Now()
-	warnings, err := s.ValidateAt(now)
+	_, warnings, err := s.ValidateAt(now)
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %v", d)
 	}
@@ -262,7 +262,7 @@ func TestPlacementEdges(t *testing.T) {
 	if _, ok := s.Place(); ok {
 		t.Error("placed pods on 0 nodes (cluster.nodes is reported by the cluster checks)")
 	}
-	if _, err := s.Validate(); err == nil || strings.Count(err.Error(), "obs-stack:cluster.nodes = 0") != 1 {
+	if _, _, err := s.Validate(); err == nil || strings.Count(err.Error(), "obs-stack:cluster.nodes = 0") != 1 {
 		t.Errorf("0 nodes should be reported once, by the cluster checks: %v", err)
 	}
 
@@ -272,7 +272,7 @@ func TestPlacementEdges(t *testing.T) {
 	}
 
 	s.Cluster.NodeMemory = "9999999Ei"
-	if warnings, err := s.Validate(); err != nil || len(warnings) > 0 {
+	if _, warnings, err := s.Validate(); err != nil || len(warnings) > 0 {
 		t.Errorf("huge node memory: err %v, warnings %v", err, warnings)
 	}
 

@@ -27,6 +27,7 @@ type checker struct {
 	errs     []error
 	warnings []string
 	now      time.Time
+	valid    Valid // what the checks parsed, returned when they all pass
 }
 
 func (c *checker) fail(key string, value any, reason, fix string, args ...any) {
@@ -38,12 +39,13 @@ func (c *checker) warn(key string, value any, reason, fix string) {
 }
 
 // Validate checks the merged spec in one pass and returns every problem at once, plus
-// warnings for things that deploy but deserve attention.
-func (s Spec) Validate() (warnings []string, err error) { return s.ValidateAt(time.Now()) }
+// warnings for things that deploy but deserve attention. On success it returns the spec with
+// the values it parsed (Valid), which is what the program deploys.
+func (s Spec) Validate() (Valid, []string, error) { return s.ValidateAt(time.Now()) }
 
 // ValidateAt is Validate on the day of now (schema periods are checked against today, UTC).
-func (s Spec) ValidateAt(now time.Time) (warnings []string, err error) {
-	c := &checker{now: now.UTC()}
+func (s Spec) ValidateAt(now time.Time) (Valid, []string, error) {
+	c := &checker{now: now.UTC(), valid: Valid{Spec: s}}
 	s.checkCluster(c)
 	s.checkLoki(c)
 	s.checkGateway(c)
@@ -52,7 +54,10 @@ func (s Spec) ValidateAt(now time.Time) (warnings []string, err error) {
 	s.checkKafka(c)
 	s.checkMonitoring(c)
 	s.checkCapacity(c)
-	return c.warnings, errors.Join(c.errs...)
+	if len(c.errs) > 0 {
+		return Valid{}, c.warnings, errors.Join(c.errs...)
+	}
+	return c.valid, c.warnings, nil
 }
 
 // Bounds of the counts in the spec: far below int32, so that no sizing sum can overflow.

@@ -74,7 +74,9 @@ func (s Spec) checkLoki(c *checker) {
 const MaxIngestionMB = 100000
 
 func checkLimits(c *checker, l LokiLimits) {
-	switch d, err := model.ParseDuration(l.RetentionPeriod); {
+	d, err := model.ParseDuration(l.RetentionPeriod)
+	c.valid.Retention = time.Duration(d)
+	switch {
 	case err != nil || d < 0:
 		c.fail("loki.limits.retentionPeriod", l.RetentionPeriod, "not a duration", "write it like 744h, 30d or 0s (keep forever)")
 	case d > 0 && d < model.Duration(24*time.Hour):

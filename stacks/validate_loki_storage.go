@@ -19,10 +19,8 @@ var (
 	bucketName  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 )
 
-// ObjectStores are the object stores Loki must be configured for: loki.storage.type, where
-// new data goes, and every store a schema period names (an older period may keep another
-// store while a migration runs). Sorted, without repeats.
-func (l Loki) ObjectStores() []string {
+// objectStores are the object stores in use (Valid.ObjectStores).
+func (l Loki) objectStores() []string {
 	stores := []string{l.Storage.Type}
 	for _, p := range l.Schemas {
 		stores = append(stores, p.ObjectStore)
@@ -41,7 +39,8 @@ func (s Spec) checkLokiStorage(c *checker) {
 	default:
 		c.fail("loki.storage.type", st.Type, "unknown storage type", "set it to filesystem (SingleBinary, one replica) or s3")
 	}
-	stores := l.ObjectStores()
+	stores := l.objectStores()
+	c.valid.ObjectStores = stores
 	if slices.Contains(stores, StorageFilesystem) {
 		// Blame the key that brings the filesystem in: the storage type, or an older period.
 		key, value := "loki.storage.type", st.Type
@@ -68,9 +67,13 @@ func (s Spec) checkS3(c *checker) {
 	if s3.Endpoint == "" && s3.Region == "" {
 		c.fail("loki.storage.s3.region", s3.Region, "s3 needs an endpoint or a region", "set obs-stack:loki.storage.s3.endpoint (MinIO etc.) or obs-stack:loki.storage.s3.region (AWS)")
 	}
-	if endpoint, err := s3.ParseEndpoint(s.Cluster.Domain); err != nil {
+	endpoint, err := s3.ParseEndpoint(s.Cluster.Domain)
+	if err != nil {
 		c.fail("loki.storage.s3.endpoint", s3.Endpoint, err.Error(), "write it like http://minio.minio.svc.cluster.local:9000 or https://s3.eu-west-1.amazonaws.com")
-	} else if s.Cluster.NetworkPolicies && endpoint.Namespace == s.Cluster.Namespace {
+	} else {
+		c.valid.S3 = &endpoint
+	}
+	if err == nil && s.Cluster.NetworkPolicies && endpoint.Namespace == s.Cluster.Namespace {
 		c.fail("loki.storage.s3.endpoint", s3.Endpoint, fmt.Sprintf("the store runs in the stack's namespace %s, where the default-deny NetworkPolicy blocks the store's own pods", s.Cluster.Namespace),
 			"run the store in its own namespace, or set obs-stack:cluster.networkPolicies false")
 	}
@@ -96,7 +99,8 @@ type S3Endpoint struct {
 	Namespace string
 }
 
-// ParseEndpoint reads the endpoint the way Loki does: a URL, or a bare host[:port] whose
+// ParseEndpoint reads the endpoint the way Loki does (validation's parser; the program takes
+// its result from Valid.S3): a URL, or a bare host[:port] whose
 // scheme follows insecure. No endpoint means AWS S3 over HTTPS.
 func (s S3Storage) ParseEndpoint(domain string) (S3Endpoint, error) {
 	if s.Endpoint == "" {

@@ -12,7 +12,8 @@ func loadAndValidate(stack string, config map[string]string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.Validate()
+	_, warnings, err := s.Validate()
+	return warnings, err
 }
 
 func TestPresetsAreValidAndQuiet(t *testing.T) {

@@ -2,9 +2,8 @@ package loki
 
 import (
 	"fmt"
-	"slices"
+	"time"
 
-	"github.com/prometheus/common/model"
 	"sigs.k8s.io/yaml"
 
 	"obs-stack/components/kube"
@@ -227,11 +226,19 @@ func usesMemberlist(l stacks.Loki) bool {
 	return !(l.Mode == stacks.SingleBinary && l.SingleBinary.Replicas == 1)
 }
 
-// BuildConfig turns the loki section into Loki's config for its mode; namespace and domain
-// name the Services it points at.
-func BuildConfig(l stacks.Loki, namespace, domain string) Config {
-	n := names{namespace: namespace, domain: domain}
-	retention, _ := model.ParseDuration(l.Limits.RetentionPeriod) // validated before
+// ConfigInput is what Loki's config is built from: the loki section, what validation parsed of
+// it, and the namespace and domain that name the Services it points at.
+type ConfigInput struct {
+	Loki              stacks.Loki
+	Retention         time.Duration
+	ObjectStores      []string
+	Namespace, Domain string
+}
+
+// BuildConfig turns the loki section into Loki's config for its mode.
+func BuildConfig(in ConfigInput) Config {
+	l, retention := in.Loki, in.Retention
+	n := names{namespace: in.Namespace, domain: in.Domain}
 
 	cfg := Config{
 		AuthEnabled: l.AuthEnabled,
@@ -264,7 +271,7 @@ func BuildConfig(l stacks.Loki, namespace, domain string) Config {
 	// common.storage holds loki.storage.type, the store new data goes to; Loki 3.7 refuses a
 	// second store there (ErrTooManyStorageConfigs in pkg/loki/config_wrapper.go), so the store
 	// of an older period goes to storage_config, which the config file sets after common.
-	for _, store := range l.ObjectStores() {
+	for _, store := range in.ObjectStores {
 		primary := store == l.Storage.Type
 		switch store {
 		case stacks.StorageFilesystem:
@@ -342,11 +349,6 @@ func s3Bucket(s3 stacks.S3Storage, bucket string) *S3 {
 		AccessKeyID: "${AWS_ACCESS_KEY_ID}", SecretAccessKey: "${AWS_SECRET_ACCESS_KEY}",
 		S3ForcePathStyle: s3.ForcePathStyle, Insecure: s3.Insecure,
 	}
-}
-
-// usesStore reports whether any period, or new data, goes to store.
-func usesStore(l stacks.Loki, store string) bool {
-	return slices.Contains(l.ObjectStores(), store)
 }
 
 // Render serialises Loki's config once, as YAML.

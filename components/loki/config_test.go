@@ -13,8 +13,8 @@ import (
 )
 
 // goldenSpecs are the rendered configs covered by golden files.
-func goldenSpecs(t *testing.T) map[string]stacks.Spec {
-	return map[string]stacks.Spec{
+func goldenSpecs(t *testing.T) map[string]stacks.Valid {
+	return map[string]stacks.Valid{
 		"dev":                  mocktest.Spec(t, "dev", nil),
 		"prod":                 mocktest.Spec(t, "prod", nil),
 		"prod-simple-scalable": mocktest.Spec(t, "prod", map[string]string{"obs-stack:loki": `{"mode":"SimpleScalable"}`}),
@@ -26,10 +26,7 @@ func goldenSpecs(t *testing.T) map[string]stacks.Spec {
 // and a future period writes to MinIO from 2099-01-01. newStore is loki.storage.type: s3
 // (the newest period's store, as a migration writes it) or filesystem (the opposite move,
 // with the 2099 period on filesystem and the old one on s3).
-//
-// Loaded but not validated: mixed stores are allowed by the validation another change
-// brings to stacks/validate.go, not yet by the one on this branch.
-func migrationSpec(t *testing.T, newStore string) stacks.Spec {
+func migrationSpec(t *testing.T, newStore string) stacks.Valid {
 	t.Helper()
 	oldStore := map[string]string{stacks.StorageS3: stacks.StorageFilesystem, stacks.StorageFilesystem: stacks.StorageS3}[newStore]
 	spec, err := stacks.Load("dev", map[string]string{"obs-stack:loki": `{
@@ -43,13 +40,22 @@ func migrationSpec(t *testing.T, newStore string) stacks.Spec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return spec
+	valid, _, err := spec.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return valid
+}
+
+// input is what the component passes BuildConfig for a validated spec.
+func input(v stacks.Valid) ConfigInput {
+	return ConfigInput{Loki: v.Loki, Retention: v.Retention, ObjectStores: v.ObjectStores, Namespace: v.Cluster.Namespace, Domain: v.Cluster.Domain}
 }
 
 func TestConfigGolden(t *testing.T) {
 	for name, spec := range goldenSpecs(t) {
 		t.Run(name, func(t *testing.T) {
-			got, err := Render(BuildConfig(spec.Loki, spec.Cluster.Namespace, spec.Cluster.Domain))
+			got, err := Render(BuildConfig(input(spec)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,7 +67,7 @@ func TestConfigGolden(t *testing.T) {
 // TestConfigFacts checks what the golden files must say, independently of their bytes.
 func TestConfigFacts(t *testing.T) {
 	specs := goldenSpecs(t)
-	read := func(s stacks.Spec) map[string]any { return lokiYAML(t, s) }
+	read := func(s stacks.Valid) map[string]any { return lokiYAML(t, s) }
 	get := func(m map[string]any, path string) any {
 		var v any = m
 		for _, k := range strings.Split(path, ".") {
@@ -138,9 +144,9 @@ func TestConfigFacts(t *testing.T) {
 }
 
 // lokiYAML renders a spec's config and reads it back as plain data.
-func lokiYAML(t *testing.T, s stacks.Spec) map[string]any {
+func lokiYAML(t *testing.T, s stacks.Valid) map[string]any {
 	t.Helper()
-	out, err := Render(BuildConfig(s.Loki, s.Cluster.Namespace, s.Cluster.Domain))
+	out, err := Render(BuildConfig(input(s)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +242,7 @@ func TestMigrationRendersEveryStore(t *testing.T) {
 
 func TestObjectStores(t *testing.T) {
 	for _, c := range []struct {
-		spec stacks.Spec
+		spec stacks.Valid
 		want []string
 	}{
 		{goldenSpecs(t)["dev"], []string{"filesystem"}},
@@ -244,7 +250,7 @@ func TestObjectStores(t *testing.T) {
 		{migrationSpec(t, stacks.StorageS3), []string{"filesystem", "s3"}},
 		{migrationSpec(t, stacks.StorageFilesystem), []string{"filesystem", "s3"}},
 	} {
-		if got := c.spec.Loki.ObjectStores(); !slices.Equal(got, c.want) {
+		if got := c.spec.ObjectStores; !slices.Equal(got, c.want) {
 			t.Errorf("ObjectStores(%s, periods %v) = %v, want %v", c.spec.Loki.Storage.Type, c.spec.Loki.Schemas, got, c.want)
 		}
 	}

@@ -5,6 +5,8 @@ package loki
 
 import (
 	"fmt"
+	"slices"
+	"time"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -21,6 +23,9 @@ type Args struct {
 	// Loki is the spec's loki section: the mode with its topology (Targets, RouteTargets,
 	// RingPageTargets), image, storage, schemas, limits, caches and each target's Workload.
 	Loki stacks.Loki
+	// Retention and ObjectStores are what validation parsed of the loki section.
+	Retention    time.Duration
+	ObjectStores []string
 	// StorageClass of the stateful targets' PVCs; empty means the cluster's default class.
 	StorageClass string
 	// ProtectData protects the StatefulSets holding logs.
@@ -61,7 +66,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	n := names{namespace: args.NamespaceName, domain: args.Domain}
 	parent := pulumi.Parent(c)
 
-	yamlText, err := Render(BuildConfig(l, args.NamespaceName, args.Domain))
+	yamlText, err := Render(BuildConfig(ConfigInput{Loki: l, Retention: args.Retention, ObjectStores: args.ObjectStores, Namespace: args.NamespaceName, Domain: args.Domain}))
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +194,7 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 		containerPorts = append(containerPorts, kube.ContainerPorts(memberlistPort)...)
 	}
 	var env corev1.EnvVarArray
-	if usesStore(l, stacks.StorageS3) { // new data, or an older period, is in S3
+	if slices.Contains(w.args.ObjectStores, stacks.StorageS3) { // new data, or an older period, is in S3
 		ref := l.Storage.S3.CredentialsSecret
 		env = corev1.EnvVarArray{
 			kube.EnvFromSecret("AWS_ACCESS_KEY_ID", pulumi.String(ref.Name), ref.AccessKeyIDKey),

@@ -11,13 +11,13 @@ import (
 )
 
 // declare runs New for spec against the mock engine and returns what it registered.
-func declare(t *testing.T, spec stacks.Spec) *mocktest.Recorder {
+func declare(t *testing.T, spec stacks.Valid) *mocktest.Recorder {
 	t.Helper()
 	rec := &mocktest.Recorder{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := New(ctx, "loki", &Args{
 			Stack: kube.Stack{Namespace: pulumi.String(spec.Cluster.Namespace), NamespaceName: spec.Cluster.Namespace, Domain: spec.Cluster.Domain, Instance: "obs-stack"},
-			Loki:  spec.Loki, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
+			Loki:  spec.Loki, Retention: spec.Retention, ObjectStores: spec.ObjectStores, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
 		})
 		return err
 	}, pulumi.WithMocks("obs-stack", "test", rec))
@@ -30,7 +30,7 @@ func declare(t *testing.T, spec stacks.Spec) *mocktest.Recorder {
 // TestMigrationPodsReachBothStores: while any period is in S3 the pods need the credentials
 // the config's ${AWS_...} refer to, and while any period is on the filesystem its PVC stays.
 func TestMigrationPodsReachBothStores(t *testing.T) {
-	for name, spec := range map[string]stacks.Spec{
+	for name, spec := range map[string]stacks.Valid{
 		"to s3":              migrationSpec(t, stacks.StorageS3),
 		"back to filesystem": migrationSpec(t, stacks.StorageFilesystem),
 		"dev":                mocktest.Spec(t, "dev", nil),

@@ -132,7 +132,7 @@ func Flows(args *Args) []Flow {
 		add(lokiPods, memcached, "chunks and results caches", tcp(loki.MemcachedPort))
 	}
 	if args.ObjectStore != nil { // new data or an older period
-		store, ports, _ := ObjectStore(*args.ObjectStore, args.Domain) // New reports the error
+		store, ports := ObjectStore(*args.ObjectStore)
 		add(lokiPods, store, "chunks, index and rules in the S3 bucket", ports...)
 	}
 	add(prometheus, lokiPods, "scraping Loki's /metrics", tcp(loki.HTTPPort))
@@ -188,21 +188,16 @@ func Grafana(args *Args) Peer {
 // (<service>.<namespace>.svc[.<domain>]) is that namespace's pods on the endpoint's port (the
 // Service's port, assumed equal to its target port); an IP literal is that address; any other
 // host, or none (AWS S3), is Anywhere, because a cloud store's addresses are many and change.
-// On an error the peer is Anywhere on 443.
-func ObjectStore(s3 stacks.S3Storage, domain string) (Peer, []Port, error) {
-	e, err := s3.ParseEndpoint(domain)
-	if err != nil {
-		return Peer{Name: "object-store", CIDRs: Anywhere}, []Port{tcp(443)}, fmt.Errorf("loki.storage.s3.endpoint = %q: %w", s3.Endpoint, err)
-	}
+func ObjectStore(e stacks.S3Endpoint) (Peer, []Port) {
 	if ip := net.ParseIP(e.Host); ip != nil {
 		bits := 32
 		if ip.To4() == nil {
 			bits = 128
 		}
-		return Peer{Name: "object-store", CIDRs: []string{fmt.Sprintf("%s/%d", ip, bits)}}, []Port{tcp(e.Port)}, nil
+		return Peer{Name: "object-store", CIDRs: []string{fmt.Sprintf("%s/%d", ip, bits)}}, []Port{tcp(e.Port)}
 	}
 	if e.Namespace != "" {
-		return Peer{Name: "object-store", Namespace: e.Namespace}, []Port{tcp(e.Port)}, nil
+		return Peer{Name: "object-store", Namespace: e.Namespace}, []Port{tcp(e.Port)}
 	}
-	return Peer{Name: "object-store", CIDRs: Anywhere}, []Port{tcp(e.Port)}, nil
+	return Peer{Name: "object-store", CIDRs: Anywhere}, []Port{tcp(e.Port)}
 }

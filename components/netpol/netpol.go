@@ -48,8 +48,9 @@ type Args struct {
 	kube.Stack
 	// Caches: Loki reads and writes memcached.
 	Caches bool
-	// ObjectStore is Loki's S3 store; nil when no schema period uses S3.
-	ObjectStore *stacks.S3Storage
+	// ObjectStore is where Loki's S3 traffic goes, as validation parsed it; nil when no schema
+	// period uses S3.
+	ObjectStore *stacks.S3Endpoint
 	// GrafanaNamespace is where Grafana runs; empty means the stack's namespace.
 	GrafanaNamespace string
 	// PodLogs: Alloy discovers (and may tail) pods through the API server.
@@ -193,13 +194,9 @@ func check(args *Args) error {
 	if args.ObjectStore == nil {
 		return nil
 	}
-	store, _, err := ObjectStore(*args.ObjectStore, args.Domain)
-	if err != nil {
-		return err
-	}
-	if store.Namespace == args.NamespaceName {
-		return fmt.Errorf("loki.storage.s3.endpoint = %q is in the stack's namespace %s, where default-deny blocks the store's own pods; run the store in its own namespace, or set obs-stack:cluster.networkPolicies false",
-			args.ObjectStore.Endpoint, args.NamespaceName)
+	if store, _ := ObjectStore(*args.ObjectStore); store.Namespace == args.NamespaceName {
+		return fmt.Errorf("loki.storage.s3.endpoint: the store runs in the stack's namespace %s, where default-deny blocks the store's own pods; run the store in its own namespace, or set obs-stack:cluster.networkPolicies false",
+			args.NamespaceName)
 	}
 	return nil
 }

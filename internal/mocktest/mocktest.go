@@ -142,14 +142,15 @@ func plain(v resource.PropertyValue) any {
 }
 
 // Spec loads a preset with config overrides and validates it, failing the test on any error.
-func Spec(t *testing.T, stack string, config map[string]string) stacks.Spec {
+func Spec(t *testing.T, stack string, config map[string]string) stacks.Valid {
 	t.Helper()
 	s, err := stacks.Load(stack, config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Validate(); err != nil {
+	valid, _, err := s.Validate()
+	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return valid
 }

@@ -1,0 +1,29 @@
+package stacks
+
+import "time"
+
+// Valid is a spec that passed validation, with the values validation parsed out of its
+// strings. The program and the components take these typed values and parse nothing again:
+// each of them has exactly one parser, the one validation runs.
+type Valid struct {
+	Spec
+	// Retention is loki.limits.retentionPeriod; 0 keeps logs forever.
+	Retention time.Duration
+	// ObjectStores are the object stores Loki must be configured for: loki.storage.type, where
+	// new data goes, and every store a schema period names (an older period may keep another
+	// store while a migration runs). Sorted, without repeats.
+	ObjectStores []string
+	// S3 is where Loki's S3 traffic goes, read from loki.storage.s3.endpoint; nil when no
+	// object store in use is s3.
+	S3 *S3Endpoint
+}
+
+// Uses tells whether new data or any schema period is in store.
+func (v Valid) Uses(store string) bool {
+	for _, s := range v.ObjectStores {
+		if s == store {
+			return true
+		}
+	}
+	return false
+}
