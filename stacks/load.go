@@ -144,6 +144,11 @@ func set(dst reflect.Value, path resource.PropertyPath, value any, key string) [
 	}
 	switch step := path[0].(type) {
 	case string:
+		if dst.Kind() == reflect.Map { // a map key: merge onto the entry there, or a new one
+			return mapEntry(dst, step, func(entry reflect.Value) []error {
+				return set(entry, path[1:], value, fmt.Sprintf("%s[%q].", strings.TrimSuffix(key, "."), step))
+			})
+		}
 		if dst.Kind() != reflect.Struct {
 			return []error{problem(key, value, fmt.Sprintf("%q names a field, but this is a list", step), "use an index, e.g. "+strings.TrimSuffix(key, ".")+"[0]")}
 		}
@@ -187,6 +192,19 @@ func merge(dst reflect.Value, src any, key string) []error {
 				continue
 			}
 			errs = append(errs, merge(field, obj[k], key+k+".")...)
+		}
+		return errs
+	case reflect.Map:
+		obj, ok := src.(map[string]any)
+		if !ok {
+			return typeErr("an object")
+		}
+		// Maps merge by key: an entry given merges onto the preset's entry of that key.
+		var errs []error
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			errs = append(errs, mapEntry(dst, k, func(entry reflect.Value) []error {
+				return merge(entry, obj[k], fmt.Sprintf("%s[%q].", strings.TrimSuffix(key, "."), k))
+			})...)
 		}
 		return errs
 	case reflect.Slice:
@@ -259,6 +277,21 @@ func merge(dst reflect.Value, src any, key string) []error {
 		panic(fmt.Sprintf("stacks: spec field %s has unsupported kind %s", key, dst.Kind()))
 	}
 	return nil
+}
+
+// mapEntry runs write on an addressable copy of the map's entry at key (the zero value when
+// there is none) and stores the result; a nil map is made first.
+func mapEntry(m reflect.Value, key string, write func(entry reflect.Value) []error) []error {
+	if m.IsNil() {
+		m.Set(reflect.MakeMap(m.Type()))
+	}
+	entry := reflect.New(m.Type().Elem()).Elem()
+	if old := m.MapIndex(reflect.ValueOf(key)); old.IsValid() {
+		entry.Set(old)
+	}
+	errs := write(entry)
+	m.SetMapIndex(reflect.ValueOf(key), entry)
+	return errs
 }
 
 // Every count in the spec is one Kubernetes or Loki takes as a 32-bit integer.

@@ -1,8 +1,14 @@
 package stacks
 
 import (
+	"encoding/json"
+	"errors"
+	"maps"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
 func TestLoadPicksPresetByStackNameOrKey(t *testing.T) {
@@ -112,6 +118,68 @@ func TestUntimestamp(t *testing.T) {
 	} {
 		if got := untimestamp(in); got != want {
 			t.Errorf("untimestamp(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestMapsLoadMergeAndSetByPath: a map in the spec (per-tenant limits, per-zone settings) loads
+// from a nested stack-file object, merges onto the preset's entries key by key, and takes a
+// `pulumi config set --path` key with a bracketed entry name, type errors named by their key.
+func TestMapsLoadMergeAndSetByPath(t *testing.T) {
+	type limits struct {
+		Rate   float64 `json:"rate"`
+		Period string  `json:"period"`
+	}
+	type tenant struct {
+		Limits limits `json:"limits"`
+	}
+	type spec struct {
+		Tenants map[string]tenant `json:"tenants"`
+	}
+	preset := spec{Tenants: map[string]tenant{"team-a": {Limits: limits{Rate: 4, Period: "168h"}}}}
+	load := func(path string, raw string) (spec, []error) {
+		s := spec{Tenants: maps.Clone(preset.Tenants)}
+		var value any
+		if err := json.Unmarshal([]byte(raw), &value); err != nil {
+			value = raw
+		}
+		p, err := resource.ParsePropertyPath(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, set(reflect.ValueOf(&s).Elem(), p, value, Namespace+":")
+	}
+
+	// Nested, as a stack file holds it: team-a's rate merges, its period stays; team-b is new.
+	s, errs := load("tenants", `{"team-a":{"limits":{"rate":8}},"team-b":{"limits":{"period":"24h"}}}`)
+	want := map[string]tenant{"team-a": {Limits: limits{Rate: 8, Period: "168h"}}, "team-b": {Limits: limits{Period: "24h"}}}
+	if len(errs) > 0 || !reflect.DeepEqual(s.Tenants, want) {
+		t.Errorf("nested: got %+v, errors %v; want %+v", s.Tenants, errs, want)
+	}
+	// As `pulumi config set --path 'obs-stack:tenants["team.c"].limits.rate' 2.5` keys it (a
+	// dotted entry name in brackets), and as the CLI stores the number: a string.
+	s, errs = load(`tenants["team.c"].limits.rate`, "2.5")
+	if len(errs) > 0 || s.Tenants["team.c"].Limits.Rate != 2.5 || s.Tenants["team-a"] != preset.Tenants["team-a"] {
+		t.Errorf("set --path: got %+v, errors %v", s.Tenants, errs)
+	}
+	// The preset was not written through the map the loader merged onto.
+	if preset.Tenants["team-a"].Limits.Rate != 4 {
+		t.Errorf("the preset's map changed: %+v", preset.Tenants)
+	}
+	// Bad values name their key, entry included, and keep the entry's other values.
+	for path, raw := range map[string]string{
+		`tenants["team-a"].limits.rate`: `"fast"`,
+		`tenants`:                       `["team-a"]`,
+		`tenants["team-a"].limts`:       `{}`,
+	} {
+		_, errs := load(path, raw)
+		if len(errs) != 1 {
+			t.Errorf("%s = %s: want one error, got %v", path, raw, errs)
+			continue
+		}
+		var p *Problem
+		if !errors.As(errs[0], &p) || !strings.HasPrefix(p.Key, "tenants") || p.Fix == "" {
+			t.Errorf("%s = %s: %v does not name the key and a fix", path, raw, errs[0])
 		}
 	}
 }
