@@ -23,44 +23,44 @@ type Spec struct {
 	Monitoring Monitoring `json:"monitoring"`
 	// AllowDataLoss acknowledges a change that would lose stored logs or Kafka data (a mode
 	// switch off a filesystem PVC, a changed volume template). Set it for one update, then
-	// remove it. Default: false.
+	// remove it.
 	AllowDataLoss bool `json:"allowDataLoss"`
 }
 
 // Cluster describes the Kubernetes cluster the stack targets.
 type Cluster struct {
-	// Namespace every namespaced object goes to. Default: dev observability-dev, prod observability.
+	// Namespace every namespaced object goes to.
 	Namespace string `json:"namespace"`
-	// CreateNamespace makes the stack own the Namespace object. Default: true.
+	// CreateNamespace makes the stack own the Namespace object.
 	CreateNamespace bool `json:"createNamespace"`
-	// KubeContext selects a kubeconfig context; empty means the current one. Default: "".
+	// KubeContext selects a kubeconfig context; empty means the current one.
 	KubeContext string `json:"kubeContext"`
-	// Nodes is the number of schedulable nodes. Default: dev 1, prod 3.
+	// Nodes is the number of schedulable nodes.
 	Nodes int `json:"nodes"`
-	// NodeCPU is the allocatable CPU of one node (a Kubernetes quantity). Default: dev 4, prod 8.
+	// NodeCPU is the allocatable CPU of one node (a Kubernetes quantity).
 	NodeCPU string `json:"nodeCPU"`
-	// NodeMemory is the allocatable memory of one node. Default: dev 8Gi, prod 32Gi.
+	// NodeMemory is the allocatable memory of one node.
 	NodeMemory string `json:"nodeMemory"`
 	// UseLiveNodes takes nodes, nodeCPU and nodeMemory from the live cluster at preview
 	// (`kubectl get nodes` in the provider's context): the schedulable nodes and the smallest
-	// allocatable CPU and memory among them. Default: false.
+	// allocatable CPU and memory among them.
 	UseLiveNodes bool `json:"useLiveNodes"`
-	// StorageClass for every PVC; empty means the cluster's default class. Default: "".
+	// StorageClass for every PVC; empty means the cluster's default class.
 	StorageClass string `json:"storageClass"`
-	// DNSService is the cluster DNS Service FQDN nginx resolves through.
-	// Default: kube-dns.kube-system.svc.cluster.local (k3d, kind, kubeadm and GKE all name it kube-dns).
+	// DNSService is the cluster DNS Service FQDN nginx resolves through (k3d, kind, kubeadm and
+	// GKE all name it kube-dns).
 	DNSService string `json:"dnsService"`
-	// Domain is the cluster DNS domain. Default: cluster.local.
+	// Domain is the cluster DNS domain.
 	Domain string `json:"domain"`
 	// ProtectData marks the StatefulSets holding logs and Kafka data, and the Kafka cluster id,
 	// as protected: Pulumi refuses to delete or replace them (`pulumi destroy` included) until
-	// this is set to false and applied. Default: dev false, prod true.
+	// this is set to false and applied.
 	ProtectData bool `json:"protectData"`
 	// NetworkPolicies denies all traffic in the namespace by default and allows exactly the
-	// pipeline's flows. Default: true.
+	// pipeline's flows.
 	NetworkPolicies bool `json:"networkPolicies"`
 	// MinHeadroomPercent warns at preview when less of the cluster's CPU or memory stays free
-	// after the stack's requests. Default: 20.
+	// after the stack's requests.
 	MinHeadroomPercent int `json:"minHeadroomPercent"`
 }
 
@@ -85,32 +85,31 @@ const (
 
 // Workload sizes one Loki target (or another component's pods).
 type Workload struct {
-	// Replicas of the target. Default: 1 (prod: per target, see the prod preset).
+	// Replicas of the target.
 	Replicas int `json:"replicas"`
 	// Resources of the main container.
 	Resources Resources `json:"resources"`
-	// Storage is the PVC size of a stateful target (ignored by stateless ones). Default: 10Gi.
+	// Storage is the PVC size of a stateful target (ignored by stateless ones).
 	Storage string `json:"storage"`
-	// AntiAffinity is hard, soft or none. Default: soft.
+	// AntiAffinity is hard, soft or none.
 	AntiAffinity string `json:"antiAffinity"`
 }
 
 // Loki configures Loki itself.
 type Loki struct {
-	// Mode is SingleBinary, SimpleScalable (deprecated) or Distributed. Default: dev SingleBinary, prod Distributed.
+	// Mode is SingleBinary, SimpleScalable (deprecated) or Distributed.
 	Mode string `json:"mode"`
-	// Image of Loki. Default: grafana/loki:3.7.6.
+	// Image of Loki.
 	Image string `json:"image"`
-	// AuthEnabled turns on multi-tenancy (X-Scope-OrgID required). Default: dev false, prod true.
+	// AuthEnabled turns on multi-tenancy (X-Scope-OrgID required).
 	AuthEnabled bool `json:"authEnabled"`
 	// Tenant is the tenant Alloy writes to and Grafana reads; must be "fake" while auth is off.
-	// Default: dev fake, prod default.
 	Tenant string `json:"tenant"`
-	// ReplicationFactor of the ring that holds data. Default: dev 1, prod 3.
+	// ReplicationFactor of the ring that holds data.
 	ReplicationFactor int `json:"replicationFactor"`
 	// Storage is where chunks and the index go.
 	Storage LokiStorage `json:"storage"`
-	// Schemas are the schema_config periods, oldest first. Default: one tsdb v13 period from 2024-04-01.
+	// Schemas are the schema_config periods, oldest first.
 	Schemas []SchemaPeriod `json:"schemas"`
 	// Limits are the per-tenant limits.
 	Limits LokiLimits `json:"limits"`
@@ -141,7 +140,7 @@ const (
 // LokiStorage selects the object store.
 type LokiStorage struct {
 	// Type is filesystem (a PVC; SingleBinary with one replica only) or s3 (any S3-compatible
-	// store, MinIO included). Default: dev filesystem, prod s3.
+	// store, MinIO included).
 	Type string `json:"type"`
 	// S3 settings, used when Type is s3.
 	S3 S3Storage `json:"s3"`
@@ -149,15 +148,15 @@ type LokiStorage struct {
 
 // S3Storage points Loki at an S3-compatible bucket.
 type S3Storage struct {
-	// Endpoint of the store; empty means AWS S3 in Region. Default: prod http://minio.minio.svc:9000.
+	// Endpoint of the store; empty means AWS S3 in Region.
 	Endpoint string `json:"endpoint"`
-	// Region of the buckets. Default: us-east-1.
+	// Region of the buckets.
 	Region string `json:"region"`
 	// Buckets names the buckets Loki uses.
 	Buckets Buckets `json:"buckets"`
-	// ForcePathStyle addresses buckets as paths (MinIO needs it). Default: prod true.
+	// ForcePathStyle addresses buckets as paths (MinIO needs it).
 	ForcePathStyle bool `json:"forcePathStyle"`
-	// Insecure allows plain HTTP to the endpoint. Default: false.
+	// Insecure allows plain HTTP to the endpoint.
 	Insecure bool `json:"insecure"`
 	// CredentialsSecret names an existing Secret with the access keys; its values never enter
 	// a ConfigMap (Loki reads them from the environment).
@@ -166,19 +165,19 @@ type S3Storage struct {
 
 // Buckets used by Loki.
 type Buckets struct {
-	// Chunks holds chunks and the tsdb index. Required with s3. Default: prod loki-chunks.
+	// Chunks holds chunks and the tsdb index. Required with s3.
 	Chunks string `json:"chunks"`
-	// Ruler holds recording/alerting rules. Required with s3. Default: prod loki-ruler.
+	// Ruler holds recording/alerting rules. Required with s3.
 	Ruler string `json:"ruler"`
 }
 
 // SecretRef names keys of an existing Secret in the stack's namespace.
 type SecretRef struct {
-	// Name of the Secret. Required with s3. Default: prod loki-s3-credentials.
+	// Name of the Secret. Required with s3.
 	Name string `json:"name"`
-	// AccessKeyIDKey is the key holding the access key id. Default: AWS_ACCESS_KEY_ID.
+	// AccessKeyIDKey is the key holding the access key id.
 	AccessKeyIDKey string `json:"accessKeyIdKey"`
-	// SecretAccessKeyKey is the key holding the secret key. Default: AWS_SECRET_ACCESS_KEY.
+	// SecretAccessKeyKey is the key holding the secret key.
 	SecretAccessKeyKey string `json:"secretAccessKeyKey"`
 }
 
@@ -186,39 +185,39 @@ type SecretRef struct {
 type SchemaPeriod struct {
 	// From is the first day (YYYY-MM-DD, UTC) of the period. Dates must strictly increase.
 	From string `json:"from"`
-	// Store is the index type: tsdb (boltdb-shipper is removed in Loki 4). Default: tsdb.
+	// Store is the index type: tsdb (boltdb-shipper is removed in Loki 4).
 	Store string `json:"store"`
-	// ObjectStore must match loki.storage.type. Default: the storage type.
+	// ObjectStore is the store this period's data is in; the newest period's must be loki.storage.type.
 	ObjectStore string `json:"objectStore"`
-	// Schema version, v9..v13. Default: v13.
+	// Schema version, v9..v13.
 	Schema string `json:"schema"`
-	// IndexPrefix of index tables. Default: index_.
+	// IndexPrefix of index tables.
 	IndexPrefix string `json:"indexPrefix"`
-	// IndexPeriod of index tables; tsdb needs 24h. Default: 24h.
+	// IndexPeriod of index tables; tsdb needs 24h.
 	IndexPeriod string `json:"indexPeriod"`
 }
 
 // LokiLimits are Loki's limits_config.
 type LokiLimits struct {
 	// RetentionPeriod deletes older logs (e.g. 744h, 30d); 0s keeps them forever. Setting it
-	// also turns on compactor retention, without which it does nothing. Default: dev 168h, prod 744h.
+	// also turns on compactor retention, without which it does nothing.
 	RetentionPeriod string `json:"retentionPeriod"`
-	// AllowStructuredMetadata needs schema v13 + tsdb for every period. Default: true (as Loki 3.x).
+	// AllowStructuredMetadata needs schema v13 + tsdb for every period.
 	AllowStructuredMetadata bool `json:"allowStructuredMetadata"`
 	// IngestionRateMB per tenant per distributor, in MB/s; fractions allowed (0.5), as in
-	// Loki. Default: dev 4, prod 16.
+	// Loki.
 	IngestionRateMB float64 `json:"ingestionRateMB"`
-	// IngestionBurstSizeMB per tenant per distributor; fractions allowed. Default: dev 6, prod 32.
+	// IngestionBurstSizeMB per tenant per distributor; fractions allowed.
 	IngestionBurstSizeMB float64 `json:"ingestionBurstSizeMB"`
-	// MaxQuerySeries per query. Default: 500.
+	// MaxQuerySeries per query.
 	MaxQuerySeries int `json:"maxQuerySeries"`
 }
 
 // LokiCaches are the memcached caches.
 type LokiCaches struct {
-	// ChunksCache caches chunks. Default: dev off, prod 2048 MB x 2.
+	// ChunksCache caches chunks.
 	ChunksCache Cache `json:"chunksCache"`
-	// ResultsCache caches query results. Default: dev off, prod 512 MB x 2.
+	// ResultsCache caches query results.
 	ResultsCache Cache `json:"resultsCache"`
 }
 
@@ -228,67 +227,66 @@ func (c LokiCaches) Enabled() bool { return c.ChunksCache.Enabled || c.ResultsCa
 // Cache is one memcached cache. Its pod memory is derived from SizeMB (request = limit =
 // 1.2 x SizeMB), so the two can never disagree.
 type Cache struct {
-	// Enabled creates the cache and points Loki at it. Default: dev false, prod true.
+	// Enabled creates the cache and points Loki at it.
 	Enabled bool `json:"enabled"`
-	// SizeMB is memcached's -m. Default: see LokiCaches.
+	// SizeMB is memcached's -m.
 	SizeMB int `json:"sizeMB"`
-	// Replicas of memcached. Default: prod 2.
+	// Replicas of memcached.
 	Replicas int `json:"replicas"`
-	// CPU request (and limit) of one memcached pod. Default: 500m.
+	// CPU request (and limit) of one memcached pod.
 	CPU string `json:"cpu"`
-	// Image of memcached. Default: memcached:1.6.39-alpine.
+	// Image of memcached.
 	Image string `json:"image"`
-	// AntiAffinity is hard, soft or none. Default: soft.
+	// AntiAffinity is hard, soft or none.
 	AntiAffinity string `json:"antiAffinity"`
 }
 
 // Gateway configures the nginx gateway in front of Loki.
 type Gateway struct {
-	// Image of unprivileged nginx. Default: nginxinc/nginx-unprivileged:1.29-alpine.
+	// Image of unprivileged nginx.
 	Image string `json:"image"`
 	// RequireAuth refuses a stack whose Loki runs without auth (anyone reaching the gateway
-	// could read and write every log). Default: dev false, prod true.
+	// could read and write every log).
 	RequireAuth bool `json:"requireAuth"`
-	// Workload sizes the gateway. Default: dev 1 replica, prod 2.
+	// Workload sizes the gateway.
 	Workload
 }
 
 // Grafana configures datasource provisioning for an existing Grafana.
 type Grafana struct {
-	// Namespace the datasource Secret is created in (where Grafana's sidecar looks).
-	// Default: the stack's namespace.
+	// Namespace the datasource Secret is created in (where Grafana's sidecar looks); empty
+	// means the stack's namespace.
 	Namespace string `json:"namespace"`
-	// SidecarLabel is the label key the Grafana sidecar watches. Default: grafana_datasource.
+	// SidecarLabel is the label key the Grafana sidecar watches.
 	SidecarLabel string `json:"sidecarLabel"`
-	// SidecarLabelValue is its value. Default: "1".
+	// SidecarLabelValue is its value.
 	SidecarLabelValue string `json:"sidecarLabelValue"`
-	// DatasourceName shown in Grafana. Default: Loki.
+	// DatasourceName shown in Grafana.
 	DatasourceName string `json:"datasourceName"`
-	// DatasourceUID stable across updates. Default: loki.
+	// DatasourceUID stable across updates.
 	DatasourceUID string `json:"datasourceUid"`
-	// MaxLines returned per query. Default: 1000.
+	// MaxLines returned per query.
 	MaxLines int `json:"maxLines"`
-	// TimeoutSeconds of a query. Default: 60.
+	// TimeoutSeconds of a query.
 	TimeoutSeconds int `json:"timeoutSeconds"`
-	// PrometheusURL adds a Prometheus datasource when set. Default: "".
+	// PrometheusURL adds a Prometheus datasource when set.
 	PrometheusURL string `json:"prometheusURL"`
 }
 
 // Alloy configures Grafana Alloy, the collector.
 type Alloy struct {
-	// Image of Alloy. Default: grafana/alloy:v1.18.1.
+	// Image of Alloy.
 	Image string `json:"image"`
-	// PodLogs collects the logs of every pod in the cluster. Default: true.
+	// PodLogs collects the logs of every pod in the cluster.
 	PodLogs bool `json:"podLogs"`
 	// PodLogSource is api (tail through the API server, no host mounts) or file (/var/log/pods).
-	// Default: api.
 	PodLogSource string `json:"podLogSource"`
-	// ConsumeKafka reads kafka.topics with loki.source.kafka. Default: true.
+	// ConsumeKafka reads kafka.topics with loki.source.kafka.
 	ConsumeKafka bool `json:"consumeKafka"`
 	// ServiceMonitor was Alloy's own ServiceMonitor switch; monitoring.enabled replaced it, and
 	// preview refuses the key with that fix.
 	ServiceMonitor bool `json:"serviceMonitor"`
-	// KafkaGroupID is the consumer group. Default: alloy.
+	// KafkaGroupID is the consumer group.
 	KafkaGroupID string `json:"kafkaGroupId"`
 	// Workload sizes Alloy.
 	Workload
@@ -296,19 +294,19 @@ type Alloy struct {
 
 // Kafka configures the KRaft Kafka cluster.
 type Kafka struct {
-	// Enabled creates Kafka. Default: true.
+	// Enabled creates Kafka.
 	Enabled bool `json:"enabled"`
-	// Image of Kafka. Default: apache/kafka:4.1.1.
+	// Image of Kafka.
 	Image string `json:"image"`
-	// Workload sizes the brokers (combined broker+controller nodes). Default: dev 1, prod 3.
+	// Workload sizes the brokers (combined broker+controller nodes).
 	Workload
 	// ClusterID adopts brokers already formatted with this KRaft cluster id (22 characters of
 	// URL-safe base64). Empty: generated once and kept. Changing it later orphans the brokers'
-	// data, so preview refuses that unless allowDataLoss is set. Default: "".
+	// data, so preview refuses that unless allowDataLoss is set.
 	ClusterID string `json:"clusterId"`
-	// OffsetsReplicationFactor of __consumer_offsets; at most the broker count. Default: dev 1, prod 3.
+	// OffsetsReplicationFactor of __consumer_offsets; at most the broker count.
 	OffsetsReplicationFactor int `json:"offsetsReplicationFactor"`
-	// TransactionReplicationFactor of __transaction_state; at most the broker count. Default: dev 1, prod 3.
+	// TransactionReplicationFactor of __transaction_state; at most the broker count.
 	TransactionReplicationFactor int `json:"transactionReplicationFactor"`
 	// Topics Alloy consumes, created idempotently.
 	Topics []KafkaTopic `json:"topics"`
@@ -318,9 +316,9 @@ type Kafka struct {
 type KafkaTopic struct {
 	// Name of the topic.
 	Name string `json:"name"`
-	// Partitions of the topic. Default: dev 1, prod 6.
+	// Partitions of the topic.
 	Partitions int `json:"partitions"`
-	// ReplicationFactor of the topic; at most the broker count. Default: dev 1, prod 3.
+	// ReplicationFactor of the topic; at most the broker count.
 	ReplicationFactor int `json:"replicationFactor"`
 }
 
@@ -330,32 +328,30 @@ type Monitoring struct {
 	// Enabled creates a PodMonitor (a ServiceMonitor for Alloy) for every component, the
 	// exporters they need (memcached and nginx sidecars, a Kafka exporter) and a PrometheusRule
 	// with the stack's alerts. The cluster needs the Prometheus Operator's monitoring.coreos.com
-	// CRDs; with cluster.useLiveNodes preview checks that they exist. Default: dev false, prod true.
+	// CRDs; with cluster.useLiveNodes preview checks that they exist.
 	Enabled bool `json:"enabled"`
 	// SelectorLabel and SelectorLabelValue label every monitor and rule: kube-prometheus-stack's
-	// Prometheus selects them by its release label. Default: release / kube-prometheus-stack.
+	// Prometheus selects them by its release label.
 	SelectorLabel      string `json:"selectorLabel"`
 	SelectorLabelValue string `json:"selectorLabelValue"`
 	// ScrapeInterval of every monitor, 1s to 2m (the alerts' rate windows are 5m and need at
-	// least two samples). Default: 30s.
+	// least two samples).
 	ScrapeInterval string `json:"scrapeInterval"`
 	// RunbookBaseURL prefixes every alert's runbook_url (<it>#<alert name in lower case>); point
-	// it at your copy of docs/runbooks.md. Default: docs/runbooks.md.
+	// it at your copy of docs/runbooks.md.
 	RunbookBaseURL string `json:"runbookBaseURL"`
 	// Dashboards ships the stack's Grafana dashboards as one ConfigMap in grafana.namespace (the
-	// stack's namespace when empty) with the dashboard sidecar label. Default: dev false, prod true.
+	// stack's namespace when empty) with the dashboard sidecar label.
 	Dashboards bool `json:"dashboards"`
 	// DashboardLabel and DashboardLabelValue: the label Grafana's dashboard sidecar watches.
-	// Default: grafana_dashboard / "1".
 	DashboardLabel      string `json:"dashboardLabel"`
 	DashboardLabelValue string `json:"dashboardLabelValue"`
-	// MemcachedExporterImage runs beside each memcached. Default: prom/memcached-exporter:v0.16.0.
+	// MemcachedExporterImage runs beside each memcached.
 	MemcachedExporterImage string `json:"memcachedExporterImage"`
 	// NginxExporterImage runs beside each gateway pod and reads nginx's stub_status.
-	// Default: nginx/nginx-prometheus-exporter:1.5.3.
 	NginxExporterImage string `json:"nginxExporterImage"`
 	// KafkaExporterImage is one Deployment that reads the brokers over the Kafka protocol
-	// (partitions, replicas, consumer group lag). Default: danielqsj/kafka-exporter:v1.9.0.
+	// (partitions, replicas, consumer group lag).
 	KafkaExporterImage string `json:"kafkaExporterImage"`
 	// Canary is loki-canary.
 	Canary Canary `json:"canary"`
@@ -366,10 +362,9 @@ type Monitoring struct {
 // credentials (a websocket tail and queries), and exports what went missing.
 type Canary struct {
 	// Enabled runs one loki-canary pod. It needs alloy.podLogs (that is its write path).
-	// Default: dev false, prod true.
 	Enabled bool `json:"enabled"`
-	// Image of loki-canary; its tag must be loki.image's. Default: grafana/loki-canary:3.7.6.
+	// Image of loki-canary; its tag must be loki.image's.
 	Image string `json:"image"`
-	// Resources of the canary container. Default: 10m/32Mi requested, 100m/128Mi limits.
+	// Resources of the canary container.
 	Resources Resources `json:"resources"`
 }
