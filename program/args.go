@@ -34,7 +34,7 @@ func alloyArgs(spec stacks.Valid, stack kube.Stack, gw *gateway.Gateway, k *kafk
 		args.Auth = &alloy.Auth{CredentialsSecret: gw.CredentialsSecret, Tenant: spec.Loki.Tenant}
 	}
 	if k != nil && a.ConsumeKafka {
-		args.Kafka = &alloy.KafkaSource{Brokers: k.BootstrapServers, Topics: k.Topics, GroupID: a.KafkaGroupID}
+		args.Kafka = &alloy.KafkaSource{Brokers: k.Brokers, Topics: k.Topics, GroupID: a.KafkaGroupID}
 	}
 	return args
 }

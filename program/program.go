@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -152,7 +153,7 @@ func cluster(ctx *pulumi.Context, spec stacks.Valid, renderDir string) (pulumi.R
 // export sets the stack outputs; k is nil without Kafka.
 func export(ctx *pulumi.Context, spec stacks.Valid, lk *loki.Loki, gw *gateway.Gateway, k *kafka.Kafka, ds *grafana.Datasources) error {
 	if k != nil {
-		ctx.Export("kafkaBootstrapServers", k.BootstrapServers)
+		ctx.Export("kafkaBootstrapServers", pulumi.String(strings.Join(k.Brokers, ",")))
 		ctx.Export("kafkaTopics", pulumi.ToStringArray(k.Topics))
 	}
 	if gw.AuthEnabled {

@@ -5,7 +5,6 @@ package alloy
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -46,8 +45,8 @@ type Auth struct {
 
 // KafkaSource is what Alloy consumes from Kafka.
 type KafkaSource struct {
-	// Brokers is a comma-separated host:port list.
-	Brokers pulumi.StringInput
+	// Brokers are host:port addresses.
+	Brokers []string
 	// Topics to consume; required.
 	Topics []string
 	// GroupID is the consumer group all Alloy pods share.
@@ -201,7 +200,7 @@ func (args *Args) check() error {
 	if args.Auth != nil && args.Auth.CredentialsSecret == nil {
 		errs = append(errs, errors.New("alloy: Auth given without CredentialsSecret"))
 	}
-	if args.Kafka != nil && (args.Kafka.Brokers == nil || len(args.Kafka.Topics) == 0) {
+	if args.Kafka != nil && (len(args.Kafka.Brokers) == 0 || len(args.Kafka.Topics) == 0) {
 		errs = append(errs, errors.New("alloy: Kafka needs both Brokers and Topics"))
 	}
 	return errors.Join(errs...)
@@ -222,18 +221,12 @@ func (args *Args) configInput() ConfigInput {
 // configText builds the config once the push URL and brokers are known.
 func configText(args *Args) pulumi.StringOutput {
 	in := args.configInput()
-	var brokers pulumi.StringInput = pulumi.String("")
 	if args.Kafka != nil {
-		brokers = args.Kafka.Brokers
+		in.KafkaBrokers = args.Kafka.Brokers
 	}
-	return pulumi.All(args.PushURL, brokers).ApplyT(func(v []any) (string, error) {
+	return args.PushURL.ToStringOutput().ApplyT(func(url string) (string, error) {
 		cfg := in
-		cfg.PushURL = v[0].(string)
-		for _, b := range strings.Split(v[1].(string), ",") {
-			if b = strings.TrimSpace(b); b != "" {
-				cfg.KafkaBrokers = append(cfg.KafkaBrokers, b)
-			}
-		}
+		cfg.PushURL = url
 		return BuildConfig(cfg)
 	}).(pulumi.StringOutput)
 }

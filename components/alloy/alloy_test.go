@@ -34,7 +34,7 @@ func testArgs(s stacks.Spec) *Args {
 	}
 	if a.ConsumeKafka && s.Kafka.Enabled {
 		args.Kafka = &KafkaSource{
-			Brokers: pulumi.String("kafka-0.kafka-headless:9092, kafka-1.kafka-headless:9092").ToStringOutput(),
+			Brokers: []string{"kafka-0.kafka-headless:9092", "kafka-1.kafka-headless:9092"},
 			Topics:  []string{"logs", "audit"}, GroupID: a.KafkaGroupID,
 		}
 	}

@@ -118,13 +118,13 @@ func brokerHost(stack kube.Stack, id int) string {
 	return stack.ServiceFQDN(fmt.Sprintf("%s-%d.%s", statefulSetName, id, headlessName))
 }
 
-// bootstrapList is the comma-separated client address of every broker.
-func bootstrapList(pods, headless, namespace, domain string, replicas int) string {
+// Brokers is the client address (host:port) of every broker: plain names, known at preview.
+func Brokers(stack kube.Stack, replicas int) []string {
 	hosts := make([]string, replicas)
 	for id := range hosts {
-		hosts[id] = fmt.Sprintf("%s:%d", kube.ServiceFQDN(fmt.Sprintf("%s-%d.%s", pods, id, headless), namespace, domain), ClientPort)
+		hosts[id] = fmt.Sprintf("%s:%d", brokerHost(stack, id), ClientPort)
 	}
-	return strings.Join(hosts, ",")
+	return hosts
 }
 
 // TopicCommands are the argv of the idempotent creation of each topic.

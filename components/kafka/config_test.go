@@ -34,7 +34,7 @@ func TestBrokerGolden(t *testing.T) {
 	for _, preset := range []string{"dev", "prod"} {
 		t.Run(preset, func(t *testing.T) {
 			a := testArgs(t, preset, nil)
-			bootstrap := bootstrapList(statefulSetName, headlessName, a.NamespaceName, a.Domain, a.Workload.Replicas)
+			bootstrap := strings.Join(Brokers(a.Stack, a.Workload.Replicas), ",")
 			got, err := yaml.Marshal(brokerFile{
 				Env:           BrokerEnv(a, testClusterID),
 				StartScript:   StartScript(a),

@@ -48,9 +48,9 @@ const ExporterPort = 9308
 type Kafka struct {
 	pulumi.ResourceState
 
-	// BootstrapServers is the comma-separated host:port list of every broker, built from the
-	// StatefulSet's and the headless Service's names.
-	BootstrapServers pulumi.StringOutput
+	// Brokers are the host:port addresses of every broker, from the StatefulSet's and the
+	// headless Service's names (plain: known at preview).
+	Brokers []string
 	// Topics are the names of the topics the topic Job creates.
 	Topics []string
 	// ClusterID is the KRaft cluster id the brokers' storage is formatted with (not a secret).
@@ -129,13 +129,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		}
 	}
 
-	c.BootstrapServers = pulumi.All(sts.Metadata.Name().Elem(), headless.Metadata.Name().Elem(), headless.Metadata.Namespace().Elem()).ApplyT(
-		func(v []any) string {
-			return bootstrapList(v[0].(string), v[1].(string), v[2].(string), args.Domain, k.Workload.Replicas)
-		}).(pulumi.StringOutput)
+	c.Brokers = Brokers(args.Stack, k.Workload.Replicas)
 
 	if len(k.Topics) > 0 {
-		if err := topicJob(ctx, name, args, c.BootstrapServers, parent, pulumi.DependsOn([]pulumi.Resource{sts})); err != nil {
+		if err := topicJob(ctx, name, args, c.Brokers, parent, pulumi.DependsOn([]pulumi.Resource{sts})); err != nil {
 			return nil, err
 		}
 	}
@@ -143,13 +140,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		c.Topics = append(c.Topics, t.Name)
 	}
 	if k.Exporter != nil {
-		if err := exporter(ctx, name, args, c.BootstrapServers, parent); err != nil {
+		if err := exporter(ctx, name, args, c.Brokers, parent); err != nil {
 			return nil, err
 		}
 	}
 
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"bootstrapServers": c.BootstrapServers,
+		"bootstrapServers": pulumi.String(strings.Join(c.Brokers, ",")),
 		"topics":           pulumi.ToStringArray(c.Topics),
 		"clusterId":        c.ClusterID,
 	}); err != nil {
@@ -217,7 +214,7 @@ func brokerPod(args *Args, labels kube.Labels, clusterID pulumi.StringOutput) *c
 // topicJob creates the spec's topics. Jobs are immutable, so the name carries a hash of the
 // topics: changing them creates a new Job (and removes the old one) instead of failing.
 // ttlSecondsAfterFinished stays unset: Pulumi must find the finished Job on the next update.
-func topicJob(ctx *pulumi.Context, name string, args *Args, bootstrap pulumi.StringOutput, opts ...pulumi.ResourceOption) error {
+func topicJob(ctx *pulumi.Context, name string, args *Args, brokers []string, opts ...pulumi.ResourceOption) error {
 	k := args
 	topics, err := json.Marshal(k.Topics)
 	if err != nil {
@@ -225,7 +222,7 @@ func topicJob(ctx *pulumi.Context, name string, args *Args, bootstrap pulumi.Str
 	}
 	jobName := "kafka-topics-" + kube.Hash(string(topics))[:8]
 	labels := kube.NewLabels("kafka", args.Instance, "topics", k.Image)
-	script := bootstrap.ApplyT(func(b string) string { return topicScript(TopicCommands(k.Topics, b)) }).(pulumi.StringOutput)
+	script := pulumi.String(topicScript(TopicCommands(k.Topics, strings.Join(brokers, ","))))
 	_, err = batchv1.NewJob(ctx, name+"-topics", &batchv1.JobArgs{
 		Metadata: kube.Meta(jobName, args.Namespace, labels.All),
 		Spec: &batchv1.JobSpecArgs{
@@ -255,18 +252,16 @@ func topicJob(ctx *pulumi.Context, name string, args *Args, bootstrap pulumi.Str
 // exporter declares danielqsj/kafka_exporter: it reads the brokers over the Kafka protocol
 // (no JVM agent in the broker image), and exports under-replicated partitions and consumer
 // group lag, which the alerts use; Strimzi ships the same exporter as its Kafka Exporter.
-func exporter(ctx *pulumi.Context, name string, args *Args, bootstrap pulumi.StringOutput, parent pulumi.ResourceOption) error {
+func exporter(ctx *pulumi.Context, name string, args *Args, brokers []string, parent pulumi.ResourceOption) error {
 	labels := kube.NewLabels("kafka-exporter", args.Instance, "exporter", args.Exporter.Image)
 	container := args.Exporter.Container(ExporterPort)
-	container.Args = bootstrap.ApplyT(func(servers string) []string {
-		// sarama's protocol version: Kafka 4 refuses requests older than 2.1 (KIP-896), and the
-		// exporter's default is 2.0.0.
-		out := []string{fmt.Sprintf("--web.listen-address=:%d", ExporterPort), "--kafka.version=3.6.0"}
-		for _, s := range strings.Split(servers, ",") {
-			out = append(out, "--kafka.server="+s)
-		}
-		return out
-	}).(pulumi.StringArrayOutput)
+	// sarama's protocol version: Kafka 4 refuses requests older than 2.1 (KIP-896), and the
+	// exporter's default is 2.0.0.
+	flags := []string{fmt.Sprintf("--web.listen-address=:%d", ExporterPort), "--kafka.version=3.6.0"}
+	for _, s := range brokers {
+		flags = append(flags, "--kafka.server="+s)
+	}
+	container.Args = pulumi.ToStringArray(flags)
 	pod := kube.Pod{Labels: labels, UID: 65534, Containers: []corev1.ContainerArgs{container}}
 	_, err := appsv1.NewDeployment(ctx, name+"-exporter", pod.Deployment("kafka-exporter", args.Namespace, 1), parent)
 	if err != nil {

@@ -52,9 +52,10 @@ func run(t *testing.T, preset string, config map[string]string) (*mocktest.Recor
 		out.topics = k.Topics
 		var wg sync.WaitGroup
 		wg.Add(1)
-		pulumi.All(k.BootstrapServers, k.ClusterID).ApplyT(func(v []any) error {
+		out.bootstrapServers = strings.Join(k.Brokers, ",")
+		k.ClusterID.ApplyT(func(id string) error {
 			defer wg.Done()
-			out.bootstrapServers, out.clusterID = v[0].(string), v[1].(string)
+			out.clusterID = id
 			return nil
 		})
 		wg.Wait()
