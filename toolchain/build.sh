@@ -6,7 +6,11 @@
 # Everything goes to ${OBS_STACK_CACHE:-$HOME/.cache/obs-stack}/toolchain-<hash>/bin, where
 # <hash> covers versions.env and the stand-in's sources. Files already there are not rebuilt.
 # Logs go to stderr; the last line on stdout is the bin folder.
-# Usage: bash toolchain/build.sh   (e.g. PATH="$(bash toolchain/build.sh | tail -n1):$PATH")
+# Usage: bash toolchain/build.sh [PART...]   (e.g. PATH="$(bash toolchain/build.sh | tail -n1):$PATH")
+#   PART: all (the default: everything above), cli (pulumi, pulumi-resource-kubernetes and the
+#   random stand-in), cluster (the local control plane: etcd, kube-*, kubectl, kwok and its YAML),
+#   or one of pulumi, kubernetes, random. Parts share the one bin folder (same <hash>): building
+#   one part never marks another as built, since each file is checked on its own.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
@@ -24,8 +28,35 @@ ROOT=${OBS_STACK_CACHE:-$HOME/.cache/obs-stack}/toolchain-$HASH
 BIN=$ROOT/bin
 WORK=$ROOT/work
 
-OUTPUTS="pulumi pulumi-resource-kubernetes pulumi-resource-random etcd kube-apiserver
-  kube-controller-manager kube-scheduler kubectl kwok kwok-stages.yaml kwok-storageclass.yaml"
+# The pieces (build_* below) the arguments ask for. scripts/up.sh asks for less than all when
+# an installed pulumi or a reachable cluster makes the rest unnecessary.
+SELECTED=''
+for part in "${@:-all}"; do
+  case $part in
+    all) SELECTED="$SELECTED random pulumi k8s_provider control_plane kwok" ;;
+    cli) SELECTED="$SELECTED random pulumi k8s_provider" ;;
+    cluster) SELECTED="$SELECTED control_plane kwok" ;;
+    pulumi | random) SELECTED="$SELECTED $part" ;;
+    kubernetes) SELECTED="$SELECTED k8s_provider" ;;
+    *) echo "usage: bash toolchain/build.sh [all|cli|cluster|pulumi|kubernetes|random]... (got '$part')"; exit 2 ;;
+  esac
+done
+selected() { case " $SELECTED " in *" $1 "*) return 0 ;; esac; return 1; }
+outputs_of() { # the files in $BIN a piece produces
+  case $1 in
+    random) echo pulumi-resource-random ;;
+    pulumi) echo pulumi ;;
+    k8s_provider) echo pulumi-resource-kubernetes ;;
+    control_plane) echo etcd kube-apiserver kube-controller-manager kube-scheduler kubectl ;;
+    kwok) echo kwok kwok-stages.yaml kwok-storageclass.yaml ;;
+  esac
+}
+PIECES="random pulumi k8s_provider control_plane kwok" # build order
+OUTPUTS=''
+for p in $PIECES; do
+  if selected "$p"; then OUTPUTS="$OUTPUTS $(outputs_of "$p")"; fi
+done
+
 missing() { # prints the names among "$@" that are not in $BIN yet
   local f
   for f in "$@"; do [ -s "$BIN/$f" ] || echo "$f"; done
@@ -192,11 +223,10 @@ build_kwok() {
 }
 
 T0=$SECONDS
-piece random pulumi-resource-random
-piece pulumi pulumi
-piece k8s_provider pulumi-resource-kubernetes
-piece control_plane etcd kube-apiserver kube-controller-manager kube-scheduler kubectl
-piece kwok kwok kwok-stages.yaml kwok-storageclass.yaml
+for p in $PIECES; do
+  # shellcheck disable=SC2046
+  if selected "$p"; then piece "$p" $(outputs_of "$p"); fi
+done
 # shellcheck disable=SC2086
 left=$(missing $OUTPUTS)
 if [ -n "$left" ]; then log "still missing: $left"; exit 1; fi
