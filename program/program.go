@@ -164,7 +164,7 @@ func export(ctx *pulumi.Context, spec stacks.Valid, lk *loki.Loki, gw *gateway.G
 	}
 	endpoints := pulumi.StringMap{}
 	for group, url := range lk.Routes {
-		endpoints[group] = url
+		endpoints[group] = pulumi.String(url)
 	}
 	facts, err := spec.Facts().Output()
 	if err != nil {

@@ -5,7 +5,6 @@ package gateway
 
 import (
 	"fmt"
-	"sort"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -31,8 +30,8 @@ type Args struct {
 	AuthEnabled bool
 	Tenant      string
 	// Routes and RingPages come from the Loki component (loki.Loki.Routes / RingPages).
-	Routes    map[string]pulumi.StringOutput
-	RingPages map[string]pulumi.StringOutput
+	Routes    map[string]string
+	RingPages map[string]string
 	// Exporter is monitoring's nginx exporter beside nginx; nil runs none.
 	Exporter *kube.Sidecar
 }
@@ -47,7 +46,7 @@ type Gateway struct {
 	PushURL  pulumi.StringOutput
 	QueryURL pulumi.StringOutput
 	// ConfigText is nginx's rendered config.
-	ConfigText pulumi.StringOutput
+	ConfigText string
 	// AuthEnabled mirrors loki.authEnabled: when false there are no credentials.
 	AuthEnabled bool
 	// CredentialsSecret names the Secret with keys username, password and .htpasswd.
@@ -87,20 +86,18 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	const objectName = "loki-gateway"
 
 	// The config is known at preview: upstream URLs are built from Services with fixed names.
-	c.ConfigText = pulumi.All(outputMap(args.Routes), outputMap(args.RingPages)).ApplyT(func(v []any) (string, error) {
-		return nginx.Build(nginx.Input{
-			Resolver:     args.Resolver,
-			Routes:       v[0].(map[string]string),
-			RingPages:    v[1].(map[string]string),
-			AuthEnabled:  args.AuthEnabled,
-			Tenant:       args.Tenant,
-			StatusListen: statusAddress(args),
-		})
-	}).(pulumi.StringOutput)
+	text, err := nginx.Build(nginx.Input{
+		Resolver: args.Resolver, Routes: args.Routes, RingPages: args.RingPages,
+		AuthEnabled: args.AuthEnabled, Tenant: args.Tenant, StatusListen: statusAddress(args),
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.ConfigText = text
 
 	cm, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
 		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: labels.All},
-		Data:     pulumi.StringMap{nginx.ConfigFile: c.ConfigText},
+		Data:     pulumi.StringMap{nginx.ConfigFile: pulumi.String(c.ConfigText)},
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating gateway ConfigMap: %w", err)
@@ -159,7 +156,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			"--nginx.scrape-uri=http://"+statusListen+nginx.StatusPath, fmt.Sprintf("--web.listen-address=:%d", ExporterPort)))
 	}
 	_, err = appsv1.NewDeployment(ctx, objectName, kube.Pod{
-		Labels: labels, UID: uid, ConfigHash: kube.HashOf(c.ConfigText), Volumes: volumes,
+		Labels: labels, UID: uid, ConfigHash: pulumi.String(kube.Hash(c.ConfigText)), Volumes: volumes,
 		Containers: containers,
 		Spec:       corev1.PodSpecArgs{Affinity: kube.AntiAffinity(w.AntiAffinity, labels.Selector)},
 	}.Deployment(objectName, args.Namespace, w.Replicas), parent)
@@ -191,24 +188,4 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("registering gateway outputs: %w", err)
 	}
 	return c, nil
-}
-
-// outputMap turns a map of string outputs into one output of a plain map.
-func outputMap(m map[string]pulumi.StringOutput) pulumi.Output {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	values := make([]any, len(keys))
-	for i, k := range keys {
-		values[i] = m[k]
-	}
-	return pulumi.All(values...).ApplyT(func(v []any) map[string]string {
-		out := make(map[string]string, len(keys))
-		for i, k := range keys {
-			out[k] = v[i].(string)
-		}
-		return out
-	})
 }

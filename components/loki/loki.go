@@ -46,10 +46,10 @@ type Loki struct {
 	// ConfigYAML is Loki's rendered config.
 	ConfigYAML string
 	// Routes maps each gateway route group (stacks.RoutePush, ...) to the base URL of the
-	// Service that serves it, taken from the Service objects themselves.
-	Routes map[string]pulumi.StringOutput
+	// Service that serves it (plain: the Services have fixed names).
+	Routes map[string]string
 	// RingPages maps a ring page path (e.g. /distributor/ring) to the base URL serving it.
-	RingPages map[string]pulumi.StringOutput
+	RingPages map[string]string
 	// Services are the ClusterIP Services by component name (single-binary, distributor, ...).
 	Services map[string]*corev1.Service
 }
@@ -114,21 +114,19 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		}
 	}
 
-	url := func(svc *corev1.Service) pulumi.StringOutput {
-		return pulumi.Sprintf("http://%s.%s.svc.%s:%d", svc.Metadata.Name().Elem(), n.namespace, n.domain, HTTPPort)
-	}
-	c.Routes = map[string]pulumi.StringOutput{}
+	// Plain URLs: the Services' names are fixed, so they are known at preview.
+	c.Routes = map[string]string{}
 	for group, target := range l.RouteTargets() {
-		c.Routes[group] = url(c.Services[target])
+		c.Routes[group] = n.httpURL(target)
 	}
-	c.RingPages = map[string]pulumi.StringOutput{}
+	c.RingPages = map[string]string{}
 	for path, target := range l.RingPageTargets() {
-		c.RingPages[path] = url(c.Services[target])
+		c.RingPages[path] = n.httpURL(target)
 	}
 
 	outputs := pulumi.Map{"mode": pulumi.String(c.Mode)}
 	for group, u := range c.Routes {
-		outputs[group+"URL"] = u
+		outputs[group+"URL"] = pulumi.String(u)
 	}
 	if err := ctx.RegisterResourceOutputs(c, outputs); err != nil {
 		return nil, fmt.Errorf("registering Loki outputs: %w", err)
