@@ -19,6 +19,10 @@ func res(cpuReq, memReq, cpuLim, memLim string) Resources {
 	return Resources{Requests: Quantities{CPU: cpuReq, Memory: memReq}, Limits: Quantities{CPU: cpuLim, Memory: memLim}}
 }
 
+// defaults are the values both presets share, for validation's examples (e.g. the image to
+// write instead of one that does not parse), so that no default is written twice.
+var defaults = base()
+
 // base holds the defaults both presets share; Dev and Prod are small overrides of it.
 func base() Spec {
 	small := Workload{Replicas: 1, Resources: res("100m", "128Mi", "500m", "512Mi"), Storage: "10Gi", AntiAffinity: AntiAffinitySoft}
@@ -37,7 +41,7 @@ func base() Spec {
 		},
 		Loki: Loki{
 			Mode:              SingleBinary,
-			Image:             "grafana/loki:3.7.6",
+			Image:             "grafana/loki:3.7.8",
 			Tenant:            "fake",
 			ReplicationFactor: 1,
 			Storage: LokiStorage{
@@ -117,7 +121,7 @@ func base() Spec {
 			MemcachedExporterImage: "prom/memcached-exporter:v0.16.0",
 			NginxExporterImage:     "nginx/nginx-prometheus-exporter:1.5.3",
 			KafkaExporterImage:     "danielqsj/kafka-exporter:v1.9.0",
-			Canary:                 Canary{Image: "grafana/loki-canary:3.7.6", Resources: res("10m", "32Mi", "100m", "128Mi")},
+			Canary:                 Canary{Image: "grafana/loki-canary:3.7.8", Resources: res("10m", "32Mi", "100m", "128Mi")},
 		},
 	}
 }

@@ -2,7 +2,7 @@ package stacks
 
 func (s Spec) checkAlloy(c *checker) {
 	a := s.Alloy
-	image(c, "alloy.image", a.Image, "grafana/alloy:v1.18.1")
+	image(c, "alloy.image", a.Image, defaults.Alloy.Image)
 	if a.PodLogSource != "api" && a.PodLogSource != "file" {
 		c.fail("alloy.podLogSource", a.PodLogSource, "unknown pod log source", "set it to api (loki.source.kubernetes, no host mounts) or file (/var/log/pods)")
 	}

@@ -15,7 +15,7 @@ func (s Spec) checkKafka(c *checker) {
 	if !k.Enabled {
 		return
 	}
-	image(c, "kafka.image", k.Image, "apache/kafka:4.1.1")
+	image(c, "kafka.image", k.Image, defaults.Kafka.Image)
 	if k.ClusterID != "" && !kafkaID.MatchString(k.ClusterID) {
 		c.fail("kafka.clusterId", k.ClusterID, "a KRaft cluster id is 16 bytes in URL-safe base64: 22 letters, digits, - or _",
 			"leave it empty to generate one, or copy the id from meta.properties of the existing brokers")

@@ -24,7 +24,7 @@ func (s Spec) checkLoki(c *checker) {
 		// Reported, and every other check still runs: an unknown mode simply runs no targets.
 		c.fail("loki.mode", l.Mode, "unknown Loki deployment mode", "set it to SingleBinary, SimpleScalable or Distributed")
 	}
-	image(c, "loki.image", l.Image, "grafana/loki:3.7.6")
+	image(c, "loki.image", l.Image, defaults.Loki.Image)
 
 	switch {
 	case !l.AuthEnabled && l.Tenant != "fake":
@@ -103,5 +103,5 @@ func checkCache(c *checker, key string, cache Cache, nodes int) {
 		c.fail(key+".sizeMB", cache.SizeMB, fmt.Sprintf("a memcached cache is 64 MB (below that it evicts faster than it serves) to %d MB", MaxCacheMB), "set it to e.g. 1024, or disable the cache")
 	}
 	checkWorkload(c, key, cache.Workload(), false, nodes, "")
-	image(c, key+".image", cache.Image, "memcached:1.6.39-alpine")
+	image(c, key+".image", cache.Image, defaults.Loki.Caches.ChunksCache.Image)
 }

@@ -37,12 +37,12 @@ func (s Spec) checkMonitoring(c *checker) {
 			"write it like 30s or 1m")
 	}
 	required(c, "monitoring.runbookBaseURL", m.RunbookBaseURL, "https://github.com/your-org/obs-stack/blob/main/docs/runbooks.md")
-	image(c, "monitoring.memcachedExporterImage", m.MemcachedExporterImage, "prom/memcached-exporter:v0.16.0")
-	image(c, "monitoring.nginxExporterImage", m.NginxExporterImage, "nginx/nginx-prometheus-exporter:1.5.3")
-	image(c, "monitoring.kafkaExporterImage", m.KafkaExporterImage, "danielqsj/kafka-exporter:v1.9.0")
+	image(c, "monitoring.memcachedExporterImage", m.MemcachedExporterImage, defaults.Monitoring.MemcachedExporterImage)
+	image(c, "monitoring.nginxExporterImage", m.NginxExporterImage, defaults.Monitoring.NginxExporterImage)
+	image(c, "monitoring.kafkaExporterImage", m.KafkaExporterImage, defaults.Monitoring.KafkaExporterImage)
 
 	cn := m.Canary
-	image(c, "monitoring.canary.image", cn.Image, "grafana/loki-canary:3.7.6")
+	image(c, "monitoring.canary.image", cn.Image, defaults.Monitoring.Canary.Image)
 	checkResources(c, "monitoring.canary", cn.Resources, minCanaryMemory)
 	if !cn.Enabled {
 		return
