@@ -172,9 +172,9 @@ func export(ctx *pulumi.Context, spec stacks.Valid, lk *loki.Loki, gw *gateway.G
 	}
 	ctx.Export("lokiMode", pulumi.String(lk.Mode))
 	ctx.Export("lokiEndpoints", endpoints)
-	ctx.Export("gatewayUrl", gw.URL)
-	ctx.Export("pushUrl", gw.PushURL)
-	ctx.Export("queryUrl", gw.QueryURL)
+	ctx.Export("gatewayUrl", pulumi.String(gw.URL))
+	ctx.Export("pushUrl", pulumi.String(gw.PushURL))
+	ctx.Export("queryUrl", pulumi.String(gw.QueryURL))
 	ctx.Export("tenant", pulumi.String(spec.Loki.Tenant))
 	ctx.Export("namespace", pulumi.String(spec.Cluster.Namespace))
 	// What Alloy collects, so verify knows which lines to look for.

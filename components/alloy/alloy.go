@@ -28,7 +28,7 @@ type Args struct {
 	// PodLogSource is SourceAPI or SourceFile; used with PodLogs.
 	PodLogSource string
 	// PushURL is the gateway's push URL, e.g. http://loki-gateway.observability.svc.cluster.local/loki/api/v1/push.
-	PushURL pulumi.StringInput
+	PushURL string
 	// Auth is the gateway's basic auth; nil while Loki auth is off.
 	Auth *Auth
 	// Kafka is the Kafka source; nil when Alloy consumes no Kafka.
@@ -58,7 +58,7 @@ type Alloy struct {
 	pulumi.ResourceState
 
 	// ConfigText is the rendered Alloy config.
-	ConfigText pulumi.StringOutput
+	ConfigText string
 	// MetricsService is the name of the Service exposing :12345 /metrics.
 	MetricsService pulumi.StringOutput
 }
@@ -89,7 +89,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	podLogs := args.PodLogs
 	fileSource := podLogs && args.PodLogSource == SourceFile
 
-	c.ConfigText = configText(args)
+	text, err := BuildConfig(args.configInput())
+	if err != nil {
+		return nil, err
+	}
+	c.ConfigText = text
 
 	sa, err := corev1.NewServiceAccount(ctx, name, &corev1.ServiceAccountArgs{
 		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
@@ -106,7 +110,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// Auto-named: a config change creates a new ConfigMap, the pods roll onto it, the old one goes.
 	cm, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
 		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: labels.All},
-		Data:     pulumi.StringMap{configFile: c.ConfigText},
+		Data:     pulumi.StringMap{configFile: pulumi.String(c.ConfigText)},
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating Alloy ConfigMap: %w", err)
@@ -146,7 +150,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Spec: &appsv1.DaemonSetSpecArgs{
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
 			Template: kube.Pod{
-				Labels: labels, UID: uid, SupplementalGroups: groups, ConfigHash: kube.HashOf(c.ConfigText), Volumes: volumes,
+				Labels: labels, UID: uid, SupplementalGroups: groups, ConfigHash: pulumi.String(kube.Hash(c.ConfigText)), Volumes: volumes,
 				// Discovery and API tailing talk to the API server; nothing else does.
 				ServiceAccountToken: podLogs,
 				Containers: []corev1.ContainerArgs{{
@@ -194,7 +198,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 // check rejects arguments the config cannot be built from.
 func (args *Args) check() error {
 	var errs []error
-	if args.PushURL == nil {
+	if args.PushURL == "" {
 		errs = append(errs, errors.New("alloy: PushURL is required"))
 	}
 	if args.Auth != nil && args.Auth.CredentialsSecret == nil {
@@ -206,29 +210,16 @@ func (args *Args) check() error {
 	return errors.Join(errs...)
 }
 
-// configInput is the part of the config known at preview; configText adds the push URL and brokers.
+// configInput is the config's input: all of it is known at preview.
 func (args *Args) configInput() ConfigInput {
-	in := ConfigInput{PodLogs: args.PodLogs, PodLogSource: args.PodLogSource}
+	in := ConfigInput{PodLogs: args.PodLogs, PodLogSource: args.PodLogSource, PushURL: args.PushURL}
 	if args.Auth != nil {
 		in.BasicAuth, in.TenantID = true, args.Auth.Tenant
 	}
 	if args.Kafka != nil {
-		in.KafkaTopics, in.KafkaGroupID = args.Kafka.Topics, args.Kafka.GroupID
+		in.KafkaTopics, in.KafkaGroupID, in.KafkaBrokers = args.Kafka.Topics, args.Kafka.GroupID, args.Kafka.Brokers
 	}
 	return in
-}
-
-// configText builds the config once the push URL and brokers are known.
-func configText(args *Args) pulumi.StringOutput {
-	in := args.configInput()
-	if args.Kafka != nil {
-		in.KafkaBrokers = args.Kafka.Brokers
-	}
-	return args.PushURL.ToStringOutput().ApplyT(func(url string) (string, error) {
-		cfg := in
-		cfg.PushURL = url
-		return BuildConfig(cfg)
-	}).(pulumi.StringOutput)
 }
 
 // rbac grants what the config's Kubernetes components call, cluster-wide (pods of every namespace).

@@ -27,7 +27,7 @@ func testArgs(s stacks.Spec) *Args {
 	args := &Args{
 		Stack: kube.Stack{Namespace: pulumi.String(s.Cluster.Namespace), NamespaceName: s.Cluster.Namespace, Domain: s.Cluster.Domain, Instance: "obs-stack"},
 		Image: a.Image, Resources: a.Resources, PodLogs: a.PodLogs, PodLogSource: a.PodLogSource,
-		PushURL: pulumi.String(testPushURL).ToStringOutput(),
+		PushURL: testPushURL,
 	}
 	if s.Loki.AuthEnabled {
 		args.Auth = &Auth{CredentialsSecret: pulumi.String("loki-gateway-credentials"), Tenant: s.Loki.Tenant}

@@ -82,7 +82,7 @@ const testPushURL = "http://loki-gateway.observability.svc.cluster.local/loki/ap
 // component would pass (one per broker pod) and the preset's topics.
 func presetInput(s stacks.Spec) ConfigInput {
 	in := testArgs(s).configInput()
-	in.PushURL, in.KafkaTopics = testPushURL, nil
+	in.PushURL, in.KafkaTopics, in.KafkaBrokers = testPushURL, nil, nil
 	for i := range s.Kafka.Replicas {
 		in.KafkaBrokers = append(in.KafkaBrokers, fmt.Sprintf("kafka-%d.kafka-headless.observability.svc.cluster.local:9092", i))
 	}

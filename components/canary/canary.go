@@ -29,7 +29,7 @@ type Args struct {
 	Image     string
 	Resources stacks.Resources
 	// GatewayURL is the gateway's in-cluster base URL (http://host[:port]).
-	GatewayURL pulumi.StringOutput
+	GatewayURL string
 	// Tenant the canary reads as; CredentialsSecret holds the gateway's username and
 	// password keys (empty: the gateway asks for none).
 	Tenant            string
@@ -55,7 +55,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}}}
 	flags := pulumi.StringArray{
 		// -addr is host:port; the canary adds the scheme.
-		args.GatewayURL.ApplyT(func(u string) string { return "-addr=" + strings.TrimPrefix(u, "http://") }).(pulumi.StringOutput),
+		pulumi.String("-addr=" + strings.TrimPrefix(args.GatewayURL, "http://")),
 		pulumi.String("-labelname=pod"), pulumi.String("-labelvalue=$(POD_NAME)"),
 		pulumi.String("-streamname=container"), pulumi.String("-streamvalue=" + Container),
 		pulumi.String(fmt.Sprintf("-port=%d", Port)),

@@ -41,10 +41,10 @@ type Gateway struct {
 	pulumi.ResourceState
 
 	// URL is the in-cluster base URL of the gateway Service (port 80).
-	URL pulumi.StringOutput
+	URL string
 	// PushURL and QueryURL are the Loki push and range-query endpoints behind the gateway.
-	PushURL  pulumi.StringOutput
-	QueryURL pulumi.StringOutput
+	PushURL  string
+	QueryURL string
 	// ConfigText is nginx's rendered config.
 	ConfigText string
 	// AuthEnabled mirrors loki.authEnabled: when false there are no credentials.
@@ -168,7 +168,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			return nil, fmt.Errorf("creating gateway PodDisruptionBudget: %w", err)
 		}
 	}
-	svc, err := corev1.NewService(ctx, objectName, &corev1.ServiceArgs{
+	_, err = corev1.NewService(ctx, objectName, &corev1.ServiceArgs{
 		Metadata: kube.Meta(objectName, args.Namespace, labels.All),
 		Spec: &corev1.ServiceSpecArgs{
 			Selector: labels.Selector,
@@ -179,11 +179,12 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("creating gateway Service: %w", err)
 	}
 
-	c.URL = pulumi.Sprintf("http://%s.%s.svc.%s", svc.Metadata.Name().Elem(), args.NamespaceName, args.Domain)
-	c.PushURL = pulumi.Sprintf("%s/loki/api/v1/push", c.URL)
-	c.QueryURL = pulumi.Sprintf("%s/loki/api/v1/query_range", c.URL)
+	// Plain: the Service's name is fixed, so its URL is known at preview.
+	c.URL = "http://" + args.ServiceFQDN(objectName)
+	c.PushURL = c.URL + "/loki/api/v1/push"
+	c.QueryURL = c.URL + "/loki/api/v1/query_range"
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"url": c.URL, "pushUrl": c.PushURL, "queryUrl": c.QueryURL, "authEnabled": pulumi.Bool(c.AuthEnabled),
+		"url": pulumi.String(c.URL), "pushUrl": pulumi.String(c.PushURL), "queryUrl": pulumi.String(c.QueryURL), "authEnabled": pulumi.Bool(c.AuthEnabled),
 	}); err != nil {
 		return nil, fmt.Errorf("registering gateway outputs: %w", err)
 	}

@@ -26,7 +26,7 @@ type Args struct {
 	// Settings of the provisioned datasources.
 	Settings provisioning.Settings
 	// GatewayURL is the gateway Service URL: Grafana always reads Loki through the gateway.
-	GatewayURL pulumi.StringInput
+	GatewayURL string
 	// Auth is the gateway's basic auth; nil while Loki auth is off.
 	Auth *Auth
 }
@@ -59,15 +59,15 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if args.SecretNamespace != "" {
 		namespace = pulumi.String(args.SecretNamespace)
 	}
-	in := provisioning.Input{}
+	in := provisioning.Input{GatewayURL: args.GatewayURL}
 	var password pulumi.StringInput = pulumi.String("")
 	if args.Auth != nil {
-		in = provisioning.Input{BasicAuth: true, Username: args.Auth.Username, Tenant: args.Auth.Tenant}
+		in.BasicAuth, in.Username, in.Tenant = true, args.Auth.Username, args.Auth.Tenant
 		password = args.Auth.Password
 	}
-	file := pulumi.All(args.GatewayURL, password).ApplyT(func(v []any) (string, error) {
+	file := password.ToStringOutput().ApplyT(func(pw string) (string, error) {
 		in := in
-		in.GatewayURL, in.Password = v[0].(string), v[1].(string)
+		in.Password = pw
 		return provisioning.Build(args.Settings, in)
 	}).(pulumi.StringOutput)
 
