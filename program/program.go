@@ -132,7 +132,7 @@ func cluster(ctx *pulumi.Context, spec stacks.Valid, renderDir string) (pulumi.R
 		ns, err := corev1.NewNamespace(ctx, spec.Cluster.Namespace, &corev1.NamespaceArgs{
 			Metadata: &metav1.ObjectMetaArgs{
 				Name:   pulumi.String(spec.Cluster.Namespace),
-				Labels: pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("obs-stack")},
+				Labels: pulumi.StringMap{kube.LabelPartOf: pulumi.String(kube.PartOf)},
 			},
 			// Deleting the Namespace deletes every PVC in it, the protected StatefulSets' too.
 		}, append(opts, pulumi.Protect(spec.Cluster.ProtectData))...)

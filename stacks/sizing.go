@@ -59,7 +59,7 @@ func (s Spec) Sizing() []PodGroup {
 		if t.Stateful {
 			kind = KindStatefulSet
 		}
-		add("loki-"+t.Name, "loki."+t.Key, kind, t.Workload)
+		add(LokiObjectName(t.Name), "loki."+t.Key, kind, t.Workload)
 	}
 	for _, c := range []struct {
 		name, key string

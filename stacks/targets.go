@@ -19,6 +19,10 @@ type TargetKind struct {
 	Singleton bool
 }
 
+// LokiObjectName is the name of a Loki target's workload and Service, loki-<target>; its pods
+// are loki-<target>-<ordinal or hash>. The Loki component, sizing and the dashboards use it.
+func LokiObjectName(target string) string { return "loki-" + target }
+
 // Target is a TargetKind as the spec sizes it.
 type Target struct {
 	TargetKind

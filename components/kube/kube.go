@@ -26,21 +26,40 @@ type Labels struct {
 	All pulumi.StringMap
 }
 
+// The Kubernetes recommended label keys, spelled once: selectors are name, instance and
+// component; the others are informational.
+const (
+	LabelName      = "app.kubernetes.io/name"
+	LabelInstance  = "app.kubernetes.io/instance"
+	LabelComponent = "app.kubernetes.io/component"
+	LabelPartOf    = "app.kubernetes.io/part-of"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelVersion   = "app.kubernetes.io/version"
+)
+
+// PartOf is the part-of label of everything the stack creates.
+const PartOf = "obs-stack"
+
+// AppSelector selects every pod of one app of the stack, whatever its component.
+func AppSelector(name, instance string) map[string]string {
+	return map[string]string{LabelName: name, LabelInstance: instance}
+}
+
 // NewLabels builds the selector (name, instance, component) and informational labels.
 func NewLabels(name, instance, component, image string) Labels {
 	sel := pulumi.StringMap{
-		"app.kubernetes.io/name":      pulumi.String(name),
-		"app.kubernetes.io/instance":  pulumi.String(instance),
-		"app.kubernetes.io/component": pulumi.String(component),
+		LabelName:      pulumi.String(name),
+		LabelInstance:  pulumi.String(instance),
+		LabelComponent: pulumi.String(component),
 	}
 	all := pulumi.StringMap{
-		"app.kubernetes.io/part-of":    pulumi.String("obs-stack"),
-		"app.kubernetes.io/managed-by": pulumi.String("pulumi"),
+		LabelPartOf:    pulumi.String(PartOf),
+		LabelManagedBy: pulumi.String("pulumi"),
 	}
 	// The tag, read by a reference parser: a registry port (host:5000/loki) is not a tag, and an
 	// image pinned by digest alone has no version a label can hold.
 	if tag := stacks.ImageTag(image); tag != "" {
-		all["app.kubernetes.io/version"] = pulumi.String(tag)
+		all[LabelVersion] = pulumi.String(tag)
 	}
 	for k, v := range sel {
 		all[k] = v

@@ -200,7 +200,7 @@ type names struct {
 	namespace, domain string
 }
 
-func (n names) service(component string) string  { return "loki-" + component }
+func (n names) service(component string) string  { return stacks.LokiObjectName(component) }
 func (n names) headless(component string) string { return n.service(component) + "-headless" }
 func (n names) memberlist() string               { return "loki-memberlist" }
 func (n names) fqdn(service string) string       { return kube.ServiceFQDN(service, n.namespace, n.domain) }

@@ -98,7 +98,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	if usesMemberlist(l) {
 		if _, err := w.service(n.memberlist(), kube.NewLabels("loki", args.Instance, "memberlist", l.Image), true,
-			pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("loki"), "app.kubernetes.io/instance": pulumi.String(args.Instance)},
+			pulumi.ToStringMap(kube.AppSelector("loki", args.Instance)),
 			kube.ServicePorts(memberlistPort)); err != nil {
 			return nil, err
 		}

@@ -113,7 +113,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if args.Monitors {
 		interval := monitoringv1.Duration(args.ScrapeInterval)
 		for _, t := range Targets(args.Options) {
-			selector := metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": t.App, "app.kubernetes.io/instance": args.Instance}}
+			selector := metav1.LabelSelector{MatchLabels: kube.AppSelector(t.App, args.Instance)}
 			port := t.Port
 			var err error
 			if t.Service {

@@ -9,6 +9,7 @@ import (
 	"obs-stack/components/gateway"
 	"obs-stack/components/gateway/nginx"
 	"obs-stack/components/kafka"
+	"obs-stack/components/kube"
 	"obs-stack/components/loki"
 	"obs-stack/stacks"
 )
@@ -34,7 +35,7 @@ const (
 const NamespaceNameLabel = "kubernetes.io/metadata.name"
 
 // GrafanaPodLabels select Grafana's pods (the grafana and kube-prometheus-stack charts' label).
-var GrafanaPodLabels = map[string]string{"app.kubernetes.io/name": "grafana"}
+var GrafanaPodLabels = map[string]string{kube.LabelName: "grafana"}
 
 // Anywhere is every address; only used for egress to things that are not pods.
 var Anywhere = []string{"0.0.0.0/0", "::/0"}

@@ -205,10 +205,9 @@ func check(args *Args) error {
 func (p Peer) podLabels(instance string) pulumi.StringMap {
 	m := pulumi.StringMap{}
 	if p.App != "" {
-		m["app.kubernetes.io/name"] = pulumi.String(p.App)
-		m["app.kubernetes.io/instance"] = pulumi.String(instance)
+		m = pulumi.ToStringMap(kube.AppSelector(p.App, instance))
 		if p.Component != "" {
-			m["app.kubernetes.io/component"] = pulumi.String(p.Component)
+			m[kube.LabelComponent] = pulumi.String(p.Component)
 		}
 	}
 	for k, v := range p.Pods {

@@ -76,10 +76,9 @@ func (d dashboards) sel(matchers ...string) string {
 	return "{" + strings.Join(append([]string{fmt.Sprintf("namespace=%q", d.o.Namespace)}, matchers...), ", ") + "}"
 }
 
-// podsOf selects the pods of one Loki target: components/loki names a target's workload
-// loki-<target>, so its pods are loki-<target>-<ordinal or hash>.
+// podsOf selects the pods of one Loki target: loki-<target>-<ordinal or hash>.
 func podsOf(target string) string {
-	return fmt.Sprintf("pod=~%q", "loki-"+regexp.QuoteMeta(target)+"-.+")
+	return fmt.Sprintf("pod=~%q", regexp.QuoteMeta(stacks.LokiObjectName(target))+"-.+")
 }
 
 func (d dashboards) newDashboard(name, title, description string) *grafanaDashboard {
