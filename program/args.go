@@ -94,10 +94,11 @@ func monitoringOptions(spec stacks.Valid) mixin.Options {
 	if spec.Kafka.Enabled && spec.Alloy.ConsumeKafka {
 		o.KafkaConsumerGroup = spec.Alloy.KafkaGroupID
 	}
-	o.LokiReplicas = map[string]int{}
+	o.LokiReplicas, o.LokiRings = map[string]int{}, map[string][]string{}
 	for _, t := range spec.Loki.Targets() {
 		o.LokiTargets = append(o.LokiTargets, t.Name)
 		o.LokiReplicas[t.Name] = t.Workload.Replicas
+		o.LokiRings[t.Name] = t.Rings
 	}
 	return o
 }

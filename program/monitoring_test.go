@@ -166,3 +166,50 @@ func TestExporterSidecars(t *testing.T) {
 		t.Errorf("no exporter found on %v", want)
 	}
 }
+
+// TestRingAlertsFollowTheTopology: the ring alerts of each mode, from the whole program, name
+// the rings its targets join, written by hand from Loki's docs (the scalable modes address the
+// query schedulers directly, so only the single binary joins a scheduler ring).
+func TestRingAlertsFollowTheTopology(t *testing.T) {
+	for name, tc := range map[string]struct {
+		stack  string
+		config map[string]string
+		want   string
+	}{
+		"dev":             {"dev", map[string]string{"obs-stack:monitoring.enabled": "true"}, `name=~"compactor|distributor|ingester|ruler|scheduler"`},
+		"prod":            {"prod", nil, `name=~"compactor|distributor|ingester|ruler"`},
+		"simple scalable": {"prod", map[string]string{"obs-stack:loki.mode": "SimpleScalable"}, `name=~"compactor|distributor|ingester|ruler"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rule := mustRun(t, tc.stack, tc.config).One(t, "kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+			raw, err := json.Marshal(rule.Inputs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var spec struct {
+				Spec struct {
+					Groups []struct {
+						Rules []struct{ Alert, Expr string }
+					}
+				}
+			}
+			if err := json.Unmarshal(raw, &spec); err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, g := range spec.Spec.Groups {
+				for _, r := range g.Rules {
+					if r.Alert == "LokiRingMembersUnhealthy" {
+						found = true
+						if !strings.Contains(r.Expr, tc.want) {
+							t.Errorf("LokiRingMembersUnhealthy: %s lacks %s", r.Expr, tc.want)
+						}
+					}
+				}
+			}
+			if !found {
+				t.Error("no LokiRingMembersUnhealthy alert")
+			}
+		})
+	}
+}

@@ -17,6 +17,8 @@ type TargetKind struct {
 	HoldsData bool
 	// Singleton targets must run exactly one replica.
 	Singleton bool
+	// Rings are the rings the target takes part in (the name label of loki_ring_members).
+	Rings []string
 }
 
 // LokiObjectName is the name of a Loki target's workload and Service, loki-<target>; its pods
@@ -59,10 +61,12 @@ const (
 
 // Topologies describes every deployment mode. /scheduler/ring exists only where Loki uses
 // the scheduler ring, i.e. no scheduler_address is configured: SingleBinary. The scalable
-// modes address the schedulers directly, and Loki answers 404 there.
+// modes address the schedulers directly, and Loki answers 404 there (so SimpleScalable's
+// backend and Distributed's query-scheduler join no scheduler ring).
 var Topologies = map[string]Topology{
 	SingleBinary: {
-		Targets: []TargetKind{{Key: "singleBinary", Name: "single-binary", Flag: "all", Stateful: true, HoldsData: true}},
+		Targets: []TargetKind{{Key: "singleBinary", Name: "single-binary", Flag: "all", Stateful: true, HoldsData: true,
+			Rings: []string{"ingester", "distributor", "compactor", "ruler", "scheduler"}}},
 		Routes: map[string]string{RoutePush: "single-binary", RouteQuery: "single-binary", RouteTail: "single-binary",
 			RouteRules: "single-binary", RouteDelete: "single-binary"},
 		RingPages: map[string]string{"/ring": "single-binary", "/distributor/ring": "single-binary",
@@ -71,8 +75,8 @@ var Topologies = map[string]Topology{
 	SimpleScalable: {
 		Targets: []TargetKind{
 			{Key: "read", Name: "read", Flag: "read"},
-			{Key: "write", Name: "write", Flag: "write", Stateful: true, HoldsData: true},
-			{Key: "backend", Name: "backend", Flag: "backend", Stateful: true},
+			{Key: "write", Name: "write", Flag: "write", Stateful: true, HoldsData: true, Rings: []string{"ingester", "distributor"}},
+			{Key: "backend", Name: "backend", Flag: "backend", Stateful: true, Rings: []string{"compactor", "ruler"}},
 		},
 		Routes:    map[string]string{RoutePush: "write", RouteQuery: "read", RouteTail: "read", RouteRules: "backend", RouteDelete: "backend"},
 		RingPages: map[string]string{"/ring": "write", "/distributor/ring": "write", "/compactor/ring": "backend", "/ruler/ring": "backend"},
@@ -80,14 +84,14 @@ var Topologies = map[string]Topology{
 	},
 	Distributed: {
 		Targets: []TargetKind{
-			{Key: "distributor", Name: "distributor", Flag: "distributor"},
-			{Key: "ingester", Name: "ingester", Flag: "ingester", Stateful: true, HoldsData: true},
+			{Key: "distributor", Name: "distributor", Flag: "distributor", Rings: []string{"distributor"}},
+			{Key: "ingester", Name: "ingester", Flag: "ingester", Stateful: true, HoldsData: true, Rings: []string{"ingester"}},
 			{Key: "querier", Name: "querier", Flag: "querier"},
 			{Key: "queryFrontend", Name: "query-frontend", Flag: "query-frontend"},
 			{Key: "queryScheduler", Name: "query-scheduler", Flag: "query-scheduler"},
 			{Key: "indexGateway", Name: "index-gateway", Flag: "index-gateway", Stateful: true},
-			{Key: "compactor", Name: "compactor", Flag: "compactor", Stateful: true, Singleton: true},
-			{Key: "ruler", Name: "ruler", Flag: "ruler", Stateful: true},
+			{Key: "compactor", Name: "compactor", Flag: "compactor", Stateful: true, Singleton: true, Rings: []string{"compactor"}},
+			{Key: "ruler", Name: "ruler", Flag: "ruler", Stateful: true, Rings: []string{"ruler"}},
 		},
 		Routes:    map[string]string{RoutePush: "distributor", RouteQuery: "query-frontend", RouteTail: "query-frontend", RouteRules: "ruler", RouteDelete: "compactor"},
 		RingPages: map[string]string{"/ring": "distributor", "/distributor/ring": "distributor", "/compactor/ring": "compactor", "/ruler/ring": "ruler"},

@@ -18,6 +18,9 @@ type Options struct {
 	// LokiReplicas are the replicas of each of LokiTargets, by the same names: a ring should
 	// hold every replica of the targets that take part in it. Nil: ring sizes are not alerted on.
 	LokiReplicas map[string]int
+	// LokiRings are the rings (the name label of loki_ring_members) each of LokiTargets takes
+	// part in, from stacks.Topologies.
+	LokiRings map[string][]string
 	// Caches: memcached chunks/results caches run (with a memcached exporter sidecar).
 	Caches bool
 	// Kafka runs (with a Kafka exporter); KafkaConsumerGroup is Alloy's consumer group, empty

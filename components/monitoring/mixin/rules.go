@@ -32,19 +32,6 @@ const (
 		`loki_api_v1_patterns|api_prom_query|api_prom_series|api_prom_label|api_prom_label_name_values`
 )
 
-// targetRings names the rings (the `name` label of loki_ring_members) each Loki target takes
-// part in, by component name. SimpleScalable's backend and Distributed's query-scheduler
-// address the schedulers directly (no scheduler ring), as stacks.Topologies records.
-var targetRings = map[string][]string{
-	"single-binary": {"ingester", "distributor", "compactor", "ruler", "scheduler"},
-	"write":         {"ingester", "distributor"},
-	"backend":       {"compactor", "ruler"},
-	"distributor":   {"distributor"},
-	"ingester":      {"ingester"},
-	"compactor":     {"compactor"},
-	"ruler":         {"ruler"},
-}
-
 // Rules are the stack's alerts, only for the parts o says exist, every selector scoped to
 // o.Namespace. Each alert has a runbook section in docs/runbooks.md.
 func Rules(o Options) monitoringv1.PrometheusRuleSpec {
@@ -197,7 +184,7 @@ func (r ruleBuilder) sel(matchers ...string) string {
 func (r ruleBuilder) rings() []string {
 	var rings []string
 	for _, target := range r.o.LokiTargets {
-		for _, ring := range targetRings[target] {
+		for _, ring := range r.o.LokiRings[target] {
 			if !slices.Contains(rings, ring) {
 				rings = append(rings, ring)
 			}
@@ -213,7 +200,7 @@ func (r ruleBuilder) ringSizes() map[string]int {
 	sizes := map[string]int{}
 	for _, target := range r.o.LokiTargets {
 		if n := r.o.LokiReplicas[target]; n > 0 {
-			for _, ring := range targetRings[target] {
+			for _, ring := range r.o.LokiRings[target] {
 				sizes[ring] += n
 			}
 		}

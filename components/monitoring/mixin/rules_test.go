@@ -23,6 +23,19 @@ import (
 
 const testRunbooks = "https://runbooks.example/docs/runbooks.md"
 
+// testRings are the rings each target joins, written by hand from Loki's docs (pkg/loki
+// modules: the scalable modes address the schedulers, so no target but the single binary
+// joins the scheduler ring); the program takes them from stacks.Topologies.
+var testRings = map[string][]string{
+	"single-binary": {"ingester", "distributor", "compactor", "ruler", "scheduler"},
+	"write":         {"ingester", "distributor"},
+	"backend":       {"compactor", "ruler"},
+	"distributor":   {"distributor"},
+	"ingester":      {"ingester"},
+	"compactor":     {"compactor"},
+	"ruler":         {"ruler"},
+}
+
 // ruleSets are the Options the rule tests evaluate, by the rule file a test file names.
 var ruleSets = map[string]Options{
 	// A dev stack: one single binary, no Kafka, caches or canary.
@@ -31,6 +44,7 @@ var ruleSets = map[string]Options{
 		Mode:           "SingleBinary",
 		LokiTargets:    []string{"single-binary"},
 		LokiReplicas:   map[string]int{"single-binary": 1},
+		LokiRings:      testRings,
 		RunbookBaseURL: testRunbooks,
 	},
 	// A prod stack: Distributed, with everything.
@@ -41,6 +55,7 @@ var ruleSets = map[string]Options{
 			"index-gateway", "compactor", "ruler"},
 		LokiReplicas: map[string]int{"distributor": 3, "ingester": 3, "querier": 3, "query-frontend": 2, "query-scheduler": 2,
 			"index-gateway": 2, "compactor": 1, "ruler": 2},
+		LokiRings:          testRings,
 		Caches:             true,
 		Kafka:              true,
 		KafkaConsumerGroup: "alloy",
@@ -358,7 +373,7 @@ func TestRulesByOptions(t *testing.T) {
 			"KafkaAlloyConsumerLag", "MemcachedEvictions", "LokiCanaryMissingEntries"},
 			`name=~"compactor|distributor|ingester|ruler"`},
 		{"simple scalable, Kafka without Alloy consuming it", Options{Namespace: "s", Mode: "SimpleScalable",
-			LokiTargets: []string{"read", "write", "backend"}, Kafka: true},
+			LokiTargets: []string{"read", "write", "backend"}, LokiRings: testRings, Kafka: true},
 			[]string{"LokiRingMembersUnhealthy", "KafkaUnderReplicatedPartitions"},
 			`name=~"compactor|distributor|ingester|ruler"`},
 		{"no Loki targets known", Options{Namespace: "n"}, nil, ""},
