@@ -479,3 +479,26 @@ func TestPortNamesAreValid(t *testing.T) {
 		}
 	}
 }
+
+// TestVersionLabelReadsTheImageAsTheRuntimeDoes: the app.kubernetes.io/version label is the
+// image's tag as a container runtime reads the reference (values written by hand): a registry
+// port is no tag, and an image pinned by digest alone has no version.
+func TestVersionLabelReadsTheImageAsTheRuntimeDoes(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	for image, want := range map[string]any{
+		"grafana/loki:3.7.8":                               "3.7.8",
+		"registry.local:5000/grafana/loki:3.7.8-amd64":     "3.7.8-amd64",
+		"registry.local:5000/grafana/loki":                 nil,
+		"registry.local:5000/grafana/loki@" + digest:       nil,
+		"registry.local:5000/grafana/loki:3.7.8@" + digest: "3.7.8",
+	} {
+		rec := mustRun(t, "dev", map[string]string{"obs-stack:loki.image": image})
+		sts := lokiWorkloads(rec)["StatefulSet/loki-single-binary"]
+		if got := mocktest.Dig(sts.Inputs, "metadata", "labels", "app.kubernetes.io/version"); got != want {
+			t.Errorf("loki.image %s: version label %v, want %v", image, got, want)
+		}
+		if got := mocktest.Dig(sts.Inputs, "spec", "template", "spec", "containers", 0, "image"); got != image {
+			t.Errorf("loki.image %s: the container runs %v", image, got)
+		}
+	}
+}

@@ -16,6 +16,10 @@ type Valid struct {
 	// S3 is where Loki's S3 traffic goes, read from loki.storage.s3.endpoint; nil when no
 	// object store in use is s3.
 	S3 *S3Endpoint
+	// Versions are the tags of the stack's image references (the app.kubernetes.io/version
+	// label), read the way the container runtime reads a reference: a registry port is no
+	// tag, and an image pinned by digest alone has none.
+	Versions map[string]string
 }
 
 // Uses tells whether new data or any schema period is in store.

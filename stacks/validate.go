@@ -45,7 +45,7 @@ func (s Spec) Validate() (Valid, []string, error) { return s.ValidateAt(time.Now
 
 // ValidateAt is Validate on the day of now (schema periods are checked against today, UTC).
 func (s Spec) ValidateAt(now time.Time) (Valid, []string, error) {
-	c := &checker{now: now.UTC(), valid: Valid{Spec: s}}
+	c := &checker{now: now.UTC(), valid: Valid{Spec: s, Versions: map[string]string{}}}
 	s.checkCluster(c)
 	s.checkLoki(c)
 	s.checkGateway(c)
@@ -121,8 +121,13 @@ func image(c *checker, key, value, example string) {
 		c.fail(key, value, "required", "set it, e.g. to %s", example)
 		return
 	}
-	if _, err := reference.ParseNormalizedNamed(value); err != nil {
+	ref, err := reference.ParseNormalizedNamed(value)
+	if err != nil {
 		c.fail(key, value, "not an image reference: "+err.Error(), "write it like %s (registry/repository:tag or @sha256:digest)", example)
+		return
+	}
+	if tagged, ok := ref.(reference.Tagged); ok {
+		c.valid.Versions[value] = tagged.Tag()
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/distribution/reference"
 	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -51,21 +50,10 @@ func (s Spec) checkMonitoring(c *checker) {
 		c.fail("monitoring.canary.enabled", cn.Enabled, "loki-canary writes its lines to stdout and Alloy's pod logs carry them into Loki; with alloy.podLogs off nothing would, and every line would count as missing",
 			"set obs-stack:alloy.podLogs true, or obs-stack:monitoring.canary.enabled false")
 	}
-	if lokiTag, canaryTag := ImageTag(s.Loki.Image), ImageTag(cn.Image); lokiTag != "" && canaryTag != lokiTag {
+	if lokiTag, canaryTag := c.valid.Versions[s.Loki.Image], c.valid.Versions[cn.Image]; lokiTag != "" && canaryTag != lokiTag {
 		c.fail("monitoring.canary.image", cn.Image, "loki-canary must be the version of Loki ("+lokiTag+"): it queries Loki's API as that version speaks it",
 			"set it to grafana/loki-canary:%s", lokiTag)
 	}
-}
-
-// ImageTag is an image reference's tag as the runtime reads it: "" when it has none (a registry
-// port is no tag, a digest alone has none) or does not parse.
-func ImageTag(image string) string {
-	if ref, err := reference.ParseNormalizedNamed(image); err == nil {
-		if tagged, ok := ref.(reference.Tagged); ok {
-			return tagged.Tag()
-		}
-	}
-	return ""
 }
 
 // labelPair checks a label key and value that select objects (a sidecar's, a Prometheus's).

@@ -85,7 +85,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("registering Alloy component: %w", err)
 	}
 	parent := pulumi.Parent(c)
-	labels := kube.NewLabels(objectName, args.Instance, "collector", args.Image)
+	labels := args.Labels(objectName, "collector", args.Image)
 	podLogs := args.PodLogs
 	fileSource := podLogs && args.PodLogSource == SourceFile
 

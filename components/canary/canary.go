@@ -48,7 +48,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource("obs-stack:canary:Canary", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("registering canary component: %w", err)
 	}
-	labels := kube.NewLabels(Container, args.Instance, "canary", args.Image)
+	labels := args.Labels(Container, "canary", args.Image)
 	port := kube.Port{Name: kube.MetricsPortName, Number: Port}
 	env := corev1.EnvVarArray{corev1.EnvVarArgs{Name: pulumi.String("POD_NAME"), ValueFrom: &corev1.EnvVarSourceArgs{
 		FieldRef: &corev1.ObjectFieldSelectorArgs{FieldPath: pulumi.String("metadata.name")},

@@ -82,7 +82,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("registering gateway component: %w", err)
 	}
 	parent := pulumi.Parent(c)
-	labels := kube.NewLabels("loki-gateway", args.Instance, "gateway", args.Image)
+	labels := args.Labels("loki-gateway", "gateway", args.Image)
 	const objectName = "loki-gateway"
 
 	// The config is known at preview: upstream URLs are built from Services with fixed names.

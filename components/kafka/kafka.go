@@ -65,7 +65,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	k := args
 	parent := pulumi.Parent(c)
-	labels := kube.NewLabels("kafka", args.Instance, "broker", k.Image)
+	labels := args.Labels("kafka", "broker", k.Image)
 
 	if k.ClusterID != "" {
 		// Adopted: brokers whose storage is already formatted with this id.
@@ -221,7 +221,7 @@ func topicJob(ctx *pulumi.Context, name string, args *Args, brokers []string, op
 		return fmt.Errorf("hashing the Kafka topics: %w", err)
 	}
 	jobName := "kafka-topics-" + kube.Hash(string(topics))[:8]
-	labels := kube.NewLabels("kafka", args.Instance, "topics", k.Image)
+	labels := args.Labels("kafka", "topics", k.Image)
 	script := pulumi.String(topicScript(TopicCommands(k.Topics, strings.Join(brokers, ","))))
 	_, err = batchv1.NewJob(ctx, name+"-topics", &batchv1.JobArgs{
 		Metadata: kube.Meta(jobName, args.Namespace, labels.All),
@@ -253,7 +253,7 @@ func topicJob(ctx *pulumi.Context, name string, args *Args, brokers []string, op
 // (no JVM agent in the broker image), and exports under-replicated partitions and consumer
 // group lag, which the alerts use; Strimzi ships the same exporter as its Kafka Exporter.
 func exporter(ctx *pulumi.Context, name string, args *Args, brokers []string, parent pulumi.ResourceOption) error {
-	labels := kube.NewLabels("kafka-exporter", args.Instance, "exporter", args.Exporter.Image)
+	labels := args.Labels("kafka-exporter", "exporter", args.Exporter.Image)
 	container := args.Exporter.Container(ExporterPort)
 	// sarama's protocol version: Kafka 4 refuses requests older than 2.1 (KIP-896), and the
 	// exporter's default is 2.0.0.

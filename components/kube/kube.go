@@ -45,8 +45,9 @@ func AppSelector(name, instance string) map[string]string {
 	return map[string]string{LabelName: name, LabelInstance: instance}
 }
 
-// NewLabels builds the selector (name, instance, component) and informational labels.
-func NewLabels(name, instance, component, image string) Labels {
+// NewLabels builds the selector (name, instance, component) and informational labels; version
+// ("" for none) is the image's.
+func NewLabels(name, instance, component, version string) Labels {
 	sel := pulumi.StringMap{
 		LabelName:      pulumi.String(name),
 		LabelInstance:  pulumi.String(instance),
@@ -56,10 +57,8 @@ func NewLabels(name, instance, component, image string) Labels {
 		LabelPartOf:    pulumi.String(PartOf),
 		LabelManagedBy: pulumi.String("pulumi"),
 	}
-	// The tag, read by a reference parser: a registry port (host:5000/loki) is not a tag, and an
-	// image pinned by digest alone has no version a label can hold.
-	if tag := stacks.ImageTag(image); tag != "" {
-		all[LabelVersion] = pulumi.String(tag)
+	if version != "" {
+		all[LabelVersion] = pulumi.String(version)
 	}
 	for k, v := range sel {
 		all[k] = v
@@ -255,6 +254,14 @@ type Stack struct {
 	Domain string
 	// Instance is the app.kubernetes.io/instance label of every object.
 	Instance string
+	// Versions are the version labels of the stack's images, by image reference, as
+	// validation read them (stacks.Valid.Versions); an image without a tag has none.
+	Versions map[string]string
+}
+
+// Labels are the labels of one component's pods running image.
+func (s Stack) Labels(name, component, image string) Labels {
+	return NewLabels(name, s.Instance, component, s.Versions[image])
 }
 
 // ServiceFQDN is the in-cluster DNS name of one of the stack's Services.

@@ -73,7 +73,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	c.ConfigYAML = yamlText
 
 	sa, err := corev1.NewServiceAccount(ctx, name, &corev1.ServiceAccountArgs{
-		Metadata:                     kube.Meta("loki", args.Namespace, kube.NewLabels("loki", args.Instance, "loki", l.Image).All),
+		Metadata:                     kube.Meta("loki", args.Namespace, args.Labels("loki", "loki", l.Image).All),
 		AutomountServiceAccountToken: pulumi.Bool(false),
 	}, parent)
 	if err != nil {
@@ -81,7 +81,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	// Auto-named: a config change creates a new ConfigMap, the pods roll onto it, the old one goes.
 	cm, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
-		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: kube.NewLabels("loki", args.Instance, "config", l.Image).All},
+		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: args.Labels("loki", "config", l.Image).All},
 		Data:     pulumi.StringMap{configFile: pulumi.String(yamlText)},
 	}, parent)
 	if err != nil {
@@ -97,7 +97,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		c.Services[t.Name] = svc
 	}
 	if usesMemberlist(l) {
-		if _, err := w.service(n.memberlist(), kube.NewLabels("loki", args.Instance, "memberlist", l.Image), true,
+		if _, err := w.service(n.memberlist(), args.Labels("loki", "memberlist", l.Image), true,
 			pulumi.ToStringMap(kube.AppSelector("loki", args.Instance)),
 			kube.ServicePorts(memberlistPort)); err != nil {
 			return nil, err
@@ -173,7 +173,7 @@ func (w workloads) service(svcName string, labels kube.Labels, headless bool, se
 // ClusterIP Service.
 func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 	l := w.args.Loki
-	labels := kube.NewLabels("loki", w.args.Instance, t.Name, l.Image)
+	labels := w.args.Labels("loki", t.Name, l.Image)
 	svcName := w.names.service(t.Name)
 	ports := kube.ServicePorts(targetPorts...)
 	svc, err := w.service(svcName, labels, false, labels.Selector, ports)
@@ -270,7 +270,7 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 // memcached declares one cache: a Deployment whose memory is derived from the cache size,
 // and the headless Service Loki discovers its pods through (SRV records).
 func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
-	labels := kube.NewLabels("memcached", w.args.Instance, cacheName, cache.Image)
+	labels := w.args.Labels("memcached", cacheName, cache.Image)
 	svcName := w.names.service(cacheName)
 	// Loki finds the pods through SRV records of this port's name; container port names are
 	// limited to 15 characters, so the target is the number.
