@@ -20,6 +20,9 @@ type Valid struct {
 	// label), read the way the container runtime reads a reference: a registry port is no
 	// tag, and an image pinned by digest alone has none.
 	Versions map[string]string
+	// MemoryLimits are the memory limits in bytes of each set of pods validation sized, by its
+	// config key (e.g. kafka); absent when unset.
+	MemoryLimits map[string]int64
 }
 
 // Uses tells whether new data or any schema period is in store.

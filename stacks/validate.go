@@ -45,7 +45,7 @@ func (s Spec) Validate() (Valid, []string, error) { return s.ValidateAt(time.Now
 
 // ValidateAt is Validate on the day of now (schema periods are checked against today, UTC).
 func (s Spec) ValidateAt(now time.Time) (Valid, []string, error) {
-	c := &checker{now: now.UTC(), valid: Valid{Spec: s, Versions: map[string]string{}}}
+	c := &checker{now: now.UTC(), valid: Valid{Spec: s, Versions: map[string]string{}, MemoryLimits: map[string]int64{}}}
 	s.checkCluster(c)
 	s.checkLoki(c)
 	s.checkGateway(c)
@@ -103,6 +103,9 @@ func checkResources(c *checker, key string, r Resources, minMemory string) {
 	limCPU := quantity(c, key+".resources.limits.cpu", r.Limits.CPU, "1")
 	reqMem := quantity(c, key+".resources.requests.memory", r.Requests.Memory, "256Mi")
 	limMem := quantity(c, key+".resources.limits.memory", r.Limits.Memory, "512Mi")
+	if limMem != nil {
+		c.valid.MemoryLimits[key] = limMem.Value()
+	}
 	if reqCPU != nil && limCPU != nil && reqCPU.Cmp(*limCPU) > 0 {
 		c.fail(key+".resources.requests.cpu", r.Requests.CPU, "the request is above the limit "+r.Limits.CPU, "lower the request or raise obs-stack:%s.resources.limits.cpu", key)
 	}

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/api/resource"
-
 	"obs-stack/components/kube"
 	"obs-stack/stacks"
 )
@@ -82,23 +80,12 @@ func BrokerEnv(k *Args, clusterID string) []EnvVar {
 		{"KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false"},
 		{"LOG_DIR", logDir},
 	}
-	if mib, ok := heapMiB(k.Workload.Resources.Limits.Memory); ok {
+	if k.MemoryLimitBytes > 0 {
 		// Half the container limit: the rest is page cache, metaspace and direct buffers.
+		mib := k.MemoryLimitBytes / 2 / (1 << 20)
 		env = append(env, EnvVar{"KAFKA_HEAP_OPTS", fmt.Sprintf("-Xmx%dm -Xms%dm", mib, mib)})
 	} // without a memory limit the image's default heap (1G) applies
 	return env
-}
-
-// heapMiB is half of a memory quantity, in MiB; false when no limit is set.
-func heapMiB(limit string) (int64, bool) {
-	if limit == "" {
-		return 0, false
-	}
-	q, err := resource.ParseQuantity(limit)
-	if err != nil || q.Value() <= 0 {
-		return 0, false // validation rejects these before any resource exists
-	}
-	return q.Value() / 2 / (1 << 20), true
 }
 
 // StartScript wraps the image's entrypoint: the node id and the advertised listener depend

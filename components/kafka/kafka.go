@@ -26,6 +26,9 @@ type Args struct {
 	Image string
 	// Workload sizes the brokers (combined broker+controller nodes) and their data PVCs.
 	Workload stacks.Workload
+	// MemoryLimitBytes is the brokers' memory limit as validation parsed it (0: none); the
+	// heap is half of it.
+	MemoryLimitBytes int64
 	// StorageClass of the data PVCs; empty means the cluster's default class.
 	StorageClass string
 	// ProtectData protects the StatefulSet and the generated cluster id.

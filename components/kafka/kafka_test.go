@@ -21,7 +21,7 @@ func testArgs(t *testing.T, preset string, config map[string]string) *Args {
 	k := s.Kafka
 	return &Args{
 		Stack: kube.Stack{Namespace: pulumi.String(s.Cluster.Namespace), NamespaceName: s.Cluster.Namespace, Domain: s.Cluster.Domain, Instance: "obs-stack"},
-		Image: k.Image, Workload: k.Workload, StorageClass: s.Cluster.StorageClass, ProtectData: s.Cluster.ProtectData,
+		Image: k.Image, Workload: k.Workload, MemoryLimitBytes: s.MemoryLimits["kafka"], StorageClass: s.Cluster.StorageClass, ProtectData: s.Cluster.ProtectData,
 		ClusterID: k.ClusterID, OffsetsReplicationFactor: k.OffsetsReplicationFactor, TransactionReplicationFactor: k.TransactionReplicationFactor,
 		Topics: k.Topics,
 	}
