@@ -11,7 +11,7 @@ require (
 	github.com/prometheus/prometheus v0.316.0
 	github.com/pulumi/pulumi-kubernetes/sdk/v4 v4.25.0
 	github.com/pulumi/pulumi-random/sdk/v4 v4.19.0
-	github.com/pulumi/pulumi/sdk/v3 v3.274.1
+	github.com/pulumi/pulumi/sdk/v3 v3.276.0
 	github.com/rhysd/actionlint v1.7.12
 	golang.org/x/crypto v0.58.0
 	golang.org/x/mod v0.42.0
