@@ -24,13 +24,3 @@ type Valid struct {
 	// config key (e.g. kafka); absent when unset.
 	MemoryLimits map[string]int64
 }
-
-// Uses tells whether new data or any schema period is in store.
-func (v Valid) Uses(store string) bool {
-	for _, s := range v.ObjectStores {
-		if s == store {
-			return true
-		}
-	}
-	return false
-}

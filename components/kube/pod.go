@@ -105,11 +105,6 @@ func hardened(containers []corev1.ContainerArgs, mounts corev1.VolumeMountArray)
 	return out
 }
 
-// HashOf is the config-hash annotation of a config known only as an output.
-func HashOf(config pulumi.StringOutput) pulumi.StringOutput {
-	return config.ApplyT(func(text string) string { return Hash(text) }).(pulumi.StringOutput)
-}
-
 // MetricsPortName names the port a monitoring sidecar or pod serves /metrics on; monitoring's
 // PodMonitors scrape it by this name.
 const MetricsPortName = "metrics"
