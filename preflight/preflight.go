@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"obs-stack/stacks"
+	"obs-stack/stacks/load"
 )
 
 // Options of Check.
@@ -30,7 +31,7 @@ type Options struct {
 // returns every problem at once; a spec that fails here must register nothing.
 func Check(ctx *pulumi.Context, o Options) (stacks.Valid, error) {
 	valid, err := LoadSpec(ctx, o)
-	if errors.Is(err, stacks.ErrNoPreset) {
+	if errors.Is(err, load.ErrNoPreset) {
 		return valid, err
 	}
 	if changeErr := CheckChanges(ctx, valid.Spec); changeErr != nil {
@@ -51,8 +52,8 @@ func LoadSpec(ctx *pulumi.Context, o Options) (stacks.Valid, error) {
 			config[key] = v
 		}
 	}
-	spec, loadErr := stacks.Load(ctx.Stack(), config)
-	if errors.Is(loadErr, stacks.ErrNoPreset) {
+	spec, loadErr := load.Load(ctx.Stack(), config)
+	if errors.Is(loadErr, load.ErrNoPreset) {
 		return stacks.Valid{Spec: spec}, fmt.Errorf("stack %q cannot be deployed:\n%w", ctx.Stack(), loadErr)
 	}
 	var errs []error
@@ -105,7 +106,7 @@ func siblings(ctx *pulumi.Context, dir string) map[string]stacks.Spec {
 		if err != nil {
 			continue
 		}
-		if spec, err := stacks.Load(name, config); !errors.Is(err, stacks.ErrNoPreset) {
+		if spec, err := load.Load(name, config); !errors.Is(err, load.ErrNoPreset) {
 			out[name] = spec
 		}
 	}
@@ -126,8 +127,8 @@ func projectDir(ctx *pulumi.Context, o Options) string {
 // so that a misspelt section (obs-stack:lokki) is reported instead of ignored. The Go SDK
 // can look a key up but not list them.
 func configKeys(ctx *pulumi.Context, dir string) []string {
-	keys := []string{stacks.PresetKey}
-	for _, s := range stacks.Sections() {
+	keys := []string{load.PresetKey}
+	for _, s := range load.Sections() {
 		keys = append(keys, stacks.Namespace+":"+s)
 	}
 	// A stack file Pulumi could not parse never gets this far, so errors mean no file.

@@ -129,7 +129,7 @@ func monitoringArgs(spec stacks.Valid, stack kube.Stack) (*monitoring.Args, erro
 func kafkaArgs(spec stacks.Valid, stack kube.Stack) *kafka.Args {
 	k := spec.Kafka
 	return &kafka.Args{
-		Stack: stack, Image: k.Image, Workload: k.Workload, MemoryLimitBytes: spec.MemoryLimits["kafka"],
+		Stack: stack, Image: k.Image, Workload: k.Workload, MemoryLimitBytes: spec.MemoryLimits[stacks.KafkaKey],
 		StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
 		ClusterID: k.ClusterID, OffsetsReplicationFactor: k.OffsetsReplicationFactor, TransactionReplicationFactor: k.TransactionReplicationFactor,
 		Topics: k.Topics, Exporter: exporter(spec, spec.Monitoring.KafkaExporterImage, stacks.KafkaExporterResources),

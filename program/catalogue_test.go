@@ -14,6 +14,7 @@ import (
 	"obs-stack/internal/mocktest"
 	"obs-stack/preflight"
 	"obs-stack/stacks"
+	"obs-stack/stacks/load"
 )
 
 // catalogueCase is one stack as a user writes it: its stack file, maybe the stack file of its
@@ -69,7 +70,7 @@ func runStackFile(t *testing.T, c catalogueCase) (*mocktest.Recorder, error) {
 		if err != nil {
 			t.Fatalf("the deployed stack file does not decode: %v", err)
 		}
-		deployed, err := stacks.Load(c.Stack, deployedConfig)
+		deployed, err := load.Load(c.Stack, deployedConfig)
 		if err != nil {
 			t.Fatalf("the deployed stack file does not load: %v", err)
 		}
@@ -194,7 +195,7 @@ func TestStackFileAsUsersWriteIt(t *testing.T) {
 	if got := config["obs-stack:loki"]; !strings.Contains(got, `"2024-04-01 00:00:00 +0000 UTC"`) {
 		t.Fatalf("Pulumi's loader no longer turns unquoted dates into Go time strings (%s): revisit untimestamp", got)
 	}
-	s, err := stacks.Load("dev", config)
+	s, err := load.Load("dev", config)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"obs-stack/internal/mocktest"
 	"obs-stack/program"
 	"obs-stack/stacks"
+	"obs-stack/stacks/load"
 )
 
 // This test runs the whole program (the real components, as program.Run wires them) to learn
@@ -311,7 +312,7 @@ func TestReachabilityIsExactlyThePipeline(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			spec, err := stacks.Load(tc.stack, tc.config)
+			spec, err := load.Load(tc.stack, tc.config)
 			if err != nil {
 				t.Fatal(err)
 			}

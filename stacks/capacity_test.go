@@ -1,6 +1,7 @@
-package stacks
+package stacks_test
 
 import (
+	. "obs-stack/stacks"
 	"strings"
 	"testing"
 )

@@ -1,6 +1,8 @@
-package stacks
+package stacks_test
 
 import (
+	. "obs-stack/stacks"
+	"obs-stack/stacks/load"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +12,7 @@ var now = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 
 func mustSpec(t *testing.T, stack string, config map[string]string) Spec {
 	t.Helper()
-	s, err := Load(stack, config)
+	s, err := load.Load(stack, config)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
-package stacks
+package stacks_test
 
 import (
 	"fmt"
+	. "obs-stack/stacks"
 	"regexp"
 	"strings"
 	"testing"
@@ -360,4 +361,8 @@ func TestMonitoringPodsArePlaced(t *testing.T) {
 	if want := "loki-chunks-cache loki-results-cache loki-gateway kafka-exporter loki-canary"; strings.Join(names, " ") != want {
 		t.Errorf("pod groups monitoring changes: %q, want %q", strings.Join(names, " "), want)
 	}
+}
+
+func res(cpuReq, memReq, cpuLim, memLim string) Resources {
+	return Resources{Requests: Quantities{CPU: cpuReq, Memory: memReq}, Limits: Quantities{CPU: cpuLim, Memory: memLim}}
 }

@@ -1,7 +1,15 @@
 // Package stacks holds the typed spec of a whole obs-stack deployment, the per-environment
-// presets that give every field its default, the loader that merges a stack's config
-// overrides onto a preset, and the validation that runs before any resource exists.
+// presets that give every field its default, and the validation that runs before any
+// resource exists (placement and sizing, the data-loss record of deployed facts). The
+// loader that merges a stack's config onto a preset is the package stacks/load.
 package stacks
+
+// Namespace is the project's config namespace; provider namespaces (kubernetes:, random:,
+// grafana:, kafka:) are read as provider settings and are never used for the program's keys.
+const Namespace = "obs-stack"
+
+// KafkaKey is the config key of the Kafka section, which names its pods in Valid.MemoryLimits.
+const KafkaKey = "kafka"
 
 // Loki deployment modes.
 const (

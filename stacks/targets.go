@@ -106,7 +106,7 @@ func (l Loki) Topology() Topology { return Topologies[l.Mode] }
 func (l Loki) Targets() []Target {
 	var out []Target
 	for _, kind := range l.Topology().Targets {
-		field, ok := fieldByJSONName(reflect.ValueOf(l), kind.Key)
+		field, ok := FieldByKey(reflect.ValueOf(l), kind.Key)
 		if !ok {
 			panic("stacks: Loki has no section " + kind.Key + " for a target of Topologies")
 		}

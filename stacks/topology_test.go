@@ -1,6 +1,7 @@
-package stacks
+package stacks_test
 
 import (
+	. "obs-stack/stacks"
 	"reflect"
 	"testing"
 )
@@ -11,7 +12,7 @@ func TestTopologiesNameTheirOwnTargets(t *testing.T) {
 	for mode, topo := range Topologies {
 		runs := map[string]bool{}
 		for _, kind := range topo.Targets {
-			if _, ok := fieldByJSONName(reflect.ValueOf(Loki{}), kind.Key); !ok {
+			if _, ok := FieldByKey(reflect.ValueOf(Loki{}), kind.Key); !ok {
 				t.Errorf("%s: target %s has no section loki.%s", mode, kind.Name, kind.Key)
 			}
 			runs[kind.Name] = true

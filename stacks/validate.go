@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -194,4 +195,9 @@ func dnsName(c *checker, key, value string, check func(string) []string, what, f
 	if errs := check(value); len(errs) > 0 {
 		c.fail(key, value, "not "+what+": "+strings.Join(errs, "; "), "%s", fix)
 	}
+}
+
+func show(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -1,6 +1,8 @@
-package stacks
+package stacks_test
 
 import (
+	. "obs-stack/stacks"
+	"obs-stack/stacks/load"
 	"slices"
 	"strings"
 	"testing"
@@ -8,7 +10,7 @@ import (
 
 // loadAndValidate is what a preview does with a stack's config.
 func loadAndValidate(stack string, config map[string]string) ([]string, error) {
-	s, err := Load(stack, config)
+	s, err := load.Load(stack, config)
 	if err != nil {
 		return nil, err
 	}

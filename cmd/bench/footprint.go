@@ -7,6 +7,7 @@ import (
 
 	"obs-stack/preflight"
 	"obs-stack/stacks"
+	"obs-stack/stacks/load"
 )
 
 // chartSimpleScalable is the original incident as the program's own spec: the Loki Helm
@@ -52,12 +53,12 @@ func chartLike(s stacks.Spec) stacks.Spec {
 // defaults per mode were not checked for this table).
 const chartSame = "chart defaults, same mode and replicas"
 
-func load(root, stack string) (stacks.Spec, error) {
+func loadStack(root, stack string) (stacks.Spec, error) {
 	config, err := preflight.ReadStackFile(root, stack)
 	if err != nil {
 		return stacks.Spec{}, err
 	}
-	return stacks.Load(stack, config)
+	return load.Load(stack, config)
 }
 
 func footprint(_ context.Context, root string) (string, error) {
@@ -67,7 +68,7 @@ func footprint(_ context.Context, root string) (string, error) {
 		"chart's defaults expressed in the same spec (Loki pods and gateway without resources, i.e. BestEffort; memcached at " +
 		"allocatedMemory 8192/1024 MB, requesting 1.2x = 9830Mi/1229Mi and 500m each).\n\n")
 	for _, stack := range []string{"dev", "prod"} {
-		s, err := load(root, stack)
+		s, err := loadStack(root, stack)
 		if err != nil {
 			return "", err
 		}
@@ -77,7 +78,7 @@ func footprint(_ context.Context, root string) (string, error) {
 		totals(&b, []string{stack, chartSame}, []stacks.Spec{s, chartLike(s)})
 		b.WriteString("\n")
 	}
-	dev, err := load(root, "dev")
+	dev, err := loadStack(root, "dev")
 	if err != nil {
 		return "", err
 	}

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"obs-stack/stacks"
+	"obs-stack/stacks/load"
 )
 
 // Output is the reference's path from the repository root.
@@ -79,7 +80,7 @@ func Reference(root string) (string, error) {
 	b.WriteString("`[*]` stands for an index of a list. \"Refused at preview\" lists the cases of the bad-config catalogue\n")
 	b.WriteString("(stacks/testdata/bad-configs.yaml) that fail on the key: each runs through the whole program in the tests.\n")
 	b.WriteString("The README's \"What preview catches\" says what each class of check does.\n")
-	preset := key{path: strings.TrimPrefix(stacks.PresetKey, stacks.Namespace+":"), typ: "string, one of " + strings.Join(stacks.PresetNames(), ", "),
+	preset := key{path: strings.TrimPrefix(load.PresetKey, stacks.Namespace+":"), typ: "string, one of " + strings.Join(stacks.PresetNames(), ", "),
 		doc: "The preset the stack's values merge onto; unset, the preset named like the stack. A stack on another stack's preset gets a namespace of its own (observability-<stack>)."}
 	for _, k := range append([]key{preset}, keys(reflect.TypeOf(stacks.Spec{}), "", docs)...) {
 		fmt.Fprintf(&b, "\n## `%s`\n\n", k.path)

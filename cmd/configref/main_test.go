@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"obs-stack/stacks"
+	"obs-stack/stacks/load"
 )
 
 const root = "../.."
@@ -73,7 +74,7 @@ func TestEveryCatalogueKeyIsAReferenceKey(t *testing.T) {
 				continue
 			}
 			// Not listed: only a misspelt key the loader refuses as unknown may be missing.
-			if _, err := stacks.Load("dev", map[string]string{stacks.Namespace + ":" + k: "1"}); err == nil || !strings.Contains(err.Error(), "unknown config key") {
+			if _, err := load.Load("dev", map[string]string{stacks.Namespace + ":" + k: "1"}); err == nil || !strings.Contains(err.Error(), "unknown config key") {
 				t.Errorf("the catalogue refuses %s, which the reference does not list (load: %v)", k, err)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 
 	"obs-stack/preflight"
 	"obs-stack/stacks"
+	"obs-stack/stacks/load"
 )
 
 func main() {
@@ -34,7 +35,7 @@ func show(dir, stack string) error {
 	if err != nil {
 		return err
 	}
-	spec, err := stacks.Load(stack, config)
+	spec, err := load.Load(stack, config)
 	if err != nil {
 		return err
 	}

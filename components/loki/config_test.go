@@ -10,6 +10,7 @@ import (
 	"obs-stack/internal/golden"
 	"obs-stack/internal/mocktest"
 	"obs-stack/stacks"
+	"obs-stack/stacks/load"
 )
 
 // goldenSpecs are the rendered configs covered by golden files.
@@ -29,7 +30,7 @@ func goldenSpecs(t *testing.T) map[string]stacks.Valid {
 func migrationSpec(t *testing.T, newStore string) stacks.Valid {
 	t.Helper()
 	oldStore := map[string]string{stacks.StorageS3: stacks.StorageFilesystem, stacks.StorageFilesystem: stacks.StorageS3}[newStore]
-	spec, err := stacks.Load("dev", map[string]string{"obs-stack:loki": `{
+	spec, err := load.Load("dev", map[string]string{"obs-stack:loki": `{
 		"storage": {"type": "` + newStore + `", "s3": {
 			"endpoint": "http://minio.minio.svc.cluster.local:9000", "forcePathStyle": true, "insecure": true,
 			"buckets": {"chunks": "loki-chunks", "ruler": "loki-ruler"},

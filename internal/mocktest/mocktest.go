@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"obs-stack/stacks"
+	"obs-stack/stacks/load"
 )
 
 // What the mock random provider "generates".
@@ -144,7 +145,7 @@ func plain(v resource.PropertyValue) any {
 // Spec loads a preset with config overrides and validates it, failing the test on any error.
 func Spec(t *testing.T, stack string, config map[string]string) stacks.Valid {
 	t.Helper()
-	s, err := stacks.Load(stack, config)
+	s, err := load.Load(stack, config)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,10 @@
-package stacks
+package load
 
 import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"obs-stack/stacks"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,11 +14,11 @@ import (
 
 func TestLoadPicksPresetByStackNameOrKey(t *testing.T) {
 	dev, err := Load("dev", nil)
-	if err != nil || dev.Loki.Mode != SingleBinary {
+	if err != nil || dev.Loki.Mode != stacks.SingleBinary {
 		t.Fatalf("dev: mode %q, err %v", dev.Loki.Mode, err)
 	}
 	staging, err := Load("staging", map[string]string{PresetKey: "prod"})
-	if err != nil || staging.Loki.Mode != Distributed {
+	if err != nil || staging.Loki.Mode != stacks.Distributed {
 		t.Fatalf("staging with preset prod: mode %q, err %v", staging.Loki.Mode, err)
 	}
 	_, err = Load("staging", nil)
@@ -37,7 +38,7 @@ func TestOverridesDeepMergeOntoPreset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Prod()
+	want := stacks.Prod()
 	if s.Loki.Ingester.Replicas != 5 || s.Loki.Ingester.Resources.Limits.Memory != "8Gi" {
 		t.Errorf("ingester not overridden: %+v", s.Loki.Ingester)
 	}
@@ -147,7 +148,7 @@ func TestMapsLoadMergeAndSetByPath(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return s, set(reflect.ValueOf(&s).Elem(), p, value, Namespace+":")
+		return s, set(reflect.ValueOf(&s).Elem(), p, value, stacks.Namespace+":")
 	}
 
 	// Nested, as a stack file holds it: team-a's rate merges, its period stays; team-b is new.
@@ -177,7 +178,7 @@ func TestMapsLoadMergeAndSetByPath(t *testing.T) {
 			t.Errorf("%s = %s: want one error, got %v", path, raw, errs)
 			continue
 		}
-		var p *Problem
+		var p *stacks.Problem
 		if !errors.As(errs[0], &p) || !strings.HasPrefix(p.Key, "tenants") || p.Fix == "" {
 			t.Errorf("%s = %s: %v does not name the key and a fix", path, raw, errs[0])
 		}

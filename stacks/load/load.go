@@ -1,4 +1,4 @@
-package stacks
+package load
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"obs-stack/stacks"
 	"reflect"
 	"slices"
 	"strconv"
@@ -16,12 +17,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
-// Namespace is the project's config namespace; provider namespaces (kubernetes:, random:,
-// grafana:, kafka:) are read as provider settings and are never used for the program's keys.
-const Namespace = "obs-stack"
-
 // PresetKey selects a preset explicitly; without it the stack name picks the preset.
-const PresetKey = Namespace + ":preset"
+const PresetKey = stacks.Namespace + ":preset"
 
 // ErrNoPreset: without a preset nothing else of the config can be checked.
 var ErrNoPreset = errors.New("no such preset")
@@ -35,15 +32,15 @@ var ErrNoPreset = errors.New("no such preset")
 // Every problem is returned at once, and a value that fails keeps the preset's value, so the
 // spec returned next to an error can still be validated (only an unknown preset returns an
 // empty spec).
-func Load(stack string, config map[string]string) (Spec, error) {
+func Load(stack string, config map[string]string) (stacks.Spec, error) {
 	presetName := stack
 	if p, ok := config[PresetKey]; ok {
 		presetName = p
 	}
-	preset, ok := Presets[presetName]
+	preset, ok := stacks.Presets[presetName]
 	if !ok {
-		return Spec{}, fmt.Errorf("%s = %q: %w; fix: set %s to one of %s (the stack name picks the preset when the key is unset)",
-			PresetKey, presetName, ErrNoPreset, PresetKey, strings.Join(PresetNames(), ", "))
+		return stacks.Spec{}, fmt.Errorf("%s = %q: %w; fix: set %s to one of %s (the stack name picks the preset when the key is unset)",
+			PresetKey, presetName, ErrNoPreset, PresetKey, strings.Join(stacks.PresetNames(), ", "))
 	}
 	spec := preset()
 	if presetName != stack {
@@ -55,7 +52,7 @@ func Load(stack string, config map[string]string) (Spec, error) {
 	var errs []error
 	leaves := map[string]string{}                           // config path of every value given -> the config key that gave it
 	for _, full := range slices.Sorted(maps.Keys(config)) { // deterministic merges and messages
-		name, ok := strings.CutPrefix(full, Namespace+":")
+		name, ok := strings.CutPrefix(full, stacks.Namespace+":")
 		if !ok || full == PresetKey {
 			continue
 		}
@@ -70,7 +67,7 @@ func Load(stack string, config map[string]string) (Spec, error) {
 			continue
 		}
 		errs = append(errs, twice(full, keyOf(path), value, leaves)...)
-		errs = append(errs, set(reflect.ValueOf(&spec).Elem(), path, value, Namespace+":")...)
+		errs = append(errs, set(reflect.ValueOf(&spec).Elem(), path, value, stacks.Namespace+":")...)
 	}
 	return spec, errors.Join(errs...)
 }
@@ -100,7 +97,7 @@ func twice(full, path string, value any, leaves map[string]string) []error {
 		for other, otherKey := range leaves {
 			if otherKey != full && (other == leaf || strings.HasPrefix(other, leaf+".") || strings.HasPrefix(other, leaf+"[") ||
 				strings.HasPrefix(leaf, other+".") || strings.HasPrefix(leaf, other+"[")) {
-				errs = append(errs, problem(Namespace+":"+min(leaf, other), value, fmt.Sprintf("set twice, by %s and by %s, and only one can win", otherKey, full),
+				errs = append(errs, problem(stacks.Namespace+":"+min(leaf, other), value, fmt.Sprintf("set twice, by %s and by %s, and only one can win", otherKey, full),
 					"keep one of them (pulumi config rm "+full+")"))
 			}
 		}
@@ -152,9 +149,9 @@ func set(dst reflect.Value, path resource.PropertyPath, value any, key string) [
 		if dst.Kind() != reflect.Struct {
 			return []error{problem(key, value, fmt.Sprintf("%q names a field, but this is a list", step), "use an index, e.g. "+strings.TrimSuffix(key, ".")+"[0]")}
 		}
-		field, ok := fieldByJSONName(dst, step)
+		field, ok := stacks.FieldByKey(dst, step)
 		if !ok {
-			return []error{unknownKey(key, step, value, jsonKeys(dst.Type()))}
+			return []error{unknownKey(key, step, value, stacks.Keys(dst.Type()))}
 		}
 		return set(field, path[1:], value, key+step+".")
 	case int:
@@ -182,13 +179,13 @@ func merge(dst reflect.Value, src any, key string) []error {
 	case reflect.Struct:
 		obj, ok := src.(map[string]any)
 		if !ok {
-			return typeErr("an object with keys " + strings.Join(jsonKeys(dst.Type()), ", "))
+			return typeErr("an object with keys " + strings.Join(stacks.Keys(dst.Type()), ", "))
 		}
 		var errs []error
 		for _, k := range slices.Sorted(maps.Keys(obj)) {
-			field, ok := fieldByJSONName(dst, k)
+			field, ok := stacks.FieldByKey(dst, k)
 			if !ok {
-				errs = append(errs, unknownKey(key, k, obj[k], jsonKeys(dst.Type())))
+				errs = append(errs, unknownKey(key, k, obj[k], stacks.Keys(dst.Type())))
 				continue
 			}
 			errs = append(errs, merge(field, obj[k], key+k+".")...)
@@ -320,43 +317,6 @@ func show(v any) string {
 	return string(b)
 }
 
-// fieldByJSONName finds the field tagged name, looking through embedded structs.
-func fieldByJSONName(v reflect.Value, name string) (reflect.Value, bool) {
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.Anonymous && f.Tag.Get("json") == "" {
-			if inner, ok := fieldByJSONName(v.Field(i), name); ok {
-				return inner, true
-			}
-			continue
-		}
-		if tagName(f) == name {
-			return v.Field(i), true
-		}
-	}
-	return reflect.Value{}, false
-}
-
-// jsonKeys lists the config keys of a struct type, embedded structs inlined.
-func jsonKeys(t reflect.Type) []string {
-	var keys []string
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.Anonymous && f.Tag.Get("json") == "" {
-			keys = append(keys, jsonKeys(f.Type)...)
-			continue
-		}
-		keys = append(keys, tagName(f))
-	}
-	return keys
-}
-
-func tagName(f reflect.StructField) string {
-	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-	return name
-}
-
 func unknownKey(parent, key string, value any, valid []string) error {
 	best, bestDist := "", 1<<30
 	for _, v := range valid {
@@ -371,11 +331,11 @@ func unknownKey(parent, key string, value any, valid []string) error {
 	return problem(parent+key, value, "unknown config key", "use one of the valid keys here: "+strings.Join(valid, ", "))
 }
 
-// problem is a Problem of the loader; key is a full config key (with the namespace, maybe a
+// problem is a stacks.Problem of the loader; key is a full config key (with the namespace, maybe a
 // trailing '.').
 func problem(key string, value any, reason, fix string) error {
-	return &Problem{Key: strings.TrimSuffix(strings.TrimPrefix(key, Namespace+":"), "."), Value: value, Reason: reason, Fix: fix}
+	return &stacks.Problem{Key: strings.TrimSuffix(strings.TrimPrefix(key, stacks.Namespace+":"), "."), Value: value, Reason: reason, Fix: fix}
 }
 
 // Sections are the top-level config keys (obs-stack:<section>).
-func Sections() []string { return jsonKeys(reflect.TypeOf(Spec{})) }
+func Sections() []string { return stacks.Keys(reflect.TypeOf(stacks.Spec{})) }
