@@ -66,8 +66,8 @@ func base() Spec {
 				MaxQuerySeries:          500,
 			},
 			Caches: LokiCaches{
-				ChunksCache:  Cache{SizeMB: 2048, Replicas: 1, CPU: "500m", Image: "memcached:1.6.39-alpine", AntiAffinity: AntiAffinitySoft},
-				ResultsCache: Cache{SizeMB: 512, Replicas: 1, CPU: "500m", Image: "memcached:1.6.39-alpine", AntiAffinity: AntiAffinitySoft},
+				ChunksCache:  Cache{SizeMB: 2048, Replicas: 1, CPU: "500m", Image: "memcached:1.6.45-alpine", AntiAffinity: AntiAffinitySoft},
+				ResultsCache: Cache{SizeMB: 512, Replicas: 1, CPU: "500m", Image: "memcached:1.6.45-alpine", AntiAffinity: AntiAffinitySoft},
 			},
 			SingleBinary:   small,
 			Read:           small,
@@ -105,7 +105,7 @@ func base() Spec {
 		},
 		Kafka: Kafka{
 			Enabled:                      true,
-			Image:                        "apache/kafka:4.1.1",
+			Image:                        "apache/kafka:4.1.2",
 			Workload:                     Workload{Replicas: 1, Resources: res("250m", "512Mi", "1", "1Gi"), Storage: "10Gi", AntiAffinity: AntiAffinitySoft},
 			OffsetsReplicationFactor:     1,
 			TransactionReplicationFactor: 1,
