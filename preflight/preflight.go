@@ -34,7 +34,7 @@ func Check(ctx *pulumi.Context, o Options) (stacks.Valid, error) {
 	if errors.Is(err, load.ErrNoPreset) {
 		return valid, err
 	}
-	if changeErr := CheckChanges(ctx, valid.Spec); changeErr != nil {
+	if changeErr := CheckChanges(ctx, valid); changeErr != nil {
 		err = errors.Join(err, changeErr)
 	}
 	return valid, err
@@ -142,7 +142,7 @@ func configKeys(ctx *pulumi.Context, dir string) []string {
 // CheckChanges compares the spec with what the last update of this stack recorded (its
 // dataFacts output, read through a reference to the stack itself) and refuses changes that
 // would lose data. Nothing of the cluster is touched before this passes.
-func CheckChanges(ctx *pulumi.Context, spec stacks.Spec) error {
+func CheckChanges(ctx *pulumi.Context, spec stacks.Valid) error {
 	self := ctx.Organization() + "/" + ctx.Project() + "/" + ctx.Stack()
 	ref, err := pulumi.NewStackReference(ctx, "previous-update", &pulumi.StackReferenceArgs{Name: pulumi.String(self)})
 	if err != nil {

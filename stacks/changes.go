@@ -30,12 +30,28 @@ type Facts struct {
 	// Namespace holds every PVC of the stack; OwnsNamespace says whether the stack created it.
 	Namespace     string `json:"namespace,omitempty"`
 	OwnsNamespace bool   `json:"ownsNamespace,omitempty"`
+	// S3 is where the s3 periods' data and the rules live; nil when no store in use is s3 (or
+	// recorded before stores were).
+	S3 *S3Facts `json:"s3,omitempty"`
+}
+
+// S3Facts are the identity of the s3 store and its buckets.
+type S3Facts struct {
+	// Store is S3Endpoint.Store: the same store however its endpoint is spelled.
+	Store  string `json:"store"`
+	Chunks string `json:"chunks"`
+	Ruler  string `json:"ruler"`
 }
 
 // Facts of the spec as it would be deployed.
-func (s Spec) Facts() Facts {
+func (v Valid) Facts() Facts {
+	s := v.Spec
 	f := Facts{LokiMode: s.Loki.Mode, LokiStorage: s.Loki.Storage.Type, Volumes: map[string]string{}, KafkaClusterID: s.Kafka.ClusterID,
 		Schemas: slices.Clone(s.Loki.Schemas), Namespace: s.Cluster.Namespace, OwnsNamespace: s.Cluster.CreateNamespace}
+	if v.S3 != nil {
+		b := s.Loki.Storage.S3.Buckets
+		f.S3 = &S3Facts{Store: v.S3.Store(), Chunks: b.Chunks, Ruler: b.Ruler}
+	}
 	class := s.Cluster.StorageClass
 	if class == "" {
 		class = "the default class"
@@ -84,15 +100,19 @@ const ack = "set obs-stack:allowDataLoss true for one update only if losing it i
 
 // CheckChanges refuses changes against the previous deployment that would lose data, unless
 // obs-stack:allowDataLoss is true; new schema periods must start in the future (UTC) either way.
-func (s Spec) CheckChanges(prev *Facts, now time.Time) error {
+// v may have failed validation (preflight reports both at once): what it could not parse is
+// left to validation's message.
+func (v Valid) CheckChanges(prev *Facts, now time.Time) error {
 	if prev == nil {
 		return nil // first deployment: nothing to lose
 	}
+	s := v.Spec
 	c := &checker{now: now.UTC()}
-	next := s.Facts()
+	next := v.Facts()
 	if !s.AllowDataLoss {
 		s.checkNamespaceKept(c, prev)
 		s.checkLokiDataKept(c, prev)
+		s.checkStoreKept(c, prev, next)
 		s.checkKafkaDataKept(c, *prev, next)
 		for _, key := range slices.Sorted(maps.Keys(next.Volumes)) {
 			before, ok := prev.Volumes[key]
@@ -132,10 +152,40 @@ func (s Spec) checkLokiDataKept(c *checker, prev *Facts) {
 				prev.LokiMode, s.Loki.Mode),
 			"move to object storage first (in %s mode, append a schema period on s3 with a future from date and set obs-stack:loki.storage.type s3), and switch modes once retention has aged out what the filesystem periods hold; or %s", prev.LokiMode, ack)
 	}
-	if prev.LokiStorage != s.Loki.Storage.Type && len(s.Loki.Schemas) <= len(prev.deployedSchemas()) {
+	// A full record compares the periods themselves (checkSchemaHistory, checkStoreKept), which
+	// lets a period that has not started be withdrawn, back to the store the others use; an
+	// older record (dates only) can tell a storage switch only from the period count.
+	if len(prev.Schemas) == 0 && prev.LokiStorage != s.Loki.Storage.Type && len(s.Loki.Schemas) <= len(prev.deployedSchemas()) {
 		c.fail("loki.storage.type", s.Loki.Storage.Type,
 			fmt.Sprintf("the deployed logs are in %s, and without a new schema period Loki would look for them in %s", prev.LokiStorage, s.Loki.Storage.Type),
 			"keep %s for the deployed periods: append a period on %s with a future from date, set its objectStore, and keep the older periods as they are; or %s", prev.LokiStorage, s.Loki.Storage.Type, ack)
+	}
+}
+
+// checkStoreKept: the s3 store that started periods keep their data in, and the rules' bucket,
+// stay where they are. Periods that have not started hold nothing, so the store may still
+// change (or the move to it be withdrawn) until the first of them starts.
+func (s Spec) checkStoreKept(c *checker, prev *Facts, next Facts) {
+	if prev.S3 == nil || next.S3 == nil {
+		return // no s3 store on record, or none now (a store switch is a period change)
+	}
+	holdsData := slices.ContainsFunc(prev.Schemas, func(p SchemaPeriod) bool { return p.ObjectStore == StorageS3 && c.started(p) })
+	if !holdsData && len(prev.Schemas) > 0 {
+		return
+	}
+	was, now := *prev.S3, *next.S3
+	why := "the started schema periods keep their logs in %s; without a new period Loki would look for them in %s and find none"
+	how := "keep the deployed store for the deployed periods; to move, copy the objects to the new store first (e.g. rclone sync), or %s"
+	if was.Store != now.Store {
+		c.fail("loki.storage.s3.endpoint", s.Loki.Storage.S3.Endpoint, fmt.Sprintf(why, "the store at "+was.Store, "the store at "+now.Store), how, ack)
+	}
+	if was.Chunks != now.Chunks {
+		c.fail("loki.storage.s3.buckets.chunks", now.Chunks, fmt.Sprintf(why, "the bucket "+was.Chunks, "the bucket "+now.Chunks), how, ack)
+	}
+	if was.Ruler != now.Ruler {
+		c.fail("loki.storage.s3.buckets.ruler", now.Ruler,
+			fmt.Sprintf("the ruler keeps the rules written through its API in the bucket %s; the ruler would start from an empty %s", was.Ruler, now.Ruler),
+			"keep the deployed bucket, or copy the rules over first, or %s", ack)
 	}
 }
 
@@ -158,10 +208,7 @@ func (f Facts) deployedSchemas() []SchemaPeriod {
 func (s Spec) checkSchemaHistory(c *checker, prev *Facts) {
 	deployed := prev.deployedSchemas()
 	today := c.now.Truncate(24 * time.Hour)
-	started := func(p SchemaPeriod) bool {
-		d, err := time.Parse(time.DateOnly, p.From)
-		return err != nil || !d.After(today)
-	}
+	started := c.started
 	// Updates recorded before full periods were can only be compared by date.
 	same := func(a, b SchemaPeriod) bool { return a == b || len(prev.Schemas) == 0 && a.From == b.From }
 	next := s.Loki.Schemas
@@ -191,6 +238,12 @@ func (s Spec) checkSchemaHistory(c *checker, prev *Facts) {
 				"set it to %s or later", today.AddDate(0, 0, 1).Format(time.DateOnly))
 		}
 	}
+}
+
+// started: the period has begun (UTC), so it may hold data; an unreadable date counts as begun.
+func (c *checker) started(p SchemaPeriod) bool {
+	d, err := time.Parse(time.DateOnly, p.From)
+	return err != nil || !d.After(c.now.Truncate(24*time.Hour))
 }
 
 func (s Spec) checkKafkaDataKept(c *checker, prev, next Facts) {

@@ -10,17 +10,20 @@ import (
 
 var now = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 
-func mustSpec(t *testing.T, stack string, config map[string]string) Spec {
+// mustSpec loads the config and validates it as preflight does before it checks the changes;
+// a validation error is not this file's subject, and the parsed values it could read stay.
+func mustSpec(t *testing.T, stack string, config map[string]string) Valid {
 	t.Helper()
 	s, err := load.Load(stack, config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	v, _, _ := s.ValidateAt(now)
+	return v
 }
 
 func TestChangesThatLoseDataAreRefused(t *testing.T) {
-	deployed := Dev().Facts()
+	deployed := mustSpec(t, "dev", nil).Facts()
 	cases := []struct {
 		name   string
 		config map[string]string
@@ -48,7 +51,7 @@ func TestChangesThatLoseDataAreRefused(t *testing.T) {
 }
 
 func TestAcknowledgedOrHarmlessChangesPass(t *testing.T) {
-	deployed := Dev().Facts()
+	deployed := mustSpec(t, "dev", nil).Facts()
 	for name, config := range map[string]map[string]string{
 		"no change":              nil,
 		"retention change":       {"obs-stack:loki": `{"limits":{"retentionPeriod":"72h"}}`},
@@ -63,7 +66,7 @@ func TestAcknowledgedOrHarmlessChangesPass(t *testing.T) {
 		t.Errorf("a first deployment has nothing to lose: %v", err)
 	}
 	// Switching modes is fine when the data already lives in object storage.
-	prod := Prod().Facts()
+	prod := mustSpec(t, "prod", nil).Facts()
 	if err := mustSpec(t, "prod", map[string]string{"obs-stack:loki": `{"mode":"SimpleScalable"}`}).CheckChanges(&prod, now); err != nil {
 		t.Errorf("mode switch on s3: %v", err)
 	}

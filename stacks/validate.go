@@ -41,7 +41,7 @@ func (c *checker) warn(key string, value any, reason, fix string) {
 
 // Validate checks the merged spec in one pass and returns every problem at once, plus
 // warnings for things that deploy but deserve attention. On success it returns the spec with
-// the values it parsed (Valid), which is what the program deploys.
+// the values it parsed (Valid), which is what the program deploys; on failure, the spec alone.
 func (s Spec) Validate() (Valid, []string, error) { return s.ValidateAt(time.Now()) }
 
 // ValidateAt is Validate on the day of now (schema periods are checked against today, UTC).
@@ -56,7 +56,7 @@ func (s Spec) ValidateAt(now time.Time) (Valid, []string, error) {
 	s.checkMonitoring(c)
 	s.checkCapacity(c)
 	if len(c.errs) > 0 {
-		return Valid{}, c.warnings, errors.Join(c.errs...)
+		return Valid{Spec: s}, c.warnings, errors.Join(c.errs...) // the spec only: nothing parsed is trusted
 	}
 	return c.valid, c.warnings, nil
 }

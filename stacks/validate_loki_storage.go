@@ -99,6 +99,26 @@ type S3Endpoint struct {
 	Namespace string
 }
 
+// awsS3Host is a host name of AWS S3 itself: global, regional, dual-stack or FIPS.
+var awsS3Host = regexp.MustCompile(`^s3([.-](dualstack|fips))*([.-][a-z0-9-]+)?\.amazonaws\.com(\.cn)?$`)
+
+// Store names the store behind the endpoint, the same however it is spelled: AWS S3 is one
+// store whatever regional endpoint reaches it (its bucket names are global); an in-cluster
+// Service is <service>.<namespace>.svc (the cluster's domain is the same cluster's); any other host is itself, with its port.
+// The scheme does not count (one port serves one protocol), nor does letter case. Different
+// names of one server (an IP and a host name, two CNAMEs) cannot be told apart without asking
+// DNS, so they count as different stores: the refusal then names both and the fix.
+func (e S3Endpoint) Store() string {
+	switch {
+	case e.Host == "" || awsS3Host.MatchString(e.Host):
+		return "AWS S3"
+	case e.Namespace != "":
+		service, _, _ := strings.Cut(e.Host, ".")
+		return fmt.Sprintf("%s.%s.svc:%d", service, e.Namespace, e.Port)
+	}
+	return fmt.Sprintf("%s:%d", e.Host, e.Port)
+}
+
 // ParseEndpoint reads the endpoint the way Loki does (validation's parser; the program takes
 // its result from Valid.S3): a URL, or a bare host[:port] whose
 // scheme follows insecure. No endpoint means AWS S3 over HTTPS.
@@ -130,7 +150,8 @@ func (s S3Storage) ParseEndpoint(domain string) (S3Endpoint, error) {
 	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil {
 		return S3Endpoint{}, errors.New("an endpoint is a scheme, host and port only (no path, query or credentials: buckets and keys have keys of their own)")
 	}
-	e := S3Endpoint{Host: u.Hostname(), Port: port}
+	// DNS names are case-insensitive, and a trailing dot only roots the name.
+	e := S3Endpoint{Host: strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), Port: port}
 	if labels := strings.Split(e.Host, "."); net.ParseIP(e.Host) == nil && len(labels) >= 3 && labels[2] == "svc" &&
 		(len(labels) == 3 || strings.Join(labels[3:], ".") == domain) {
 		e.Namespace = labels[1]
