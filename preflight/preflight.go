@@ -141,7 +141,8 @@ func configKeys(ctx *pulumi.Context, dir string) []string {
 
 // CheckChanges compares the spec with what the last update of this stack recorded (its
 // dataFacts output, read through a reference to the stack itself) and refuses changes that
-// would lose data. Nothing of the cluster is touched before this passes.
+// would lose data or that the deployed stack cannot apply. Nothing of the cluster is touched
+// before this passes.
 func CheckChanges(ctx *pulumi.Context, spec stacks.Valid) error {
 	self := ctx.Organization() + "/" + ctx.Project() + "/" + ctx.Stack()
 	ref, err := pulumi.NewStackReference(ctx, "previous-update", &pulumi.StackReferenceArgs{Name: pulumi.String(self)})
@@ -157,7 +158,7 @@ func CheckChanges(ctx *pulumi.Context, spec stacks.Valid) error {
 		return err
 	}
 	if err := spec.CheckChanges(prev, time.Now()); err != nil {
-		return fmt.Errorf("stack %q: this change would lose data:\n%w", ctx.Stack(), err)
+		return fmt.Errorf("stack %q: this change would lose data or cannot be applied to the deployed stack:\n%w", ctx.Stack(), err)
 	}
 	return nil
 }

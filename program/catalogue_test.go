@@ -84,7 +84,7 @@ var (
 	// problemLine is one problem: the key, the value, the reason and the fix.
 	problemLine    = regexp.MustCompile(`^obs-stack:(\S+) = (.+?): (.+); fix: (.+)$`)
 	multiErrorLine = regexp.MustCompile(`^\d+ errors? occurred:$`)
-	headerLine     = regexp.MustCompile(`^stack "[^"]+"( cannot be deployed|: this change would lose data):$`)
+	headerLine     = regexp.MustCompile(`^stack "[^"]+"( cannot be deployed|: this change would lose data or cannot be applied to the deployed stack):$`)
 )
 
 // TestBadConfigsRegisterNothing runs the bad-config catalogue through the whole program: every

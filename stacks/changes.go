@@ -27,12 +27,23 @@ type Facts struct {
 	KafkaClusterID string `json:"kafkaClusterId"`
 	// KafkaBrokers is the broker count; 0 when Kafka is off (or not recorded yet).
 	KafkaBrokers int `json:"kafkaBrokers,omitempty"`
+	// KafkaTopics are the topics' partitions and replication factors by name; KafkaOffsetsRF
+	// and KafkaTransactionRF those of the internal topics (0: not recorded yet).
+	KafkaTopics        map[string]KafkaTopicFacts `json:"kafkaTopics,omitempty"`
+	KafkaOffsetsRF     int                        `json:"kafkaOffsetsRf,omitempty"`
+	KafkaTransactionRF int                        `json:"kafkaTransactionRf,omitempty"`
 	// Namespace holds every PVC of the stack; OwnsNamespace says whether the stack created it.
 	Namespace     string `json:"namespace,omitempty"`
 	OwnsNamespace bool   `json:"ownsNamespace,omitempty"`
 	// S3 is where the s3 periods' data and the rules live; nil when no store in use is s3 (or
 	// recorded before stores were).
 	S3 *S3Facts `json:"s3,omitempty"`
+}
+
+// KafkaTopicFacts is what Kafka cannot change of a deployed topic in place.
+type KafkaTopicFacts struct {
+	Partitions        int `json:"partitions"`
+	ReplicationFactor int `json:"replicationFactor"`
 }
 
 // S3Facts are the identity of the s3 store and its buckets.
@@ -61,8 +72,12 @@ func (v Valid) Facts() Facts {
 			f.Volumes[g.Key] = g.Storage + " on " + class
 		}
 	}
-	if s.Kafka.Enabled {
-		f.KafkaBrokers = s.Kafka.Replicas
+	if k := s.Kafka; k.Enabled {
+		f.KafkaBrokers, f.KafkaOffsetsRF, f.KafkaTransactionRF = k.Replicas, k.OffsetsReplicationFactor, k.TransactionReplicationFactor
+		f.KafkaTopics = map[string]KafkaTopicFacts{}
+		for _, t := range k.Topics {
+			f.KafkaTopics[t.Name] = KafkaTopicFacts{Partitions: t.Partitions, ReplicationFactor: t.ReplicationFactor}
+		}
 	}
 	return f
 }
@@ -99,7 +114,8 @@ func FactsFromOutput(v any) (*Facts, error) {
 const ack = "set obs-stack:allowDataLoss true for one update only if losing it is intended"
 
 // CheckChanges refuses changes against the previous deployment that would lose data, unless
-// obs-stack:allowDataLoss is true; new schema periods must start in the future (UTC) either way.
+// obs-stack:allowDataLoss is true, and changes the deployed stack cannot apply in place (Kafka's
+// topics and quorum); new schema periods must start in the future (UTC) either way.
 // v may have failed validation (preflight reports both at once): what it could not parse is
 // left to validation's message.
 func (v Valid) CheckChanges(prev *Facts, now time.Time) error {
@@ -124,6 +140,7 @@ func (v Valid) CheckChanges(prev *Facts, now time.Time) error {
 		}
 	}
 	s.checkSchemaHistory(c, prev)
+	s.checkKafkaInPlace(c, *prev)
 	return errors.Join(c.errs...)
 }
 
@@ -247,15 +264,10 @@ func (c *checker) started(p SchemaPeriod) bool {
 }
 
 func (s Spec) checkKafkaDataKept(c *checker, prev, next Facts) {
-	_, hadKafka := prev.Volumes["kafka"]
-	switch {
-	case hadKafka && !s.Kafka.Enabled:
+	_, hadKafka := prev.Volumes[KafkaKey]
+	if hadKafka && !s.Kafka.Enabled {
 		c.fail("kafka.enabled", false, "the deployed Kafka holds the topics' data; disabling it deletes the brokers, and their PVCs stop being used",
 			"keep obs-stack:kafka.enabled true until producers have moved and the topics are drained, or %s", ack)
-	case prev.KafkaBrokers > 0 && s.Kafka.Enabled && s.Kafka.Replicas < prev.KafkaBrokers:
-		c.fail("kafka.replicas", s.Kafka.Replicas,
-			fmt.Sprintf("%d broker(s) are deployed; removing brokers drops the partition replicas they hold (and KRaft voters) without reassignment", prev.KafkaBrokers),
-			"reassign partitions off the last brokers first (kafka-reassign-partitions.sh) and remove them from the quorum, or %s", ack)
 	}
 	if s.Kafka.Enabled && hadKafka && prev.KafkaClusterID != next.KafkaClusterID {
 		was := prev.KafkaClusterID
@@ -265,5 +277,51 @@ func (s Spec) checkKafkaDataKept(c *checker, prev, next Facts) {
 		c.fail("kafka.clusterId", next.KafkaClusterID,
 			fmt.Sprintf("the brokers' storage is formatted with cluster id %s; a different id makes them refuse it, orphaning every topic's data", was),
 			"keep the deployed id (remove the key if it was generated), or %s", ack)
+	}
+}
+
+// reassign is the supported way to change a deployed topic's replicas, for the fixes below.
+const reassign = "move the replicas with kafka-reassign-partitions.sh (--generate, then --execute and --verify), then set the key to the new factor with obs-stack:allowDataLoss true for that one update, which records it"
+
+// checkKafkaInPlace refuses the changes Kafka cannot apply to a running cluster, which the
+// program would otherwise apply as nothing (the topic Job creates; it cannot shrink) or as a
+// broken quorum. allowDataLoss lets a change through only where the fix does the work by hand
+// first (a reassignment); the controller set cannot change under a static voter list at all.
+func (s Spec) checkKafkaInPlace(c *checker, prev Facts) {
+	k := s.Kafka
+	if !k.Enabled || prev.KafkaBrokers == 0 {
+		return // nothing deployed, or Kafka goes away (checkKafkaDataKept)
+	}
+	if k.Replicas != prev.KafkaBrokers {
+		c.fail("kafka.replicas", k.Replicas,
+			fmt.Sprintf("the %d deployed brokers are also the KRaft controllers, under a static voter list (controller.quorum.voters) of %d; Kafka cannot change a static voter set in place, so brokers added or removed would split or stall the quorum", prev.KafkaBrokers, prev.KafkaBrokers),
+			"keep obs-stack:kafka.replicas %d; to resize, drain the topics, turn Kafka off for one update (obs-stack:kafka.enabled false, obs-stack:alloy.consumeKafka false, obs-stack:allowDataLoss true: its data goes) and on again with the new count", prev.KafkaBrokers)
+	}
+	for i, t := range k.Topics {
+		if was, ok := prev.KafkaTopics[t.Name]; ok && t.Partitions < was.Partitions {
+			c.fail(fmt.Sprintf("kafka.topics[%d].partitions", i), t.Partitions, fmt.Sprintf("topic %s has %d partitions; Kafka only adds partitions, never removes them", t.Name, was.Partitions),
+				"keep %d or more (the topic Job adds partitions when the count grows); for fewer, create a new topic with the count, move producers and consumers to it, and list it instead", was.Partitions)
+		}
+	}
+	if s.AllowDataLoss {
+		return
+	}
+	for _, f := range []struct {
+		key       string
+		was, next int
+	}{{"kafka.offsetsReplicationFactor", prev.KafkaOffsetsRF, k.OffsetsReplicationFactor}, {"kafka.transactionReplicationFactor", prev.KafkaTransactionRF, k.TransactionReplicationFactor}} {
+		if f.was != 0 && f.was != f.next {
+			c.fail(f.key, f.next, fmt.Sprintf("the internal topic was created with replication factor %d; the broker setting applies only when the topic is created", f.was), reassign)
+		}
+	}
+	for i, t := range k.Topics {
+		was, ok := prev.KafkaTopics[t.Name]
+		if !ok {
+			continue // a new topic (or one recorded before topics were)
+		}
+		key := fmt.Sprintf("kafka.topics[%d]", i)
+		if t.ReplicationFactor != was.ReplicationFactor {
+			c.fail(key+".replicationFactor", t.ReplicationFactor, fmt.Sprintf("topic %s has replication factor %d; creating it again is a no-op and Kafka changes it only by a partition reassignment", t.Name, was.ReplicationFactor), reassign)
+		}
 	}
 }

@@ -114,24 +114,26 @@ func Brokers(stack kube.Stack, replicas int) []string {
 	return hosts
 }
 
-// TopicCommands are the argv of the idempotent creation of each topic.
-func TopicCommands(topics []stacks.KafkaTopic, bootstrap string) [][]string {
-	cmds := make([][]string, 0, len(topics))
-	for _, t := range topics {
-		cmds = append(cmds, []string{
-			topicsScript, "--bootstrap-server", bootstrap, "--create", "--if-not-exists",
-			"--topic", t.Name, "--partitions", strconv.Itoa(t.Partitions), "--replication-factor", strconv.Itoa(t.ReplicationFactor),
-		})
+// TopicScript creates each topic and grows its partitions to the spec's count: topics are
+// created idempotently, and an existing topic with fewer partitions gets more (Kafka only
+// adds partitions; preview refuses fewer, and a changed replication factor, which needs a
+// reassignment). The count is read from the header line of kafka-topics.sh --describe
+// ("Topic: logs<TAB>TopicId: ...<TAB>PartitionCount: 6<TAB>...", apache/kafka
+// tools/src/main/java/org/apache/kafka/tools/TopicCommand.java). It runs under sh -e. No
+// quoting is needed: validation limits topic names to [a-zA-Z0-9._-] and the rest are DNS
+// names and numbers.
+func TopicScript(topics []stacks.KafkaTopic, bootstrap string) string {
+	lines := []string{
+		fmt.Sprintf(`kt() { %s --bootstrap-server %s "$@"; }`, topicsScript, bootstrap),
+		`ensure() {`,
+		`  kt --create --if-not-exists --topic "$1" --partitions "$2" --replication-factor "$3"`,
+		`  now=$(kt --describe --topic "$1" | sed -n 's/.*PartitionCount: *\([0-9][0-9]*\).*/\1/p' | head -n 1)`,
+		`  if [ -z "$now" ]; then echo "cannot read the partition count of topic $1" >&2; exit 1; fi`,
+		`  if [ "$now" -lt "$2" ]; then kt --alter --topic "$1" --partitions "$2"; fi`,
+		`}`,
 	}
-	return cmds
-}
-
-// topicScript runs the topic commands one after another under sh -e. No quoting is needed:
-// validation limits topic names to [a-zA-Z0-9._-] and the rest are DNS names and numbers.
-func topicScript(cmds [][]string) string {
-	lines := make([]string, len(cmds))
-	for i, c := range cmds {
-		lines[i] = strings.Join(c, " ")
+	for _, t := range topics {
+		lines = append(lines, fmt.Sprintf("ensure %s %d %d", t.Name, t.Partitions, t.ReplicationFactor))
 	}
 	return strings.Join(lines, "\n") + "\n"
 }

@@ -25,9 +25,9 @@ func envMap(env []EnvVar) map[string]string {
 
 // brokerFile is what a golden file holds: the broker env, its start script and the topic commands.
 type brokerFile struct {
-	Env           []EnvVar   `json:"env"`
-	StartScript   string     `json:"startScript"`
-	TopicCommands [][]string `json:"topicCommands"`
+	Env         []EnvVar `json:"env"`
+	StartScript string   `json:"startScript"`
+	TopicScript string   `json:"topicScript"`
 }
 
 func TestBrokerGolden(t *testing.T) {
@@ -36,9 +36,9 @@ func TestBrokerGolden(t *testing.T) {
 			a := testArgs(t, preset, nil)
 			bootstrap := strings.Join(Brokers(a.Stack, a.Workload.Replicas), ",")
 			got, err := yaml.Marshal(brokerFile{
-				Env:           BrokerEnv(a, testClusterID),
-				StartScript:   StartScript(a),
-				TopicCommands: TopicCommands(a.Topics, bootstrap),
+				Env:         BrokerEnv(a, testClusterID),
+				StartScript: StartScript(a),
+				TopicScript: TopicScript(a.Topics, bootstrap),
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -214,8 +214,9 @@ func brokerPod(args *Args, labels kube.Labels, clusterID pulumi.StringOutput) *c
 	}.Template()
 }
 
-// topicJob creates the spec's topics. Jobs are immutable, so the name carries a hash of the
-// topics: changing them creates a new Job (and removes the old one) instead of failing.
+// topicJob creates the spec's topics and grows their partitions. Jobs are immutable, so the
+// name carries a hash of the topics: changing them creates a new Job (and removes the old
+// one), which runs again.
 // ttlSecondsAfterFinished stays unset: Pulumi must find the finished Job on the next update.
 func topicJob(ctx *pulumi.Context, name string, args *Args, brokers []string, opts ...pulumi.ResourceOption) error {
 	k := args
@@ -225,7 +226,7 @@ func topicJob(ctx *pulumi.Context, name string, args *Args, brokers []string, op
 	}
 	jobName := "kafka-topics-" + kube.Hash(string(topics))[:8]
 	labels := args.Labels("kafka", "topics", k.Image)
-	script := pulumi.String(topicScript(TopicCommands(k.Topics, strings.Join(brokers, ","))))
+	script := pulumi.String(TopicScript(k.Topics, strings.Join(brokers, ",")))
 	_, err = batchv1.NewJob(ctx, name+"-topics", &batchv1.JobArgs{
 		Metadata: kube.Meta(jobName, args.Namespace, labels.All),
 		Spec: &batchv1.JobSpecArgs{

@@ -138,7 +138,7 @@ func TestDevRegistersOneBroker(t *testing.T) {
 		t.Errorf("the Job must depend on the StatefulSet, depends on %v", job.Dependencies)
 	}
 	script, _ := mocktest.Dig(job.Inputs, "spec", "template", "spec", "containers", 0, "command", 2).(string)
-	if !strings.Contains(script, "--create --if-not-exists --topic logs --partitions 1 --replication-factor 1") {
+	if !strings.Contains(script, "\nensure logs 1 1\n") || !strings.Contains(script, "--bootstrap-server kafka-0.kafka-headless") {
 		t.Errorf("topic script = %q", script)
 	}
 
