@@ -169,10 +169,25 @@ func (s Spec) checkLokiDataKept(c *checker, prev *Facts) {
 				prev.LokiMode, s.Loki.Mode),
 			"move to object storage first (in %s mode, append a schema period on s3 with a future from date and set obs-stack:loki.storage.type s3), and switch modes once retention has aged out what the filesystem periods hold; or %s", prev.LokiMode, ack)
 	}
-	// A full record compares the periods themselves (checkSchemaHistory, checkStoreKept), which
-	// lets a period that has not started be withdrawn, back to the store the others use; an
-	// older record (dates only) can tell a storage switch only from the period count.
-	if len(prev.Schemas) == 0 && prev.LokiStorage != s.Loki.Storage.Type && len(s.Loki.Schemas) <= len(prev.deployedSchemas()) {
+	if prev.LokiStorage == s.Loki.Storage.Type {
+		return
+	}
+	// The type may change when a period that has not started brings the new store, or when the
+	// newest started period already uses it (a move withdrawn before it began). A record made
+	// before full periods were can only tell that from the period count.
+	brought := len(s.Loki.Schemas) > len(prev.deployedSchemas())
+	if len(prev.Schemas) > 0 {
+		newestStarted, future := "", false // periods are in date order (validated)
+		for _, p := range s.Loki.Schemas {
+			if c.started(p) {
+				newestStarted = p.ObjectStore
+			} else if p.ObjectStore == s.Loki.Storage.Type {
+				future = true
+			}
+		}
+		brought = future || newestStarted == s.Loki.Storage.Type
+	}
+	if !brought {
 		c.fail("loki.storage.type", s.Loki.Storage.Type,
 			fmt.Sprintf("the deployed logs are in %s, and without a new schema period Loki would look for them in %s", prev.LokiStorage, s.Loki.Storage.Type),
 			"keep %s for the deployed periods: append a period on %s with a future from date, set its objectStore, and keep the older periods as they are; or %s", prev.LokiStorage, s.Loki.Storage.Type, ack)
