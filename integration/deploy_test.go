@@ -329,6 +329,74 @@ func TestDeploy(t *testing.T) {
 			}
 			expectNoChanges(t, s)
 		}},
+		{"the move to s3 is withdrawn before its period starts, back to the deployed filesystem", func(t *testing.T) {
+			s := open(t, dir, "dev", nil)
+			for _, key := range []string{"obs-stack:loki.storage", "obs-stack:loki.schemas"} {
+				if err := s.RemoveConfigWithOptions(ctx, key, &auto.ConfigOptions{Path: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.Up(ctx, optup.ProgressStreams(testWriter{t, ""})); err != nil {
+				t.Fatalf("withdrawing a period that has not started was refused or failed: %v", err)
+			}
+			config, err := kubectl(t, "-n", "observability-dev", "get", "configmap", "-l", "app.kubernetes.io/name=loki", "-o", "jsonpath={.items[*].data.config\\.yaml}")
+			if err != nil || strings.Contains(config, "object_store: s3") || !strings.Contains(config, "object_store: filesystem") {
+				t.Fatalf("the deployed Loki config still names s3, or lost the filesystem period (%v):\n%s", err, config)
+			}
+			expectNoChanges(t, s)
+		}},
+		{"a Kafka topic grows on the deployed stack; fewer partitions and more brokers are refused", func(t *testing.T) {
+			s := open(t, dir, "dev", nil)
+			setPath(t, s, "obs-stack:kafka.topics[0].partitions", "3")
+			if _, err := s.Up(ctx, optup.ProgressStreams(testWriter{t, ""})); err != nil {
+				t.Fatalf("growing a topic failed: %v", err)
+			}
+			script, err := kubectl(t, "-n", "observability-dev", "get", "jobs", "-l", "app.kubernetes.io/component=topics", "-o", "jsonpath={.items[*].spec.template.spec.containers[0].command[2]}")
+			if err != nil || !strings.Contains(script, "ensure logs 3 1") || !strings.Contains(script, "--alter") {
+				t.Fatalf("the topic Job does not grow logs to 3 partitions (%v):\n%s", err, script)
+			}
+			t.Log("the topic Job that grows logs to 3 partitions was created and completed: its pod SIMULATED by kwok (no kafka-topics.sh ran; the script's logic is tested in components/kafka)")
+			for key, value := range map[string]string{"obs-stack:kafka.topics[0].partitions": "2", "obs-stack:kafka.replicas": "2"} {
+				setPath(t, s, key, value)
+				_, err := s.Preview(ctx)
+				if err == nil || !strings.Contains(err.Error(), key+" = "+value) {
+					t.Errorf("%s = %s: want a refusal naming it, got %v", key, value, err)
+				}
+			}
+			setPath(t, s, "obs-stack:kafka.topics[0].partitions", "3")
+			if err := s.RemoveConfigWithOptions(ctx, "obs-stack:kafka.replicas", &auto.ConfigOptions{Path: true}); err != nil {
+				t.Fatal(err)
+			}
+			expectNoChanges(t, s)
+		}},
+		{"a kubernetes: key in Pulumi.yaml is refused at preview and creates nothing", func(t *testing.T) {
+			projectFile := filepath.Join(dir, "Pulumi.yaml")
+			original, err := os.ReadFile(projectFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if err := os.WriteFile(projectFile, original, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}()
+			withContext := string(original) + "config:\n  kubernetes:context: another-cluster\n"
+			if err := os.WriteFile(projectFile, []byte(withContext), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := open(t, dir, "elsewhere", nil)
+			setPath(t, s, "obs-stack:preset", "dev")
+			_, err = s.Preview(ctx)
+			if err == nil || !strings.Contains(err.Error(), `kubernetes:context = "another-cluster"`) || !strings.Contains(err.Error(), "obs-stack:cluster.kubeContext") {
+				t.Fatalf("preview should refuse kubernetes:context from Pulumi.yaml, naming the obs-stack key, got %v", err)
+			}
+			if out, err := kubectl(t, "get", "namespace", "observability-elsewhere"); err == nil {
+				t.Fatalf("the refused preview created a namespace: %s", out)
+			}
+			if err := s.Workspace().RemoveStack(ctx, "elsewhere"); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"monitoring without the Prometheus Operator is refused at preview; its CRDs are installed from its Go module", func(t *testing.T) {
 			s := open(t, dir, "prod", nil)
 			setPath(t, s, "obs-stack:cluster.namespace", "observability-prod")

@@ -5,13 +5,17 @@
 package preflight
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"obs-stack/stacks"
@@ -123,20 +127,38 @@ func projectDir(ctx *pulumi.Context, o Options) string {
 	return "."
 }
 
-// configKeys are the keys to read: the known sections, plus every key the stack file names,
-// so that a misspelt section (obs-stack:lokki) is reported instead of ignored. The Go SDK
-// can look a key up but not list them.
+// configKeys are the keys to read: the known sections, plus every key the engine may hand
+// over, so that a misspelt section (obs-stack:lokki) or a dotted key (obs-stack:loki.mode) is
+// read and checked wherever it was set. The Go SDK can look a key up but not list them, so the
+// keys are gathered from where config comes from: the stack file, the project file's config
+// (Pulumi.yaml), and PULUMI_CONFIG, in which the language host passes the whole config the
+// engine resolved (ESC environments and --config-file included) to a program run by the CLI.
 func configKeys(ctx *pulumi.Context, dir string) []string {
 	keys := []string{load.PresetKey}
 	for _, s := range load.Sections() {
 		keys = append(keys, stacks.Namespace+":"+s)
 	}
-	// A stack file Pulumi could not parse never gets this far, so errors mean no file.
+	// A stack or project file Pulumi could not parse never gets this far, so errors mean no file.
 	file, _ := ReadStackFile(dir, ctx.Stack())
 	for k := range file {
 		keys = append(keys, k)
 	}
-	return keys
+	if project, err := workspace.LoadProject(filepath.Join(dir, "Pulumi.yaml")); err == nil {
+		for k := range project.Config {
+			if !strings.Contains(k, ":") {
+				k = stacks.Namespace + ":" + k // a project key without a namespace is the project's
+			}
+			keys = append(keys, k)
+		}
+	}
+	var engine map[string]any
+	if json.Unmarshal([]byte(os.Getenv(pulumi.EnvConfig)), &engine) == nil {
+		for k := range engine {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }
 
 // CheckChanges compares the spec with what the last update of this stack recorded (its

@@ -1,6 +1,7 @@
 package program
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/encoding"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"sigs.k8s.io/yaml"
 
@@ -27,6 +30,8 @@ type catalogueCase struct {
 	Deployed string `json:"deployed"`
 	// Others are the project's other stack files, by stack name.
 	Others map[string]string `json:"others"`
+	// Project is the project file (Pulumi.yaml) when its config: section matters.
+	Project string `json:"project"`
 	// Keys must each have a problem of their own (bad cases).
 	Keys []string `json:"keys"`
 	// Says is text the error must hold, e.g. a value exactly as the user wrote it.
@@ -64,6 +69,12 @@ func runStackFile(t *testing.T, c catalogueCase) (*mocktest.Recorder, error) {
 	if err != nil {
 		t.Fatalf("the stack file does not decode: %v", err)
 	}
+	if c.Project != "" {
+		if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte(c.Project), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		applyProjectConfig(t, c.Project, config)
+	}
 	rec := &mocktest.Recorder{}
 	if c.Deployed != "" {
 		deployedConfig, err := preflight.DecodeStackFile("Pulumi."+c.Stack+".yaml", []byte(c.Deployed))
@@ -80,9 +91,43 @@ func runStackFile(t *testing.T, c catalogueCase) (*mocktest.Recorder, error) {
 	return rec, pulumi.RunErr(Run, pulumi.WithMocks("obs-stack", c.Stack, rec), withConfig)
 }
 
+// applyProjectConfig adds the project file's config values under the stack's, as the engine
+// does before it runs the program: Pulumi's loader reads the file (shorthand values become a
+// default for the project's own keys and a value for other namespaces), a key without a
+// namespace is the project's, and a key the stack file sets keeps the stack file's value.
+func applyProjectConfig(t *testing.T, raw string, config map[string]string) {
+	t.Helper()
+	project, err := workspace.LoadProjectBytes([]byte(raw), "Pulumi.yaml", encoding.YAML)
+	if err != nil {
+		t.Fatalf("the project file does not load: %v", err)
+	}
+	for key, c := range project.Config {
+		value := c.Value
+		if value == nil {
+			value = c.Default
+		}
+		if !strings.Contains(key, ":") {
+			key = project.Name.String() + ":" + key
+		}
+		if _, set := config[key]; set || value == nil {
+			continue
+		}
+		if str, ok := value.(string); ok {
+			config[key] = str
+			continue
+		}
+		b, err := json.Marshal(value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		config[key] = string(b)
+	}
+}
+
 var (
-	// problemLine is one problem: the key, the value, the reason and the fix.
-	problemLine    = regexp.MustCompile(`^obs-stack:(\S+) = (.+?): (.+); fix: (.+)$`)
+	// problemLine is one problem: the key (the namespace dropped when it is obs-stack), the
+	// value, the reason and the fix.
+	problemLine    = regexp.MustCompile(`^(?:obs-stack:(\S+)|(kubernetes:\S+)) = (.+?): (.+); fix: (.+)$`)
 	multiErrorLine = regexp.MustCompile(`^\d+ errors? occurred:$`)
 	headerLine     = regexp.MustCompile(`^stack "[^"]+"( cannot be deployed|: this change would lose data or cannot be applied to the deployed stack):$`)
 )
@@ -114,7 +159,7 @@ func TestBadConfigsRegisterNothing(t *testing.T) {
 					continue
 				}
 				if m := problemLine.FindStringSubmatch(line); m != nil {
-					named = append(named, m[1])
+					named = append(named, m[1]+m[2])
 				} else if !headerLine.MatchString(line) {
 					t.Errorf("not a problem with key, value, reason and fix: %q", line)
 				}

@@ -14,14 +14,18 @@ import (
 
 // Problem is one reason the spec cannot be deployed.
 type Problem struct {
-	Key    string // config key without the namespace, e.g. loki.ingester.replicas
+	Key    string // config key without the namespace, e.g. loki.ingester.replicas; a key of another namespace is written whole (kubernetes:context)
 	Value  any
 	Reason string
 	Fix    string
 }
 
 func (p *Problem) Error() string {
-	return fmt.Sprintf("%s:%s = %v: %s; fix: %s", Namespace, p.Key, show(p.Value), p.Reason, p.Fix)
+	key := p.Key
+	if !strings.Contains(key, ":") {
+		key = Namespace + ":" + key
+	}
+	return fmt.Sprintf("%s = %v: %s; fix: %s", key, show(p.Value), p.Reason, p.Fix)
 }
 
 type checker struct {

@@ -52,14 +52,19 @@ func Load(stack string, config map[string]string) (stacks.Spec, error) {
 	var errs []error
 	leaves := map[string]string{}                           // config path of every value given -> the config key that gave it
 	for _, full := range slices.Sorted(maps.Keys(config)) { // deterministic merges and messages
-		name, ok := strings.CutPrefix(full, stacks.Namespace+":")
-		if !ok || full == PresetKey {
-			continue
-		}
 		raw := config[full]
 		var value any
 		if err := json.Unmarshal([]byte(raw), &value); err != nil {
 			value = raw // plain strings are not JSON
+		}
+		if fix, ok := providerKey(full); ok {
+			errs = append(errs, &stacks.Problem{Key: full, Value: value,
+				Reason: "the stack's Kubernetes provider is explicit, and an explicit provider reads no kubernetes: config: this key would be ignored, and the stack deployed wherever the current kube context points", Fix: fix})
+			continue
+		}
+		name, ok := strings.CutPrefix(full, stacks.Namespace+":")
+		if !ok || full == PresetKey {
+			continue
 		}
 		path, err := resource.ParsePropertyPath(name)
 		if err != nil || len(path) == 0 {
@@ -70,6 +75,26 @@ func Load(stack string, config map[string]string) (stacks.Spec, error) {
 		errs = append(errs, set(reflect.ValueOf(&spec).Elem(), path, value, stacks.Namespace+":")...)
 	}
 	return spec, errors.Join(errs...)
+}
+
+// providerKey: the fix for a kubernetes: key, which users set out of habit for the default
+// provider; ok is false for keys of other namespaces, which are not the program's to judge.
+func providerKey(full string) (fix string, ok bool) {
+	name, ok := strings.CutPrefix(full, "kubernetes:")
+	if !ok {
+		return "", false
+	}
+	switch name {
+	case "context", "cluster":
+		return "remove it and set obs-stack:cluster.kubeContext to the kubeconfig context to deploy to", true
+	case "namespace":
+		return "remove it and set obs-stack:cluster.namespace", true
+	case "kubeconfig":
+		return "remove it; point KUBECONFIG at the file for the run and choose its context with obs-stack:cluster.kubeContext", true
+	case "renderYamlToDirectory":
+		return "remove it; render with RENDER_DIR=<dir> ./scripts/up.sh", true
+	}
+	return "remove it: no kubernetes: key reaches the stack's provider", true
 }
 
 // keyOf spells a parsed path the way messages name keys: loki.schemas[0].from.

@@ -32,7 +32,7 @@ func TestOverridesDeepMergeOntoPreset(t *testing.T) {
 	s, err := Load("prod", map[string]string{
 		"obs-stack:loki":        `{"ingester":{"replicas":"5","resources":{"limits":{"memory":"8Gi"}}},"authEnabled":"false","tenant":"fake"}`,
 		"obs-stack:cluster":     `{"nodes":5,"nodeCPU":16}`,
-		"kubernetes:context":    "ignored", // other namespaces belong to providers
+		"random:anything":       "ignored", // other namespaces belong to providers
 		"obs-stack:kafka.image": "apache/kafka:4.1.0",
 	})
 	if err != nil {
