@@ -78,7 +78,7 @@ func exporter(spec stacks.Valid, image string, r stacks.Resources) *kube.Sidecar
 func canaryArgs(spec stacks.Valid, stack kube.Stack, gw *gateway.Gateway) *canary.Args {
 	c := spec.Monitoring.Canary
 	return &canary.Args{
-		Stack: stack, Image: c.Image, Resources: c.Resources,
+		Stack: stack, Image: spec.CanaryImage, Resources: c.Resources,
 		GatewayURL: gw.URL, Tenant: spec.Loki.Tenant, CredentialsSecret: gw.CredentialsSecret, AuthEnabled: gw.AuthEnabled,
 	}
 }

@@ -75,3 +75,31 @@ func TestProjectFileConfigApplies(t *testing.T) {
 		t.Errorf("retention_period = %v, want the project file's 96h", got)
 	}
 }
+
+// TestCanaryFollowsLoki: with no canary image set, the canary runs loki-canary at Loki's
+// registry and tag. The expected references are written by hand from how Grafana publishes the
+// pair (grafana/loki:X and grafana/loki-canary:X); it fails if the canary kept a preset tag of
+// its own, or dropped the registry.
+func TestCanaryFollowsLoki(t *testing.T) {
+	for lokiImage, want := range map[string]string{
+		"":                             "grafana/loki-canary:3.7.8", // the preset's Loki
+		"grafana/loki:3.7.7":           "grafana/loki-canary:3.7.7",
+		"docker.io/grafana/loki:3.6.4": "grafana/loki-canary:3.6.4",
+		"registry.example.com:5000/mirror/grafana/loki:3.7.7@sha256:0b1c6a6c4f2a4b2e5d4e3f1a9c8b7a6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b": "registry.example.com:5000/mirror/grafana/loki-canary:3.7.7",
+	} {
+		config := map[string]string{}
+		if lokiImage != "" {
+			config["obs-stack:loki.image"] = lokiImage
+		}
+		rec := mustRun(t, "prod", config)
+		var got []string
+		for _, d := range rec.OfType("kubernetes:apps/v1:Deployment") {
+			if d.Name == "canary" {
+				got = append(got, mocktest.Dig(d.Inputs, "spec", "template", "spec", "containers", 0, "image").(string))
+			}
+		}
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("loki.image %q: canary image %v, want %s", lokiImage, got, want)
+		}
+	}
+}

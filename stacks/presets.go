@@ -121,7 +121,8 @@ func base() Spec {
 			MemcachedExporterImage: "prom/memcached-exporter:v0.16.0",
 			NginxExporterImage:     "nginx/nginx-prometheus-exporter:1.5.3",
 			KafkaExporterImage:     "danielqsj/kafka-exporter:v1.9.0",
-			Canary:                 Canary{Image: "grafana/loki-canary:3.7.8", Resources: res("10m", "32Mi", "100m", "128Mi")},
+			// No canary image: it follows loki.image (Valid.CanaryImage).
+			Canary: Canary{Resources: res("10m", "32Mi", "100m", "128Mi")},
 		},
 	}
 }

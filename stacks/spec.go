@@ -371,7 +371,9 @@ type Monitoring struct {
 type Canary struct {
 	// Enabled runs one loki-canary pod. It needs alloy.podLogs (that is its write path).
 	Enabled bool `json:"enabled"`
-	// Image of loki-canary; its tag must be loki.image's.
+	// Image of loki-canary, which must be Loki's version. Empty: it follows loki.image (the
+	// same registry and tag, repository loki-canary beside loki); an explicit image must have
+	// loki.image's tag.
 	Image string `json:"image"`
 	// Resources of the canary container.
 	Resources Resources `json:"resources"`

@@ -20,6 +20,9 @@ type Valid struct {
 	// label), read the way the container runtime reads a reference: a registry port is no
 	// tag, and an image pinned by digest alone has none.
 	Versions map[string]string
+	// CanaryImage is monitoring.canary.image, or the loki-canary image of loki.image when it
+	// follows Loki (empty); set when the canary runs.
+	CanaryImage string
 	// MemoryLimits are the memory limits in bytes of each set of pods validation sized, by its
 	// config key (e.g. kafka); absent when unset.
 	MemoryLimits map[string]int64

@@ -2,9 +2,11 @@ package stacks
 
 import (
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
+	"github.com/distribution/reference"
 	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -41,7 +43,6 @@ func (s Spec) checkMonitoring(c *checker) {
 	image(c, "monitoring.kafkaExporterImage", m.KafkaExporterImage, defaults.Monitoring.KafkaExporterImage)
 
 	cn := m.Canary
-	image(c, "monitoring.canary.image", cn.Image, defaults.Monitoring.Canary.Image)
 	checkResources(c, "monitoring.canary", cn.Resources, minCanaryMemory)
 	if !cn.Enabled {
 		return
@@ -50,10 +51,43 @@ func (s Spec) checkMonitoring(c *checker) {
 		c.fail("monitoring.canary.enabled", cn.Enabled, "loki-canary writes its lines to stdout and Alloy's pod logs carry them into Loki; with alloy.podLogs off nothing would, and every line would count as missing",
 			"set obs-stack:alloy.podLogs true, or obs-stack:monitoring.canary.enabled false")
 	}
-	if lokiTag, canaryTag := c.valid.Versions[s.Loki.Image], c.valid.Versions[cn.Image]; lokiTag != "" && canaryTag != lokiTag {
-		c.fail("monitoring.canary.image", cn.Image, "loki-canary must be the version of Loki ("+lokiTag+"): it queries Loki's API as that version speaks it",
-			"set it to grafana/loki-canary:%s", lokiTag)
+	lokiTag := c.valid.Versions[s.Loki.Image]
+	if cn.Image == "" {
+		followed, ok := canaryOf(s.Loki.Image, lokiTag)
+		if !ok {
+			c.fail("monitoring.canary.image", cn.Image,
+				fmt.Sprintf("the canary follows loki.image (%s), and no loki-canary image can be told from it: it needs a tag and a repository named loki", s.Loki.Image),
+				"set obs-stack:monitoring.canary.image to the loki-canary image of your Loki's version")
+			return
+		}
+		c.valid.CanaryImage, c.valid.Versions[followed] = followed, lokiTag
+		return
 	}
+	image(c, "monitoring.canary.image", cn.Image, "grafana/loki-canary:"+lokiTag)
+	c.valid.CanaryImage = cn.Image
+	if canaryTag := c.valid.Versions[cn.Image]; lokiTag != "" && canaryTag != lokiTag {
+		c.fail("monitoring.canary.image", cn.Image, "loki-canary must be the version of Loki ("+lokiTag+"): it queries Loki's API as that version speaks it",
+			"remove the key (the canary then follows loki.image), or set it to a loki-canary image tagged %s", lokiTag)
+	}
+}
+
+// canaryOf is the loki-canary image beside a Loki image: the same registry and tag, the
+// repository loki-canary next to loki (as grafana/loki and grafana/loki-canary are published).
+// A digest is Loki's own and is not carried over. tag is the Loki image's, "" when it has none.
+func canaryOf(lokiImage, tag string) (string, bool) {
+	named, err := reference.ParseNormalizedNamed(lokiImage)
+	if err != nil || tag == "" || path.Base(reference.Path(named)) != "loki" {
+		return "", false
+	}
+	canary, err := reference.WithName(reference.Domain(named) + "/" + reference.Path(named) + "-canary")
+	if err != nil {
+		return "", false
+	}
+	tagged, err := reference.WithTag(canary, tag)
+	if err != nil {
+		return "", false
+	}
+	return reference.FamiliarString(tagged), true
 }
 
 // labelPair checks a label key and value that select objects (a sidecar's, a Prometheus's).
