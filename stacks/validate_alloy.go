@@ -1,5 +1,7 @@
 package stacks
 
+import "strings"
+
 func (s Spec) checkAlloy(c *checker) {
 	a := s.Alloy
 	image(c, "alloy.image", a.Image, defaults.Alloy.Image)
@@ -8,6 +10,9 @@ func (s Spec) checkAlloy(c *checker) {
 	}
 	if a.ConsumeKafka && !s.Kafka.Enabled {
 		c.fail("alloy.consumeKafka", a.ConsumeKafka, "Alloy would consume topics of a Kafka the stack does not create", "set obs-stack:kafka.enabled to true, or obs-stack:alloy.consumeKafka to false")
+	}
+	if a.ConsumeKafka && strings.TrimSpace(a.KafkaGroupID) == "" {
+		c.fail("alloy.kafkaGroupId", a.KafkaGroupID, "Kafka consumer groups need a non-empty group id (it keeps Alloy's position in each topic)", "set it, e.g. to alloy")
 	}
 	if a.ConsumeKafka && s.Kafka.Enabled && len(s.Kafka.Topics) == 0 {
 		c.fail("kafka.topics", s.Kafka.Topics, "Alloy consumes kafka.topics, and loki.source.kafka needs at least one topic",

@@ -78,8 +78,8 @@ func (s Spec) checkS3(c *checker) {
 			"run the store in its own namespace, or set obs-stack:cluster.networkPolicies false")
 	}
 	for _, b := range []struct{ key, name string }{{"loki.storage.s3.buckets.chunks", s3.Buckets.Chunks}, {"loki.storage.s3.buckets.ruler", s3.Buckets.Ruler}} {
-		if !bucketName.MatchString(b.name) {
-			c.fail(b.key, b.name, "s3 needs a bucket name of 3-63 lower-case letters, digits, dots or hyphens", "set it to an existing bucket, e.g. loki-chunks")
+		if why := bucketProblem(b.name); why != "" {
+			c.fail(b.key, b.name, why, "set it to an existing bucket, e.g. loki-chunks")
 		}
 	}
 	if s3.Buckets.Chunks != "" && s3.Buckets.Chunks == s3.Buckets.Ruler {
@@ -97,6 +97,30 @@ type S3Endpoint struct {
 	Port int
 	// Namespace is set for an in-cluster Service (<service>.<namespace>.svc[.<domain>]).
 	Namespace string
+}
+
+// bucketProblem is why name breaks the S3 bucket naming rules (AWS's "General purpose bucket
+// naming rules", which MinIO follows too), or "".
+func bucketProblem(name string) string {
+	switch {
+	case !bucketName.MatchString(name):
+		return "s3 needs a bucket name of 3-63 lower-case letters, digits, dots or hyphens, starting and ending with a letter or digit"
+	case strings.Contains(name, ".."):
+		return "a bucket name has no two adjacent dots"
+	case net.ParseIP(name) != nil:
+		return "a bucket name is not an IP address"
+	}
+	for _, prefix := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
+		if strings.HasPrefix(name, prefix) {
+			return "S3 reserves bucket names starting with " + prefix
+		}
+	}
+	for _, suffix := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"} {
+		if strings.HasSuffix(name, suffix) {
+			return "S3 reserves bucket names ending with " + suffix
+		}
+	}
+	return ""
 }
 
 // awsS3Host is a host name of AWS S3 itself: global, regional, dual-stack or FIPS.
