@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -130,12 +131,21 @@ func (v Valid) CheckChanges(prev *Facts, now time.Time) error {
 		s.checkLokiDataKept(c, prev)
 		s.checkStoreKept(c, prev, next)
 		s.checkKafkaDataKept(c, *prev, next)
+		classChanged := false
 		for _, key := range slices.Sorted(maps.Keys(next.Volumes)) {
 			before, ok := prev.Volumes[key]
-			if ok && before != next.Volumes[key] {
-				c.fail(key+".storage", next.Volumes[key],
-					fmt.Sprintf("the deployed volume template is %s; volume templates are immutable, so the StatefulSet would be replaced and its PVCs would no longer match it", before),
-					"keep the deployed size and class (expand PVCs in place with kubectl if the class allows it), or %s", ack)
+			if !ok || before == next.Volumes[key] {
+				continue
+			}
+			why := fmt.Sprintf("the deployed volume template of %s is %s; volume templates are immutable, so the StatefulSet would be replaced and its PVCs would no longer match it", key, before)
+			sizeBefore, classBefore, _ := strings.Cut(before, " on ")
+			size, class, _ := strings.Cut(next.Volumes[key], " on ")
+			if classBefore != class && !classChanged {
+				classChanged = true
+				c.fail("cluster.storageClass", s.Cluster.StorageClass, why, "keep the deployed class (%s), or %s", classBefore, ack)
+			}
+			if sizeBefore != size {
+				c.fail(key+".storage", size, why, "keep the deployed size (expand PVCs in place with kubectl if the class allows it), or %s", ack)
 			}
 		}
 	}
