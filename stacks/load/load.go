@@ -240,6 +240,11 @@ func merge(dst reflect.Value, src any, key string) []error {
 		reflect.Copy(out, dst)
 		var errs []error
 		for i, item := range list {
+			if item == nil && i < dst.Len() {
+				// `pulumi config set --path 'x[1].y'` on a stack file without x writes a null
+				// x[0]: the entry it skipped keeps the preset's element.
+				continue
+			}
 			errs = append(errs, merge(out.Index(i), item, fmt.Sprintf("%s[%d].", strings.TrimSuffix(key, "."), i))...)
 		}
 		dst.Set(out)
