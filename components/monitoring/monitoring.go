@@ -24,8 +24,8 @@ import (
 // OperatorModule is the Prometheus Operator's Go module whose CRD files
 // (example/prometheus-operator-crd/) match the typed API this package builds objects with
 // (pkg/apis/monitoring at the same version, go.mod): the integration suite installs them.
-// v0.85.0 is the newest release of the main module the Go module proxy serves.
-const OperatorModule = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+// v0.94.1 is the newest release of the main module the Go module proxy serves (v0.95.x: 403).
+const OperatorModule = "github.com/prometheus-operator/prometheus-operator@v0.94.1"
 
 // Args of the component.
 type Args struct {
