@@ -542,6 +542,9 @@ func TestDeploy(t *testing.T) {
 				}
 			}
 		}},
+		{"what each key's change does to the deployed stacks is the README's table", func(t *testing.T) {
+			changeTable(t, dir, map[string]auto.Stack{"dev": open(t, dir, "dev", nil), "prod": open(t, dir, "prod", nil)})
+		}},
 		{"rendered manifests pass a server-side dry run", func(t *testing.T) {
 			for _, stack := range []string{"dev", "prod"} {
 				out := t.TempDir()
