@@ -4,11 +4,14 @@ package nginxtest
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -64,6 +67,14 @@ type Gateway struct {
 // nginx -t, starts nginx and waits until it answers. nginx is stopped when the test ends.
 func Start(t testing.TB, in nginx.Input, password string) *Gateway {
 	t.Helper()
+	return StartUsers(t, in, map[string]string{nginx.Username: password})
+}
+
+// StartUsers is Start with an htpasswd file holding several users: passwords maps each user
+// name to its password (in.Users says what each may do; a user without a password here
+// cannot log in).
+func StartUsers(t testing.TB, in nginx.Input, passwords map[string]string) *Gateway {
+	t.Helper()
 	bin := Binary(t)
 	// nginx workers run as nobody: t.TempDir's parent is private, so use a world-readable one.
 	dir, err := os.MkdirTemp("", "obs-stack-nginx-")
@@ -75,12 +86,16 @@ func Start(t testing.TB, in nginx.Input, password string) *Gateway {
 		t.Fatal(err)
 	}
 	if in.AuthEnabled {
-		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
+		var htpasswd strings.Builder
+		for _, name := range slices.Sorted(maps.Keys(passwords)) {
+			hash, err := bcrypt.GenerateFromPassword([]byte(passwords[name]), bcrypt.MinCost)
+			if err != nil {
+				t.Fatal(err)
+			}
+			htpasswd.WriteString(name + ":" + string(hash) + "\n")
 		}
 		in.HtpasswdPath = filepath.Join(dir, nginx.HtpasswdFile)
-		if err := os.WriteFile(in.HtpasswdPath, []byte(nginx.Username+":"+string(hash)+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(in.HtpasswdPath, []byte(htpasswd.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -5,6 +5,7 @@ package nginx
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,9 +33,13 @@ type Input struct {
 	Routes map[string]string
 	// RingPages maps a ring page path to the base URL serving it.
 	RingPages map[string]string
-	// AuthEnabled requires basic auth and pins X-Scope-OrgID to Tenant.
+	// AuthEnabled requires basic auth and pins X-Scope-OrgID to Tenant (or, with Users, to the
+	// tenant(s) of the authenticated user).
 	AuthEnabled bool
 	Tenant      string
+	// Users, with AuthEnabled, maps each basic-auth user to the tenant(s) it acts as; empty: the one
+	// user Username acting as Tenant (as before).
+	Users []User
 	// Listen is nginx's listen address. Default: 8080.
 	Listen string
 	// RuntimeDir holds the pid and temporary files (the root filesystem is read-only). Default: /tmp.
@@ -45,6 +50,21 @@ type Input struct {
 	// StatusPath for the metrics exporter beside nginx (e.g. 127.0.0.1:8081: the pod only).
 	StatusListen string
 }
+
+// User is one basic-auth user of the gateway.
+type User struct {
+	Name  string // the htpasswd user name
+	OrgID string // the X-Scope-OrgID nginx sends for it: one tenant, or "a|b|c" to read several (Loki's multi-tenant queries)
+	Push  bool   // may push (the push and OTLP paths); a user without it gets 403 there
+}
+
+// The variables nginx maps $remote_user to when Input.Users is set, and the internal location
+// refused requests are sent to.
+const (
+	orgIDVar      = "$obs_org_id"
+	canPushVar    = "$obs_can_push"
+	forbiddenPath = "/.obs-stack/forbidden"
+)
 
 // StatusPath serves nginx's stub_status on the StatusListen server.
 const StatusPath = "/stub_status"
@@ -106,17 +126,25 @@ func Render(directives []Directive, depth int) string {
 // proxy is the body of a location that forwards to upstream. The upstream sits in a
 // variable so nginx resolves it at request time (Services may come and go) instead of
 // refusing to start when a name does not resolve yet.
-func proxy(in Input, variable, upstream string, websocket bool) []Directive {
-	out := []Directive{
+func proxy(in Input, variable, upstream string, websocket, push bool) []Directive {
+	var out []Directive
+	orgID := quote(in.Tenant)
+	if multiUser(in) {
+		orgID = orgIDVar
+		out = append(out, refuseIfEmpty(orgIDVar))
+		if push {
+			out = append(out, refuseIfEmpty(canPushVar))
+		}
+	}
+	out = append(out,
 		d("set", "$"+variable, upstream),
 		d("proxy_pass", "$"+variable),
 		d("proxy_http_version", "1.1"),
 		d("proxy_set_header", "Host", "$host"),
-		d("proxy_set_header", "X-Forwarded-For", "$proxy_add_x_forwarded_for"),
-	}
+		d("proxy_set_header", "X-Forwarded-For", "$proxy_add_x_forwarded_for"))
 	if in.AuthEnabled {
 		// Pinned: a client cannot pick another tenant by sending its own header.
-		out = append(out, d("proxy_set_header", "X-Scope-OrgID", quote(in.Tenant)))
+		out = append(out, d("proxy_set_header", "X-Scope-OrgID", orgID))
 	}
 	if websocket {
 		out = append(out,
@@ -125,6 +153,63 @@ func proxy(in Input, variable, upstream string, websocket bool) []Directive {
 			d("proxy_read_timeout", "3600s"))
 	}
 	return out
+}
+
+func multiUser(in Input) bool { return in.AuthEnabled && len(in.Users) > 0 }
+
+// refuseIfEmpty sends the request to the forbidden location when variable is empty. Not a bare
+// "return 403": return runs in nginx's rewrite phase, before auth_basic checks the password
+// (access phase), so it would answer 403 to a request without credentials, or with a wrong
+// password, instead of 401. "rewrite ... last" is, like return, safe inside if.
+func refuseIfEmpty(variable string) Directive {
+	return block("if", []string{"(" + variable, "=", `"")`}, d("rewrite", "^", forbiddenPath, "last"))
+}
+
+// forbidden answers 403 after auth_basic has accepted the user: try_files runs after the access
+// phase, and nothing exists under /dev/null, so it falls through to =403.
+func forbidden() Directive {
+	return block("location", []string{"=", forbiddenPath},
+		d("internal"), d("root", "/dev/null"), d("try_files", "/forbidden", "=403"))
+}
+
+// mapKey writes s as a string key of an nginx map: "default" and "include" would be read as
+// the map's parameters, and a leading ~ as a regex, unless prefixed with \ (which nginx drops).
+func mapKey(s string) string {
+	if s == "default" || s == "include" || strings.HasPrefix(s, "~") || strings.HasPrefix(s, `\`) {
+		s = `\` + s
+	}
+	return quote(s)
+}
+
+// userMaps are the maps from the authenticated user to its X-Scope-OrgID and its right to push,
+// users sorted by name.
+func userMaps(users []User) ([]Directive, error) {
+	users = slices.Clone(users)
+	sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
+	orgIDs := []Directive{d("default", `""`)}
+	canPush := []Directive{d("default", `""`)}
+	seen := map[string]string{}
+	for _, u := range users {
+		if u.Name == "" || strings.Contains(u.Name, ":") {
+			return nil, fmt.Errorf("gateway: user name %q: want a non-empty htpasswd name without ':'", u.Name)
+		}
+		// nginx matches map strings ignoring case (and refuses keys equal but for case).
+		if other, ok := seen[strings.ToLower(u.Name)]; ok {
+			return nil, fmt.Errorf("gateway: users %q and %q differ only in case", other, u.Name)
+		}
+		seen[strings.ToLower(u.Name)] = u.Name
+		if strings.Contains(u.OrgID, "$") {
+			return nil, fmt.Errorf("gateway: user %q: org id %q: nginx would read $ as a variable", u.Name, u.OrgID)
+		}
+		orgIDs = append(orgIDs, d(mapKey(u.Name), quote(u.OrgID)))
+		if u.Push {
+			canPush = append(canPush, d(mapKey(u.Name), `"1"`))
+		}
+	}
+	return []Directive{
+		block("map", []string{"$remote_user", orgIDVar}, orgIDs...),
+		block("map", []string{"$remote_user", canPushVar}, canPush...),
+	}, nil
 }
 
 // Build builds nginx's whole config file for the gateway.
@@ -140,6 +225,9 @@ func Build(in Input) (string, error) {
 	}
 	// Health check for the kubelet, open even when auth is on.
 	server = append(server, block("location", []string{"=", "/"}, d("auth_basic", "off"), d("return", "200", `"OK\n"`)))
+	if multiUser(in) {
+		server = append(server, forbidden())
+	}
 
 	ringPaths := make([]string, 0, len(in.RingPages))
 	for p := range in.RingPages {
@@ -147,14 +235,14 @@ func Build(in Input) (string, error) {
 	}
 	sort.Strings(ringPaths)
 	for _, p := range ringPaths {
-		server = append(server, block("location", []string{"=", p}, proxy(in, "ring", in.RingPages[p], false)...))
+		server = append(server, block("location", []string{"=", p}, proxy(in, "ring", in.RingPages[p], false, false)...))
 	}
 	for _, r := range routeLocations {
 		upstream, ok := in.Routes[r.group]
 		if !ok {
 			return "", fmt.Errorf("gateway: no upstream for route group %q", r.group)
 		}
-		server = append(server, block("location", []string{"~", quote(r.pattern)}, proxy(in, r.group, upstream, r.group == stacks.RouteTail)...))
+		server = append(server, block("location", []string{"~", quote(r.pattern)}, proxy(in, r.group, upstream, r.group == stacks.RouteTail, r.group == stacks.RoutePush)...))
 	}
 	server = append(server, block("location", []string{"/"}, d("return", "404")))
 
@@ -170,8 +258,15 @@ func Build(in Input) (string, error) {
 		d("client_max_body_size", "100m"),
 		d("proxy_read_timeout", "600s"),
 		block("map", []string{"$http_upgrade", "$connection_upgrade"}, d("default", "upgrade"), d("''", "close")),
-		block("server", nil, server...),
 	}
+	if multiUser(in) {
+		maps, err := userMaps(in.Users)
+		if err != nil {
+			return "", err
+		}
+		http = append(http, maps...)
+	}
+	http = append(http, block("server", nil, server...))
 	if in.StatusListen != "" {
 		http = append(http, block("server", nil, d("listen", in.StatusListen),
 			block("location", []string{"=", StatusPath}, d("stub_status"), d("access_log", "off")),

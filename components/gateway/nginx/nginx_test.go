@@ -1,6 +1,7 @@
 package nginx_test
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -190,5 +191,181 @@ func TestRealNginxRoutes(t *testing.T) {
 				t.Errorf("unknown path: %d, want 404", resp.StatusCode)
 			}
 		})
+	}
+}
+
+// TestBuildUsers checks the rendered text of the per-user maps and of the push location,
+// written out by hand, and that Users changes nothing without auth.
+func TestBuildUsers(t *testing.T) {
+	in := nginx.Input{
+		Resolver: "kube-dns", Routes: nginxtest.AllRoutes("http://loki:3100"), AuthEnabled: true, Tenant: "fake",
+		Users: []nginx.User{
+			{Name: "team-b", OrgID: "team-b", Push: true},
+			{Name: "admin", OrgID: "fake|team-a|team-b"},
+			{Name: "default", OrgID: `we"ird`}, // a map parameter's name, escaped as a key
+		},
+	}
+	text, err := nginx.Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`
+    map $remote_user $obs_org_id {
+        default "";
+        "admin" "fake|team-a|team-b";
+        "\\default" "we\"ird";
+        "team-b" "team-b";
+    }
+    map $remote_user $obs_can_push {
+        default "";
+        "team-b" "1";
+    }
+    server {
+`, `
+        location = /.obs-stack/forbidden {
+            internal;
+            root /dev/null;
+            try_files /forbidden =403;
+        }
+`, `
+        location ~ "^/(loki/api/v1/push|api/prom/push|otlp/v1/logs)$" {
+            if ($obs_org_id = "") {
+                rewrite ^ /.obs-stack/forbidden last;
+            }
+            if ($obs_can_push = "") {
+                rewrite ^ /.obs-stack/forbidden last;
+            }
+            set $push http://loki:3100;
+            proxy_pass $push;
+            proxy_http_version 1.1;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Scope-OrgID $obs_org_id;
+        }
+`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("config lacks%s\n--- config:\n%s", want, text)
+		}
+	}
+	if n := strings.Count(text, "X-Scope-OrgID $obs_org_id;"); n != 5 {
+		t.Errorf("X-Scope-OrgID pinned to $obs_org_id in %d locations, want the 5 route groups", n)
+	}
+	if strings.Contains(text, `X-Scope-OrgID "fake"`) {
+		t.Errorf("Tenant still pinned with Users set")
+	}
+
+	// Without auth, Users is ignored: the same file as without Users.
+	in.AuthEnabled = false
+	withUsers, _ := nginx.Build(in)
+	in.Users = nil
+	withoutUsers, _ := nginx.Build(in)
+	if withUsers != withoutUsers {
+		t.Errorf("Users changed the config without auth:\n%s", withUsers)
+	}
+
+	for _, bad := range [][]nginx.User{
+		{{Name: "", OrgID: "a"}},
+		{{Name: "a:b", OrgID: "a"}},
+		{{Name: "alice", OrgID: "a"}, {Name: "Alice", OrgID: "b"}},
+		{{Name: "alice", OrgID: "$host"}},
+	} {
+		if _, err := nginx.Build(nginx.Input{Routes: nginxtest.AllRoutes("http://loki:3100"), AuthEnabled: true, Users: bad}); err == nil {
+			t.Errorf("Build accepted users %+v", bad)
+		}
+	}
+}
+
+// TestRealNginxTenants runs Debian's nginx with several users and checks which tenant each
+// request reaches Loki as. It fails if proxy() pins X-Scope-OrgID to Input.Tenant (or passes the
+// client's header) when Users is set, if the $obs_can_push gate leaves the push route, or if
+// the gate becomes a bare "return 403" (nginx's rewrite phase runs before auth_basic: a request
+// without credentials or with a wrong password would get 403, not 401).
+func TestRealNginxTenants(t *testing.T) {
+	ups := startStandIns(t, []string{"loki"})
+	passwords := map[string]string{
+		"team-a": "a-pass", "team-b": "b-pass", nginx.Username: "default-pass", "admin": "admin-pass", "orgless": "orgless-pass",
+	}
+	gw := nginxtest.StartUsers(t, nginx.Input{
+		Routes: nginxtest.AllRoutes(ups.urls["loki"]), RingPages: map[string]string{"/ring": ups.urls["loki"]},
+		AuthEnabled: true, Tenant: "fake",
+		Users: []nginx.User{
+			{Name: "team-a", OrgID: "team-a", Push: true},
+			{Name: "team-b", OrgID: "team-b", Push: true},
+			{Name: nginx.Username, OrgID: "fake", Push: true},
+			{Name: "admin", OrgID: "fake|team-a|team-b"},
+			{Name: "orgless", OrgID: "", Push: true}, // should not happen: refused, not sent without a tenant
+		},
+	}, passwords)
+
+	const (
+		none  = "\x00"       // no credentials
+		wrong = "wrong-pass" // a wrong password
+	)
+	websocket := []string{"Upgrade", "websocket", "Connection", "Upgrade"}
+	cases := []struct {
+		name, user, password, method, path string
+		headers                            []string
+		status                             int
+		orgID                              string // as the upstream received it; "" with a refusal: nothing reached it
+	}{
+		{"A push, forged team-b", "team-a", "", "POST", "/loki/api/v1/push", []string{"X-Scope-OrgID", "team-b"}, 200, "team-a"},
+		{"B push", "team-b", "", "POST", "/loki/api/v1/push", nil, 200, "team-b"},
+		{"default user push", nginx.Username, "", "POST", "/loki/api/v1/push", nil, 200, "fake"},
+		{"A query, forged team-b", "team-a", "", "GET", "/loki/api/v1/query_range", []string{"X-Scope-OrgID", "team-b"}, 200, "team-a"},
+		{"B query, forged multi-tenant", "team-b", "", "GET", "/loki/api/v1/query_range", []string{"X-Scope-OrgID", "team-a|team-b"}, 200, "team-b"},
+		{"admin query", "admin", "", "GET", "/loki/api/v1/query_range", nil, 200, "fake|team-a|team-b"},
+		{"admin query, forged team-a", "admin", "", "GET", "/loki/api/v1/labels", []string{"X-Scope-OrgID", "team-a"}, 200, "fake|team-a|team-b"},
+		{"admin ring page", "admin", "", "GET", "/ring", nil, 200, "fake|team-a|team-b"},
+		{"admin push refused", "admin", "", "POST", "/loki/api/v1/push", nil, 403, ""},
+		{"admin prom push refused", "admin", "", "POST", "/api/prom/push", nil, 403, ""},
+		{"A OTLP push, forged team-b", "team-a", "", "POST", "/otlp/v1/logs", []string{"X-Scope-OrgID", "team-b"}, 200, "team-a"},
+		{"admin OTLP push refused", "admin", "", "POST", "/otlp/v1/logs", nil, 403, ""},
+		{"A wrong password", "team-a", wrong, "GET", "/loki/api/v1/query_range", nil, 401, ""},
+		{"A wrong password push", "team-a", wrong, "POST", "/loki/api/v1/push", nil, 401, ""},
+		{"admin wrong password push", "admin", wrong, "POST", "/loki/api/v1/push", nil, 401, ""},
+		{"unknown user", "mallory", "a-pass", "GET", "/loki/api/v1/query_range", nil, 401, ""},
+		{"unknown user push", "mallory", "a-pass", "POST", "/loki/api/v1/push", []string{"X-Scope-OrgID", "team-a"}, 401, ""},
+		{"no credentials", none, "", "GET", "/loki/api/v1/query_range", []string{"X-Scope-OrgID", "team-a"}, 401, ""},
+		{"no credentials push", none, "", "POST", "/loki/api/v1/push", nil, 401, ""},
+		{"no credentials OTLP push", none, "", "POST", "/otlp/v1/logs", nil, 401, ""},
+		{"A tail", "team-a", "", "GET", "/loki/api/v1/tail", append([]string{"X-Scope-OrgID", "team-b"}, websocket...), 101, "team-a"},
+		{"B tail", "team-b", "", "GET", "/loki/api/v1/tail", websocket, 101, "team-b"},
+		{"user without a tenant", "orgless", "", "GET", "/loki/api/v1/query_range", nil, 403, ""},
+		{"user without a tenant push", "orgless", "", "POST", "/loki/api/v1/push", nil, 403, ""},
+		{"the refusal location is internal", "team-a", "", "GET", "/.obs-stack/forbidden", nil, 404, ""},
+	}
+	for _, c := range cases {
+		req, err := http.NewRequest(c.method, gw.URL+c.path, strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.user != none {
+			req.SetBasicAuth(c.user, cmp.Or(c.password, passwords[c.user]))
+		}
+		for i := 0; i+1 < len(c.headers); i += 2 {
+			req.Header.Set(c.headers[i], c.headers[i+1])
+		}
+		ups.mu.Lock()
+		seen := len(ups.got)
+		ups.mu.Unlock()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		resp.Body.Close()
+		ups.mu.Lock()
+		reached := ups.got[seen:]
+		ups.mu.Unlock()
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: %s %s: status %d, want %d", c.name, c.method, c.path, resp.StatusCode, c.status)
+		}
+		switch {
+		case c.orgID == "" && len(reached) != 0:
+			t.Errorf("%s: %d requests reached the upstream (first as %q), want none", c.name, len(reached), reached[0].orgID)
+		case c.orgID != "" && len(reached) != 1:
+			t.Errorf("%s: %d requests reached the upstream, want 1", c.name, len(reached))
+		case c.orgID != "" && (reached[0].orgID != c.orgID || reached[0].path != c.path):
+			t.Errorf("%s: upstream got %s as X-Scope-OrgID %q, want %s as %q", c.name, reached[0].path, reached[0].orgID, c.path, c.orgID)
+		}
 	}
 }
