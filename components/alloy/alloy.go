@@ -33,6 +33,21 @@ type Args struct {
 	Auth *Auth
 	// Kafka is the Kafka source; nil when Alloy consumes no Kafka.
 	Kafka *KafkaSource
+	// Tenants route the logs of their namespaces and the messages of their topics to their own
+	// tenant; everything else goes to Auth's (the default tenant). Needs Auth.
+	Tenants []Tenant
+}
+
+// Tenant is one Loki tenant Alloy writes to. The gateway pins X-Scope-OrgID to the tenant of
+// the basic-auth user, so Alloy writes each tenant's entries with that tenant's credentials
+// (one loki.write per tenant, see tenantRoutes in config.go).
+type Tenant struct {
+	Name       string   // the tenant id (valid Loki tenant id, validated upstream)
+	Namespaces []string // pod namespaces whose logs belong to it
+	Topics     []string // Kafka topics whose messages belong to it (a subset of Kafka.Topics)
+	// CredentialsSecret names a Secret (in the stack namespace) with keys "username" and
+	// "password" for this tenant's gateway user.
+	CredentialsSecret pulumi.StringInput
 }
 
 // Auth is how Alloy authenticates to the gateway.
@@ -125,6 +140,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if args.Auth != nil {
 		env = append(env, kube.EnvFromSecret(envUsername, args.Auth.CredentialsSecret, "username"), kube.EnvFromSecret(envPassword, args.Auth.CredentialsSecret, "password"))
 	}
+	for i, t := range args.Tenants {
+		// The i-th tenant's loki.write reads these (TenantEnv); the config derives the names from the same list.
+		username, password := TenantEnv(i)
+		env = append(env, kube.EnvFromSecret(username, t.CredentialsSecret, "username"), kube.EnvFromSecret(password, t.CredentialsSecret, "password"))
+	}
 
 	volumes := []kube.Volume{
 		kube.ConfigVolume(cm.Metadata.Name(), configDir),
@@ -207,6 +227,14 @@ func (args *Args) check() error {
 	if args.Kafka != nil && (len(args.Kafka.Brokers) == 0 || len(args.Kafka.Topics) == 0) {
 		errs = append(errs, errors.New("alloy: Kafka needs both Brokers and Topics"))
 	}
+	if len(args.Tenants) > 0 && args.Auth == nil {
+		errs = append(errs, errors.New("alloy: Tenants given without Auth (the gateway maps each user to its tenant)"))
+	}
+	for _, t := range args.Tenants {
+		if t.CredentialsSecret == nil {
+			errs = append(errs, fmt.Errorf("alloy: tenant %q given without CredentialsSecret", t.Name))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -218,6 +246,9 @@ func (args *Args) configInput() ConfigInput {
 	}
 	if args.Kafka != nil {
 		in.KafkaTopics, in.KafkaGroupID, in.KafkaBrokers = args.Kafka.Topics, args.Kafka.GroupID, args.Kafka.Brokers
+	}
+	for _, t := range args.Tenants {
+		in.Tenants = append(in.Tenants, TenantRoute{Name: t.Name, Namespaces: t.Namespaces, Topics: t.Topics})
 	}
 	return in
 }

@@ -286,3 +286,53 @@ func TestKafkaSourceOnlyWithBrokers(t *testing.T) {
 		t.Errorf("a Kafka source without brokers must fail, got %v", err)
 	}
 }
+
+// TestTenantCredentialsComeFromTheirSecrets fails if the DaemonSet stops setting a tenant's
+// LOKI_USERNAME_<i>/LOKI_PASSWORD_<i> from that tenant's Secret (or swaps two tenants' Secrets,
+// or indexes them differently from the config), if the default credentials change, or if
+// check() accepts tenants without Auth or a tenant without a Secret.
+func TestTenantCredentialsComeFromTheirSecrets(t *testing.T) {
+	args := testArgs(stacks.Prod())
+	args.Kafka.Topics = []string{"logs", "audit"}
+	args.Tenants = []Tenant{
+		{Name: "team-a", Namespaces: []string{"team-a"}, Topics: []string{"audit"}, CredentialsSecret: pulumi.String("loki-team-a-credentials")},
+		{Name: "team-b", Namespaces: []string{"team-b"}, CredentialsSecret: pulumi.String("loki-team-b-credentials")},
+	}
+	rec := mustRun(t, args)
+	env := envByName(rec.One(t, daemonSetType))
+	// Written by hand: env var → Secret/key.
+	for envName, want := range map[string][2]string{
+		"LOKI_USERNAME":   {"loki-gateway-credentials", "username"},
+		"LOKI_PASSWORD":   {"loki-gateway-credentials", "password"},
+		"LOKI_USERNAME_0": {"loki-team-a-credentials", "username"},
+		"LOKI_PASSWORD_0": {"loki-team-a-credentials", "password"},
+		"LOKI_USERNAME_1": {"loki-team-b-credentials", "username"},
+		"LOKI_PASSWORD_1": {"loki-team-b-credentials", "password"},
+	} {
+		ref := mocktest.Dig(env[envName], "valueFrom", "secretKeyRef")
+		if got := [2]any{mocktest.Dig(ref, "name"), mocktest.Dig(ref, "key")}; got != [2]any{want[0], want[1]} {
+			t.Errorf("%s = %v, want secretKeyRef %s/%s", envName, env[envName], want[0], want[1])
+		}
+		if mocktest.Dig(env[envName], "value") != nil {
+			t.Errorf("%s has a literal value", envName)
+		}
+	}
+	text := renderedConfig(t, rec)
+	for _, s := range []string{`password = sys.env("LOKI_PASSWORD_0")`, `tenant_id = "team-b"`, `regex         = "team-a"`} {
+		if !strings.Contains(text, s) {
+			t.Errorf("the ConfigMap's config lacks %s:\n%s", s, text)
+		}
+	}
+
+	noAuth := testArgs(stacks.Prod())
+	noAuth.Auth = nil
+	noAuth.Tenants = args.Tenants
+	if _, _, err := run(t, noAuth); err == nil || !strings.Contains(err.Error(), "Auth") {
+		t.Errorf("tenants without Auth must fail, got %v", err)
+	}
+	noSecret := testArgs(stacks.Prod())
+	noSecret.Tenants = []Tenant{{Name: "team-a", Namespaces: []string{"team-a"}}}
+	if _, _, err := run(t, noSecret); err == nil || !strings.Contains(err.Error(), "CredentialsSecret") {
+		t.Errorf("a tenant without a Secret must fail, got %v", err)
+	}
+}

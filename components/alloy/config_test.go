@@ -3,12 +3,17 @@ package alloy
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/grafana/alloy/syntax/ast"
 	"github.com/grafana/alloy/syntax/parser"
 	"github.com/grafana/alloy/syntax/printer"
+	"github.com/grafana/alloy/syntax/token"
 
 	"obs-stack/internal/golden"
 	"obs-stack/stacks"
@@ -92,7 +97,20 @@ func presetInput(s stacks.Spec) ConfigInput {
 	return in
 }
 
-// configCases are the configs every structural test covers; the first three are golden.
+// tenantsInput is prod with two tenants: team-a claims two namespaces and a topic whose name
+// holds a regex metacharacter, team-b a namespace and a topic; "logs" stays unclaimed.
+func tenantsInput() ConfigInput {
+	in := presetInput(stacks.Prod())
+	in.KafkaTopics = []string{"logs", "audit.v1", "billing"}
+	in.Tenants = []TenantRoute{
+		{Name: "team-a", Namespaces: []string{"team-a", "team-a-jobs"}, Topics: []string{"audit.v1"}},
+		{Name: "team-b", Namespaces: []string{"team-b"}, Topics: []string{"billing"}},
+	}
+	return in
+}
+
+// configCases are the configs every structural test covers; dev, prod, prod-file-source and
+// tenants are golden.
 func configCases() map[string]ConfigInput {
 	dev, prod := presetInput(stacks.Dev()), presetInput(stacks.Prod())
 	fileSource := prod
@@ -101,9 +119,16 @@ func configCases() map[string]ConfigInput {
 	kafkaOnly.PodLogs = false
 	podLogsOnly := prod
 	podLogsOnly.KafkaBrokers, podLogsOnly.KafkaTopics = nil, nil
+	tenants := tenantsInput()
+	tenantsFileSource := tenants
+	tenantsFileSource.PodLogSource = SourceFile
+	// Only namespaces claimed: the Kafka path keeps writing to the default writer directly.
+	tenantsNoTopics := tenants
+	tenantsNoTopics.Tenants = []TenantRoute{{Name: "team-a", Namespaces: []string{"team-a"}}}
 	return map[string]ConfigInput{
 		"dev": dev, "prod": prod, "prod-file-source": fileSource,
 		"kafka-only": kafkaOnly, "pod-logs-only": podLogsOnly,
+		"tenants": tenants, "tenants-file-source": tenantsFileSource, "tenants-no-topics": tenantsNoTopics,
 	}
 }
 
@@ -127,7 +152,7 @@ func mustParse(t *testing.T, text string) *ast.File {
 
 func TestConfigGolden(t *testing.T) {
 	cases := configCases()
-	for _, name := range []string{"dev", "prod", "prod-file-source"} {
+	for _, name := range []string{"dev", "prod", "prod-file-source", "tenants"} {
 		t.Run(name, func(t *testing.T) {
 			golden.Check(t, "config-"+name+".alloy", mustBuild(t, cases[name]))
 		})
@@ -392,5 +417,273 @@ func TestBuildConfigRejectsIncompleteInput(t *testing.T) {
 		if _, err := BuildConfig(in); err == nil {
 			t.Errorf("%s: want an error", name)
 		}
+	}
+}
+
+// TestBuildConfigRejectsAmbiguousTenants fails if check() stops refusing a namespace or topic
+// claimed by two tenants (its entries would reach two writers), a topic Alloy does not consume
+// (its tenant would silently get nothing), or tenants without basic auth (the gateway could
+// not tell them apart).
+func TestBuildConfigRejectsAmbiguousTenants(t *testing.T) {
+	if _, err := BuildConfig(tenantsInput()); err != nil {
+		t.Fatalf("the two-tenant input is valid: %v", err)
+	}
+	for name, mutate := range map[string]func(*ConfigInput){
+		"namespace claimed twice": func(in *ConfigInput) { in.Tenants[1].Namespaces = []string{"team-b", "team-a"} },
+		"topic claimed twice":     func(in *ConfigInput) { in.Tenants[1].Topics = []string{"audit.v1"} },
+		"topic not consumed":      func(in *ConfigInput) { in.Tenants[1].Topics = []string{"payments"} },
+		"empty namespace":         func(in *ConfigInput) { in.Tenants[0].Namespaces = []string{""} },
+		"tenant listed twice":     func(in *ConfigInput) { in.Tenants[1].Name = "team-a" },
+		"tenant without name":     func(in *ConfigInput) { in.Tenants[1].Name = "" },
+		"tenants without auth":    func(in *ConfigInput) { in.BasicAuth = false },
+	} {
+		in := tenantsInput()
+		mutate(&in)
+		if _, err := BuildConfig(in); err == nil {
+			t.Errorf("%s: want an error", name)
+		}
+	}
+}
+
+// TestTenantsRouteEachEntryToOneWriter parses the two-tenant configs back and walks the
+// component graph: an entry enters where the pipeline starts (the pod source's discovery
+// labels, the Kafka message's __meta labels), goes through every relabel rule on its way and
+// through every receiver in forward_to, and the test collects the loki.write components it
+// reaches. Each entry must reach exactly one, the one of its tenant, with that tenant's id and
+// credentials env. It fails if a route matches on the wrong label (e.g. namespace on the Kafka
+// path, or a label the pod pipeline does not set), if a regex is unquoted ("audit.v1" would
+// also take "auditXv1") or unanchored in spirit (".*"), if a writer is missing from a fan-out,
+// or if the unclaimed relabel does not drop a claimed value (the entry would reach two writers).
+func TestTenantsRouteEachEntryToOneWriter(t *testing.T) {
+	type entry struct{ namespace, topic string } // one of the two is set
+	// Written by hand: which writer, tenant id and credentials each entry must end at.
+	want := map[entry]string{
+		{namespace: "team-a"}:         "tenant_0",
+		{namespace: "team-a-jobs"}:    "tenant_0",
+		{namespace: "team-b"}:         "tenant_1",
+		{namespace: "observability"}:  "default",
+		{namespace: "team-a-staging"}: "default", // not a prefix match
+		{namespace: "billing"}:        "default", // a claimed topic, not a claimed namespace
+		{topic: "audit.v1"}:           "tenant_0",
+		{topic: "billing"}:            "tenant_1",
+		{topic: "logs"}:               "default",
+		{topic: "auditXv1"}:           "default", // "." is literal
+		{topic: "team-b"}:             "default", // a claimed namespace, not a claimed topic
+	}
+	writers := map[string][3]string{ // tenant_id, username env, password env
+		"default":  {`"default"`, `sys.env("LOKI_USERNAME")`, `sys.env("LOKI_PASSWORD")`},
+		"tenant_0": {`"team-a"`, `sys.env("LOKI_USERNAME_0")`, `sys.env("LOKI_PASSWORD_0")`},
+		"tenant_1": {`"team-b"`, `sys.env("LOKI_USERNAME_1")`, `sys.env("LOKI_PASSWORD_1")`},
+	}
+	for _, name := range []string{"tenants", "tenants-file-source"} {
+		t.Run(name, func(t *testing.T) {
+			f := mustParse(t, mustBuild(t, configCases()[name]))
+			g := graph{}
+			for _, stmt := range f.Body {
+				b := stmt.(*ast.BlockStmt)
+				g[b.GetBlockName()+"."+b.Label] = b
+			}
+			writes := blocks(f, "loki.write")
+			if len(writes) != len(writers) {
+				t.Errorf("loki.write components %v, want %v", slices.Sorted(maps.Keys(writes)), slices.Sorted(maps.Keys(writers)))
+			}
+			for label, w := range writers {
+				b := writes[label]
+				if b == nil {
+					t.Errorf("no loki.write %q", label)
+					continue
+				}
+				got := [3]string{attr(t, b.Body, "endpoint", "tenant_id"), attr(t, b.Body, "endpoint", "basic_auth", "username"), attr(t, b.Body, "endpoint", "basic_auth", "password")}
+				if got != w {
+					t.Errorf("loki.write %q: tenant_id, username, password = %v, want %v", label, got, w)
+				}
+			}
+
+			podSource := "loki.source.kubernetes.pods"
+			if name == "tenants-file-source" {
+				podSource = "loki.source.file.pods"
+			}
+			for e, writer := range want {
+				var reached []string
+				if e.namespace != "" {
+					labels := map[string]string{
+						"__meta_kubernetes_namespace": e.namespace, "__meta_kubernetes_pod_name": "p",
+						"__meta_kubernetes_pod_container_name": "c", "__meta_kubernetes_pod_uid": "u",
+					}
+					if !g.relabel(t, g.rules(t, "discovery.relabel.pods"), labels) {
+						t.Fatalf("discovery.relabel.pods drops the pod of %v", e)
+					}
+					reached = g.deliver(t, podSource, dropMeta(labels))
+				} else {
+					labels := map[string]string{"__meta_kafka_topic": e.topic, "__meta_kafka_partition": "0"}
+					source := g["loki.source.kafka.kafka"]
+					rules := strings.TrimSuffix(attr(t, source.Body, "relabel_rules"), ".rules")
+					if !g.relabel(t, g.rules(t, rules), labels) {
+						t.Fatalf("%s drops the message of %v", rules, e)
+					}
+					reached = g.deliver(t, "loki.source.kafka.kafka", dropMeta(labels))
+				}
+				if len(reached) != 1 || reached[0] != writer {
+					t.Errorf("%+v reaches loki.write %v, want exactly [%s]", e, reached, writer)
+				}
+			}
+		})
+	}
+}
+
+// graph holds the config's components by "name.label", e.g. loki.relabel.tenant_0.
+type graph map[string]*ast.BlockStmt
+
+func (g graph) block(t *testing.T, component string) *ast.BlockStmt {
+	t.Helper()
+	b := g[component]
+	if b == nil {
+		t.Fatalf("no component %s", component)
+	}
+	return b
+}
+
+// rules are the rule blocks of a relabel component.
+func (g graph) rules(t *testing.T, component string) []ast.Body {
+	t.Helper()
+	var rules []ast.Body
+	for _, stmt := range g.block(t, component).Body {
+		if b, ok := stmt.(*ast.BlockStmt); ok && b.GetBlockName() == "rule" {
+			rules = append(rules, b.Body)
+		}
+	}
+	return rules
+}
+
+// deliver passes an entry with labels to component and returns the loki.write labels it reaches.
+func (g graph) deliver(t *testing.T, component string, labels map[string]string) []string {
+	t.Helper()
+	b := g.block(t, component)
+	switch b.GetBlockName() {
+	case "loki.write":
+		return []string{b.Label}
+	case "loki.relabel":
+		if !g.relabel(t, g.rules(t, component), labels) {
+			return nil
+		}
+	case "loki.process":
+		for _, stmt := range b.Body {
+			if s, ok := stmt.(*ast.BlockStmt); ok && s.GetBlockName() != "stage.cri" {
+				t.Fatalf("%s: the walk does not model %s", component, s.GetBlockName())
+			}
+		}
+	case "loki.source.kubernetes", "loki.source.file", "loki.source.kafka":
+	default:
+		t.Fatalf("the walk does not model %s", b.GetBlockName())
+	}
+	fwd, ok := attrExpr(b.Body, "forward_to").(*ast.ArrayExpr)
+	if !ok {
+		t.Fatalf("%s: forward_to is not a list", component)
+	}
+	var reached []string
+	for _, r := range fwd.Elements {
+		receiver := dotted(r)
+		next, ok := strings.CutSuffix(receiver, ".receiver")
+		if !ok {
+			t.Fatalf("%s forwards to %s, not a receiver", component, receiver)
+		}
+		reached = append(reached, g.deliver(t, next, maps.Clone(labels))...) // each receiver gets its own copy
+	}
+	return reached
+}
+
+// relabel applies rules to labels as Alloy does (Prometheus relabeling: regex anchored at both
+// ends, source values joined by separator); it returns false when the entry is dropped.
+func (g graph) relabel(t *testing.T, rules []ast.Body, labels map[string]string) bool {
+	t.Helper()
+	for _, rule := range rules {
+		action := stringAttr(t, rule, "action", "replace")
+		var values []string
+		if arr, ok := attrExpr(rule, "source_labels").(*ast.ArrayExpr); ok {
+			for _, el := range arr.Elements {
+				values = append(values, labels[stringLit(t, el)])
+			}
+		}
+		value := strings.Join(values, stringAttr(t, rule, "separator", ";"))
+		re := regexp.MustCompile("^(?:" + stringAttr(t, rule, "regex", "(.*)") + ")$")
+		switch action {
+		case "keep":
+			if !re.MatchString(value) {
+				return false
+			}
+		case "drop":
+			if re.MatchString(value) {
+				return false
+			}
+		case "replace":
+			m := re.FindStringSubmatchIndex(value)
+			target := stringAttr(t, rule, "target_label", "")
+			if m == nil || target == "" {
+				continue
+			}
+			if res := string(re.ExpandString(nil, stringAttr(t, rule, "replacement", "$1"), value, m)); res == "" {
+				delete(labels, target)
+			} else {
+				labels[target] = res
+			}
+		default:
+			t.Fatalf("the walk does not model action %q", action)
+		}
+	}
+	return true
+}
+
+// dropMeta removes the labels a source drops before forwarding (those starting with "__").
+func dropMeta(labels map[string]string) map[string]string {
+	maps.DeleteFunc(labels, func(k, _ string) bool { return strings.HasPrefix(k, "__") })
+	return labels
+}
+
+func attrExpr(body ast.Body, name string) ast.Expr {
+	for _, stmt := range body {
+		if a, ok := stmt.(*ast.AttributeStmt); ok && a.Name.Name == name {
+			return a.Value
+		}
+	}
+	return nil
+}
+
+func stringAttr(t *testing.T, body ast.Body, name, def string) string {
+	t.Helper()
+	e := attrExpr(body, name)
+	if e == nil {
+		return def
+	}
+	return stringLit(t, e)
+}
+
+func stringLit(t *testing.T, e ast.Expr) string {
+	t.Helper()
+	lit, ok := e.(*ast.LiteralExpr)
+	if !ok || lit.Kind != token.STRING {
+		t.Fatalf("%v is not a string literal", e)
+	}
+	s, err := strconv.Unquote(lit.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestNoTenantsNoRouting fails if the config grows a relabel for a path nobody claims, or
+// routes without tenants: pod logs and Kafka then write straight to the default writer.
+func TestNoTenantsNoRouting(t *testing.T) {
+	for name, wantKafka := range map[string]string{"prod": "[loki.write.default.receiver]", "tenants-no-topics": "[loki.write.default.receiver]"} {
+		f := mustParse(t, mustBuild(t, configCases()[name]))
+		if got := attr(t, blocks(f, "loki.source.kafka")["kafka"].Body, "forward_to"); got != wantKafka {
+			t.Errorf("%s: kafka forward_to = %s, want %s", name, got, wantKafka)
+		}
+	}
+	f := mustParse(t, mustBuild(t, configCases()["tenants-no-topics"]))
+	if got := attr(t, blocks(f, "loki.process")["pods"].Body, "forward_to"); got != "[loki.relabel.tenant_0.receiver, loki.relabel.unclaimed.receiver]" {
+		t.Errorf("pod logs forward_to = %s", got)
+	}
+	if got := slices.Sorted(maps.Keys(blocks(f, "loki.relabel"))); !slices.Equal(got, []string{"kafka", "tenant_0", "unclaimed"}) {
+		t.Errorf("loki.relabel components = %v", got)
 	}
 }
