@@ -33,6 +33,9 @@ func alloyArgs(spec stacks.Valid, stack kube.Stack, gw *gateway.Gateway, k *kafk
 	if gw.AuthEnabled {
 		args.Auth = &alloy.Auth{CredentialsSecret: gw.CredentialsSecret, Tenant: spec.Loki.Tenant}
 	}
+	for _, t := range spec.Tenants {
+		args.Tenants = append(args.Tenants, alloy.Tenant{Name: t.Name, Namespaces: t.Namespaces, Topics: t.Topics, CredentialsSecret: gw.Tenants[t.Name].Secret})
+	}
 	if k != nil && a.ConsumeKafka {
 		args.Kafka = &alloy.KafkaSource{Brokers: k.Brokers, Topics: k.Topics, GroupID: a.KafkaGroupID}
 	}
@@ -53,6 +56,13 @@ func grafanaArgs(spec stacks.Valid, stack kube.Stack, gw *gateway.Gateway) *graf
 	if gw.AuthEnabled {
 		args.Auth = &grafana.Auth{Username: nginx.Username, Password: gw.Password, Tenant: spec.Loki.Tenant}
 	}
+	for _, t := range spec.Tenants {
+		cred := gw.Tenants[t.Name]
+		args.Tenants = append(args.Tenants, grafana.Auth{Username: cred.Username, Password: cred.Password, Tenant: t.Name})
+	}
+	if gw.Admin != nil {
+		args.All = &grafana.Auth{Username: gw.Admin.Username, Password: gw.Admin.Password, Tenant: gw.Admin.Tenant}
+	}
 	return args
 }
 
@@ -60,7 +70,7 @@ func grafanaArgs(spec stacks.Valid, stack kube.Stack, gw *gateway.Gateway) *graf
 func gatewayArgs(spec stacks.Valid, stack kube.Stack, lk *loki.Loki) *gateway.Args {
 	return &gateway.Args{
 		Stack: stack, Image: spec.Gateway.Image, Workload: spec.Gateway.Workload, Resolver: spec.Cluster.DNSService,
-		AuthEnabled: spec.Loki.AuthEnabled, Tenant: spec.Loki.Tenant,
+		AuthEnabled: spec.Loki.AuthEnabled, Tenant: spec.Loki.Tenant, Tenants: tenantNames(spec),
 		Routes: lk.Routes, RingPages: lk.RingPages,
 		Exporter: exporter(spec, spec.Monitoring.NginxExporterImage, stacks.NginxExporterResources),
 	}
@@ -154,6 +164,15 @@ func netpolArgs(spec stacks.Valid, stack kube.Stack) *netpol.Args {
 }
 
 func lokiArgs(spec stacks.Valid, stack kube.Stack) *loki.Args {
-	return &loki.Args{Stack: stack, Loki: spec.Loki, Retention: spec.Retention, ObjectStores: spec.ObjectStores, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
+	return &loki.Args{Stack: stack, Loki: spec.Loki, Retention: spec.Retention, Tenants: spec.Tenants, ObjectStores: spec.ObjectStores, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
 		MemcachedExporter: exporter(spec, spec.Monitoring.MemcachedExporterImage, stacks.MemcachedExporterResources)}
+}
+
+// tenantNames are loki.tenants' names, in order.
+func tenantNames(spec stacks.Valid) []string {
+	var names []string
+	for _, t := range spec.Tenants {
+		names = append(names, t.Name)
+	}
+	return names
 }

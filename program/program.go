@@ -162,6 +162,18 @@ func export(ctx *pulumi.Context, spec stacks.Valid, lk *loki.Loki, gw *gateway.G
 	} else {
 		ctx.Export("gatewayAuth", pulumi.String("off: loki.authEnabled is false, so anyone who reaches the gateway can push and query (tenant fake)"))
 	}
+	if gw.Admin != nil {
+		// Per tenant its push URL, user and Secret; passwords only as secret outputs.
+		tenants, passwords := pulumi.Map{}, pulumi.StringMap{}
+		for name, cred := range gw.Tenants {
+			tenants[name] = pulumi.Map{"pushUrl": pulumi.String(gw.PushURL), "username": pulumi.String(cred.Username), "credentialsSecret": cred.Secret}
+			passwords[name] = cred.Password
+		}
+		ctx.Export("tenants", tenants)
+		ctx.Export("tenantPasswords", pulumi.ToSecret(passwords))
+		ctx.Export("adminCredentials", pulumi.Map{"username": pulumi.String(gw.Admin.Username), "tenants": pulumi.String(gw.Admin.Tenant), "credentialsSecret": gw.Admin.Secret})
+		ctx.Export("adminPassword", pulumi.ToSecret(gw.Admin.Password))
+	}
 	endpoints := pulumi.StringMap{}
 	for group, url := range lk.Routes {
 		endpoints[group] = pulumi.String(url)

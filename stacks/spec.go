@@ -111,8 +111,15 @@ type Loki struct {
 	Image string `json:"image"`
 	// AuthEnabled turns on multi-tenancy (X-Scope-OrgID required).
 	AuthEnabled bool `json:"authEnabled"`
-	// Tenant is the tenant Alloy writes to and Grafana reads; must be "fake" while auth is off.
+	// Tenant is the default tenant: Alloy writes the logs no tenant of Tenants claims to it,
+	// the canary writes to it, and Grafana's first datasource reads it; must be "fake" while
+	// auth is off.
 	Tenant string `json:"tenant"`
+	// Tenants are the teams that get a Loki tenant of their own: their pods' logs and their
+	// Kafka topics' messages land in it, their gateway credentials write and read only it, and
+	// their limits and retention apply to it without a restart (Loki's runtime config). Needs
+	// authEnabled.
+	Tenants []Tenant `json:"tenants"`
 	// ReplicationFactor of the ring that holds data.
 	ReplicationFactor int `json:"replicationFactor"`
 	// Storage is where chunks and the index go.
@@ -219,6 +226,56 @@ type LokiLimits struct {
 	IngestionBurstSizeMB float64 `json:"ingestionBurstSizeMB"`
 	// MaxQuerySeries per query.
 	MaxQuerySeries int `json:"maxQuerySeries"`
+}
+
+// Tenant is one team's Loki tenant.
+type Tenant struct {
+	// Name is the tenant id, by Loki's rules: 1-150 letters, digits or !-_.*'(), not . or ..;
+	// also the gateway user and the stem of its Secret and Grafana datasource.
+	Name string `json:"name"`
+	// Namespaces whose pods' logs belong to the tenant; a namespace belongs to one tenant at most.
+	Namespaces []string `json:"namespaces"`
+	// Topics of kafka.topics whose messages belong to the tenant; a topic belongs to one tenant at most.
+	Topics []string `json:"topics"`
+	// Limits override loki.limits for this tenant; an unset (zero) field keeps the global value.
+	Limits TenantLimits `json:"limits"`
+	// Retention of this tenant's logs; unset keeps loki.limits.retentionPeriod.
+	Retention TenantRetention `json:"retention"`
+}
+
+// TenantLimits are the per-tenant overrides of Loki's limits_config.
+type TenantLimits struct {
+	// IngestionRateMB per distributor, in MB/s (fractions allowed).
+	IngestionRateMB float64 `json:"ingestionRateMB"`
+	// IngestionBurstSizeMB per distributor; at least the tenant's rate.
+	IngestionBurstSizeMB float64 `json:"ingestionBurstSizeMB"`
+	// MaxGlobalStreamsPerUser across the cluster.
+	MaxGlobalStreamsPerUser int `json:"maxGlobalStreamsPerUser"`
+	// MaxQuerySeries per query.
+	MaxQuerySeries int `json:"maxQuerySeries"`
+	// QueryTimeout of one query (a duration, e.g. 2m).
+	QueryTimeout string `json:"queryTimeout"`
+	// MaxQueryLookback: how far back the tenant may query (a duration, e.g. 720h).
+	MaxQueryLookback string `json:"maxQueryLookback"`
+}
+
+// TenantRetention is a tenant's retention, as Loki's retention_period and retention_stream.
+type TenantRetention struct {
+	// Period keeps the tenant's logs this long (at least 24h).
+	Period string `json:"period"`
+	// Streams keep the streams a selector matches for their own period; the highest priority
+	// wins where several match.
+	Streams []RetentionStream `json:"streams"`
+}
+
+// RetentionStream is one rule of Loki's retention_stream.
+type RetentionStream struct {
+	// Selector is a LogQL stream selector, e.g. {namespace="team-a", app="audit"}.
+	Selector string `json:"selector"`
+	// Period keeps the matching streams this long (at least 24h).
+	Period string `json:"period"`
+	// Priority orders overlapping rules; higher wins.
+	Priority int `json:"priority"`
 }
 
 // LokiCaches are the memcached caches.

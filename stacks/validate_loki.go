@@ -66,6 +66,7 @@ func (s Spec) checkLoki(c *checker) {
 	s.checkLokiStorage(c)
 	checkSchemas(c, l)
 	checkLimits(c, l.Limits)
+	s.checkTenants(c)
 	checkCache(c, "loki.caches.chunksCache", l.Caches.ChunksCache, s.Cluster.Nodes)
 	checkCache(c, "loki.caches.resultsCache", l.Caches.ResultsCache, s.Cluster.Nodes)
 }

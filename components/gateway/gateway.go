@@ -5,6 +5,7 @@ package gateway
 
 import (
 	"fmt"
+	"strings"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -29,6 +30,10 @@ type Args struct {
 	// AuthEnabled requires basic auth (a generated password) and pins X-Scope-OrgID to Tenant.
 	AuthEnabled bool
 	Tenant      string
+	// Tenants get a gateway user each (named like the tenant, a generated password in a Secret
+	// of its own) that writes and reads only that tenant; with any, an admin user reads every
+	// tenant and cannot push. Needs AuthEnabled.
+	Tenants []string
 	// Routes and RingPages come from the Loki component (loki.Loki.Routes / RingPages).
 	Routes    map[string]string
 	RingPages map[string]string
@@ -53,6 +58,18 @@ type Gateway struct {
 	CredentialsSecret pulumi.StringOutput
 	// Password is the generated basic-auth password (a secret output).
 	Password pulumi.StringOutput
+	// Tenants are each tenant's credentials; Admin the admin user's (nil without tenants).
+	Tenants map[string]Credentials
+	Admin   *Credentials
+}
+
+// Credentials of one gateway user: its Secret (keys username and password) and its password
+// (a secret output).
+type Credentials struct {
+	// Username, and Tenant: the X-Scope-OrgID nginx sends for it ("a|b|..." for the admin).
+	Username, Tenant string
+	Secret           pulumi.StringOutput
+	Password         pulumi.StringOutput
 }
 
 const uid = 101 // the nginx-unprivileged image's user
@@ -75,6 +92,28 @@ func statusAddress(args *Args) string {
 	return statusListen
 }
 
+// Users are the gateway's users with tenants: the default user writes and reads the default
+// tenant, each tenant's user only its tenant, and the admin reads all of them ("a|b|...",
+// Loki's multi-tenant query) and cannot push. Without tenants, none: nginx's one user.
+func Users(defaultTenant string, tenants []string) []nginx.User {
+	if len(tenants) == 0 {
+		return nil
+	}
+	users := []nginx.User{{Name: nginx.Username, OrgID: defaultTenant, Push: true}}
+	for _, t := range tenants {
+		users = append(users, nginx.User{Name: t, OrgID: t, Push: true})
+	}
+	return append(users, nginx.User{Name: stacks.AdminUser, OrgID: strings.Join(append([]string{defaultTenant}, tenants...), "|")})
+}
+
+func toAny(outputs []pulumi.StringOutput) []any {
+	out := make([]any, len(outputs))
+	for i, o := range outputs {
+		out[i] = o
+	}
+	return out
+}
+
 // New declares the gateway.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Gateway, error) {
 	c := &Gateway{AuthEnabled: args.AuthEnabled}
@@ -88,7 +127,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// The config is known at preview: upstream URLs are built from Services with fixed names.
 	text, err := nginx.Build(nginx.Input{
 		Resolver: args.Resolver, Routes: args.Routes, RingPages: args.RingPages,
-		AuthEnabled: args.AuthEnabled, Tenant: args.Tenant, StatusListen: statusAddress(args),
+		AuthEnabled: args.AuthEnabled, Tenant: args.Tenant, Users: Users(args.Tenant, args.Tenants), StatusListen: statusAddress(args),
 	})
 	if err != nil {
 		return nil, err
@@ -105,22 +144,73 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 
 	volumes := []kube.Volume{kube.ConfigVolume(cm.Metadata.Name(), nginx.ConfigDir), kube.Tmp()}
 	if args.AuthEnabled {
-		// No keepers: the password is generated once and stays; its bcrypt hash is computed by
-		// the provider at creation, so the htpasswd line is the same on every preview.
-		password, err := random.NewRandomPassword(ctx, name+"-password", &random.RandomPasswordArgs{
-			Length: pulumi.Int(32), Special: pulumi.Bool(false),
-		}, parent, pulumi.AdditionalSecretOutputs([]string{"result", "bcryptHash"}))
+		// No keepers: each password is generated once and stays; its bcrypt hash is computed by
+		// the provider at creation, so the htpasswd lines are the same on every preview.
+		newPassword := func(resource string) (*random.RandomPassword, error) {
+			pw, err := random.NewRandomPassword(ctx, resource, &random.RandomPasswordArgs{
+				Length: pulumi.Int(32), Special: pulumi.Bool(false),
+			}, parent, pulumi.AdditionalSecretOutputs([]string{"result", "bcryptHash"}))
+			if err != nil {
+				return nil, fmt.Errorf("creating gateway password %s: %w", resource, err)
+			}
+			return pw, nil
+		}
+		password, err := newPassword(name + "-password")
 		if err != nil {
-			return nil, fmt.Errorf("creating gateway password: %w", err)
+			return nil, err
 		}
 		c.Password = password.Result
+		users := []pulumi.StringOutput{pulumi.Sprintf("%s:%s\n", nginx.Username, password.BcryptHash)}
+		// A tenant's user and Secret are named after it, so adding a tenant creates only its own
+		// password and Secret (the htpasswd and nginx's user map change in place).
+		userSecret := func(resource, objectName string, user nginx.User, pw *random.RandomPassword) (Credentials, error) {
+			username := user.Name
+			secret, err := corev1.NewSecret(ctx, resource, &corev1.SecretArgs{
+				Metadata:   kube.Meta(objectName, args.Namespace, labels.All),
+				Type:       pulumi.String("Opaque"),
+				StringData: pulumi.StringMap{"username": pulumi.String(username), "password": pw.Result},
+			}, parent)
+			if err != nil {
+				return Credentials{}, fmt.Errorf("creating gateway Secret %s: %w", objectName, err)
+			}
+			users = append(users, pulumi.Sprintf("%s:%s\n", username, pw.BcryptHash))
+			return Credentials{Username: username, Tenant: user.OrgID, Secret: secret.Metadata.Name().Elem(), Password: pw.Result}, nil
+		}
+		if us := Users(args.Tenant, args.Tenants); len(us) > 0 {
+			c.Tenants = map[string]Credentials{}
+			for _, u := range us[1 : len(us)-1] { // the default user's is the auth Secret below
+				pw, err := newPassword(name + "-password-" + u.Name)
+				if err != nil {
+					return nil, err
+				}
+				if c.Tenants[u.Name], err = userSecret(name+"-tenant-"+u.Name, stacks.TenantSecretName(u.Name), u, pw); err != nil {
+					return nil, err
+				}
+			}
+			pw, err := newPassword(name + "-password-admin")
+			if err != nil {
+				return nil, err
+			}
+			admin, err := userSecret(name+"-admin", objectName+"-admin", us[len(us)-1], pw)
+			if err != nil {
+				return nil, err
+			}
+			c.Admin = &admin
+		}
+		htpasswd := pulumi.All(toAny(users)...).ApplyT(func(lines []any) string {
+			var b strings.Builder
+			for _, l := range lines {
+				b.WriteString(l.(string))
+			}
+			return b.String()
+		}).(pulumi.StringOutput)
 		secret, err := corev1.NewSecret(ctx, name+"-auth", &corev1.SecretArgs{
 			Metadata: kube.Meta(objectName+"-auth", args.Namespace, labels.All),
 			Type:     pulumi.String("Opaque"),
 			StringData: pulumi.StringMap{
 				"username":         pulumi.String(nginx.Username),
 				"password":         password.Result,
-				nginx.HtpasswdFile: pulumi.Sprintf("%s:%s\n", nginx.Username, password.BcryptHash),
+				nginx.HtpasswdFile: htpasswd,
 			},
 		}, parent)
 		if err != nil {

@@ -5,12 +5,14 @@ package grafana
 
 import (
 	"fmt"
+	"slices"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"obs-stack/components/grafana/provisioning"
 	"obs-stack/components/kube"
+	"obs-stack/stacks"
 )
 
 // Args of the datasources component.
@@ -29,6 +31,10 @@ type Args struct {
 	GatewayURL string
 	// Auth is the gateway's basic auth; nil while Loki auth is off.
 	Auth *Auth
+	// Tenants get a datasource each, reading with their own credentials; All is the "all
+	// tenants" datasource of the admin user (nil without tenants).
+	Tenants []Auth
+	All     *Auth
 }
 
 // Auth is how Grafana authenticates to the gateway.
@@ -49,6 +55,13 @@ type Datasources struct {
 	SecretName pulumi.StringOutput
 }
 
+// AllTenantsUID is the uid of the "all tenants" datasource: the Loki datasource's with a
+// suffix, within Grafana's 40 characters.
+func AllTenantsUID(uid string) string {
+	const suffix = "-all"
+	return uid[:min(len(uid), 40-len(suffix))] + suffix
+}
+
 // New declares the provisioning Secret.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Datasources, error) {
 	c := &Datasources{Name: args.Settings.Name, UID: args.Settings.UID}
@@ -60,14 +73,34 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		namespace = pulumi.String(args.SecretNamespace)
 	}
 	in := provisioning.Input{GatewayURL: args.GatewayURL}
-	var password pulumi.StringInput = pulumi.String("")
+	// Every password is an output: they are resolved together and the file is built from all.
+	passwords := []any{pulumi.String("").ToStringOutput()}
 	if args.Auth != nil {
 		in.BasicAuth, in.Username, in.Tenant = true, args.Auth.Username, args.Auth.Tenant
-		password = args.Auth.Password
+		passwords[0] = args.Auth.Password.ToStringOutput()
 	}
-	file := password.ToStringOutput().ApplyT(func(pw string) (string, error) {
+	for _, t := range args.Tenants {
+		in.Tenants = append(in.Tenants, provisioning.Credentials{Username: t.Username, Tenant: t.Tenant,
+			Name: args.Settings.Name + " (" + t.Tenant + ")", UID: stacks.TenantDatasourceUID(t.Tenant)})
+		passwords = append(passwords, t.Password.ToStringOutput())
+	}
+	if args.All != nil {
+		in.All = &provisioning.Credentials{Username: args.All.Username, Tenant: args.All.Tenant,
+			Name: args.Settings.Name + " (all tenants)", UID: AllTenantsUID(args.Settings.UID)}
+		passwords = append(passwords, args.All.Password.ToStringOutput())
+	}
+	file := pulumi.All(passwords...).ApplyT(func(pws []any) (string, error) {
 		in := in
-		in.Password = pw
+		in.Password = pws[0].(string)
+		in.Tenants = slices.Clone(in.Tenants)
+		for i := range in.Tenants {
+			in.Tenants[i].Password = pws[1+i].(string)
+		}
+		if in.All != nil {
+			all := *in.All
+			all.Password = pws[len(pws)-1].(string)
+			in.All = &all
+		}
 		return provisioning.Build(args.Settings, in)
 	}).(pulumi.StringOutput)
 

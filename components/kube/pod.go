@@ -55,9 +55,15 @@ func Tmp() Volume { return EmptyDir("tmp", "/tmp") }
 
 // ConfigVolume mounts a ConfigMap read-only at dir, as the volume "config".
 func ConfigVolume(configMap pulumi.StringPtrInput, dir string) Volume {
+	return ConfigMapVolume("config", configMap, dir)
+}
+
+// ConfigMapVolume mounts a ConfigMap read-only at dir as the volume name. A whole-directory
+// mount (no subPath), so the kubelet refreshes the files when the ConfigMap changes.
+func ConfigMapVolume(name string, configMap pulumi.StringPtrInput, dir string) Volume {
 	return Volume{
-		Mount:  corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(dir), ReadOnly: pulumi.Bool(true)},
-		Source: &corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: configMap}},
+		Mount:  corev1.VolumeMountArgs{Name: pulumi.String(name), MountPath: pulumi.String(dir), ReadOnly: pulumi.Bool(true)},
+		Source: &corev1.VolumeArgs{Name: pulumi.String(name), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: configMap}},
 	}
 }
 

@@ -42,6 +42,7 @@ type Config struct {
 	FrontendWorker   *FrontendWorker   `json:"frontend_worker,omitempty"`
 	ChunkStoreConfig *ChunkStoreConfig `json:"chunk_store_config,omitempty"`
 	QueryRange       *QueryRange       `json:"query_range,omitempty"`
+	RuntimeConfig    RuntimeConfigRef  `json:"runtime_config"`
 	Analytics        Analytics         `json:"analytics"`
 }
 
@@ -231,6 +232,7 @@ func usesMemberlist(l stacks.Loki) bool {
 type ConfigInput struct {
 	Loki              stacks.Loki
 	Retention         time.Duration
+	Tenants           []stacks.ValidTenant
 	ObjectStores      []string
 	Namespace, Domain string
 }
@@ -256,9 +258,10 @@ func BuildConfig(in ConfigInput) Config {
 			MaxQuerySeries:          l.Limits.MaxQuerySeries,
 		},
 		// Retention does nothing unless the compactor applies it with a delete request store.
-		Compactor: Compactor{WorkingDirectory: dataDir + "/compactor", RetentionEnabled: retention > 0},
+		Compactor:     Compactor{WorkingDirectory: dataDir + "/compactor", RetentionEnabled: retention > 0 || tenantRetention(in.Tenants)},
+		RuntimeConfig: RuntimeConfigRef{File: runtimeDir + "/" + runtimeFile, Period: runtimePeriod},
 	}
-	if retention > 0 {
+	if cfg.Compactor.RetentionEnabled {
 		cfg.Compactor.DeleteRequestStore = l.Storage.Type
 	}
 	for _, p := range l.Schemas {
@@ -352,8 +355,11 @@ func s3Bucket(s3 stacks.S3Storage, bucket string) *S3 {
 }
 
 // Render serialises Loki's config once, as YAML.
-func Render(cfg Config) (string, error) {
-	out, err := yaml.Marshal(cfg)
+func Render(cfg Config) (string, error) { return yamlOf(cfg) }
+
+// yamlOf renders one of Loki's files.
+func yamlOf(v any) (string, error) {
+	out, err := yaml.Marshal(v)
 	if err != nil {
 		return "", fmt.Errorf("rendering Loki config: %w", err)
 	}

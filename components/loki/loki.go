@@ -23,9 +23,10 @@ type Args struct {
 	// Loki is the spec's loki section: the mode with its topology (Targets, RouteTargets,
 	// RingPageTargets), image, storage, schemas, limits, caches and each target's Workload.
 	Loki stacks.Loki
-	// Retention and ObjectStores are what validation parsed of the loki section.
+	// Retention, ObjectStores and Tenants are what validation parsed of the loki section.
 	Retention    time.Duration
 	ObjectStores []string
+	Tenants      []stacks.ValidTenant
 	// StorageClass of the stateful targets' PVCs; empty means the cluster's default class.
 	StorageClass string
 	// ProtectData protects the StatefulSets holding logs.
@@ -66,7 +67,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	n := names{namespace: args.NamespaceName, domain: args.Domain}
 	parent := pulumi.Parent(c)
 
-	yamlText, err := Render(BuildConfig(ConfigInput{Loki: l, Retention: args.Retention, ObjectStores: args.ObjectStores, Namespace: args.NamespaceName, Domain: args.Domain}))
+	yamlText, err := Render(BuildConfig(ConfigInput{Loki: l, Retention: args.Retention, Tenants: args.Tenants, ObjectStores: args.ObjectStores, Namespace: args.NamespaceName, Domain: args.Domain}))
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +87,19 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating Loki ConfigMap: %w", err)
+	}
+
+	runtimeText, err := yamlOf(BuildRuntimeConfig(args.Tenants))
+	if err != nil {
+		return nil, err
+	}
+	// Named, not auto-named, and in no pod template's hash: a change updates it in place and
+	// Loki reloads the file (see runtime.go).
+	if _, err := corev1.NewConfigMap(ctx, name+"-runtime", &corev1.ConfigMapArgs{
+		Metadata: kube.Meta(RuntimeConfigMap, args.Namespace, args.Labels("loki", "runtime-config", l.Image).All),
+		Data:     pulumi.StringMap{runtimeFile: pulumi.String(runtimeText)},
+	}, parent); err != nil {
+		return nil, fmt.Errorf("creating Loki's runtime ConfigMap: %w", err)
 	}
 
 	w := workloads{ctx: ctx, name: name, args: args, names: n, parent: parent, serviceAccount: sa, configMap: cm, configHash: kube.Hash(yamlText)}
@@ -201,6 +215,7 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 	}
 	volumes := []kube.Volume{
 		kube.ConfigVolume(w.configMap.Metadata.Name(), configDir),
+		kube.ConfigMapVolume("runtime", pulumi.String(RuntimeConfigMap), runtimeDir),
 		{Mount: corev1.VolumeMountArgs{Name: pulumi.String("storage"), MountPath: pulumi.String(dataDir)}}, // the claim template, or the emptyDir below
 		kube.Tmp(),
 	}

@@ -47,21 +47,45 @@ type Input struct {
 	// BasicAuth sends Username and Password, and Tenant as X-Scope-OrgID.
 	BasicAuth                  bool
 	Username, Password, Tenant string
+	// Tenants get a datasource each, reading as their own gateway user; All, when set, is the
+	// "all tenants" datasource of the admin user (it reads every tenant, Tenant being "a|b|...").
+	Tenants []Credentials
+	All     *Credentials
+}
+
+// Credentials of one gateway user, and the tenant (or tenants) it reads.
+type Credentials struct {
+	Username, Password, Tenant string
+	// Name and UID of its datasource.
+	Name, UID string
 }
 
 // Build renders the provisioning file.
 func Build(g Settings, in Input) (string, error) {
-	loki := Datasource{
-		Name: g.Name, Type: "loki", UID: g.UID, Access: "proxy", URL: in.GatewayURL,
-		JSONData: map[string]any{"maxLines": g.MaxLines, "timeout": g.TimeoutSeconds},
+	datasource := func(name, uid string, auth *Credentials) Datasource {
+		ds := Datasource{
+			Name: name, Type: "loki", UID: uid, Access: "proxy", URL: in.GatewayURL,
+			JSONData: map[string]any{"maxLines": g.MaxLines, "timeout": g.TimeoutSeconds},
+		}
+		if auth != nil {
+			// The gateway pins the tenant too; Grafana sends the same one so both always agree.
+			ds.BasicAuth, ds.BasicAuthUser = true, auth.Username
+			ds.JSONData["httpHeaderName1"] = "X-Scope-OrgID"
+			ds.SecureJSONData = map[string]string{"basicAuthPassword": auth.Password, "httpHeaderValue1": auth.Tenant}
+		}
+		return ds
 	}
+	var auth *Credentials
 	if in.BasicAuth {
-		// The gateway pins the tenant too; Grafana sends the same one so both always agree.
-		loki.BasicAuth, loki.BasicAuthUser = true, in.Username
-		loki.JSONData["httpHeaderName1"] = "X-Scope-OrgID"
-		loki.SecureJSONData = map[string]string{"basicAuthPassword": in.Password, "httpHeaderValue1": in.Tenant}
+		auth = &Credentials{Username: in.Username, Password: in.Password, Tenant: in.Tenant}
 	}
-	p := Provisioning{APIVersion: 1, Datasources: []Datasource{loki}}
+	p := Provisioning{APIVersion: 1, Datasources: []Datasource{datasource(g.Name, g.UID, auth)}}
+	for _, t := range in.Tenants {
+		p.Datasources = append(p.Datasources, datasource(t.Name, t.UID, &t))
+	}
+	if in.All != nil {
+		p.Datasources = append(p.Datasources, datasource(in.All.Name, in.All.UID, in.All))
+	}
 	if g.PrometheusURL != "" {
 		p.Datasources = append(p.Datasources, Datasource{Name: "Prometheus", Type: "prometheus", UID: "prometheus", Access: "proxy", URL: g.PrometheusURL})
 	}
