@@ -139,6 +139,21 @@ func previewChange(t *testing.T, ctx context.Context, s auto.Stack, stackFile st
 	for _, kv := range c.set {
 		setPath(t, s, "obs-stack:"+kv[0], kv[1])
 	}
+	steps, err := previewSteps(ctx, s)
+	if err := os.WriteFile(stackFile, saved, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		if !strings.Contains(err.Error(), "obs-stack:"+c.set[0][0]+" = ") {
+			t.Errorf("%s %s = %s: refused without naming the key: %v", c.stack, c.key, c.change, err)
+		}
+		return "refused at preview"
+	}
+	return summarise(steps)
+}
+
+// previewSteps previews s and returns the engine's step events.
+func previewSteps(ctx context.Context, s auto.Stack) ([]apitype.StepEventMetadata, error) {
 	ch := make(chan events.EngineEvent)
 	var steps []apitype.StepEventMetadata
 	done := make(chan struct{})
@@ -150,18 +165,9 @@ func previewChange(t *testing.T, ctx context.Context, s auto.Stack, stackFile st
 		}
 		close(done)
 	}()
-	_, err = s.Preview(ctx, optpreview.EventStreams(ch))
+	_, err := s.Preview(ctx, optpreview.EventStreams(ch))
 	<-done
-	if err := os.WriteFile(stackFile, saved, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err != nil {
-		if !strings.Contains(err.Error(), "obs-stack:"+c.set[0][0]+" = ") {
-			t.Errorf("%s %s = %s: refused without naming the key: %v", c.stack, c.key, c.change, err)
-		}
-		return "refused at preview"
-	}
-	return summarise(steps)
+	return steps, err
 }
 
 // summarise groups the Kubernetes resources a preview touches by what happens to them.

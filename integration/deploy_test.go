@@ -25,6 +25,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"obs-stack/components/monitoring"
 	"obs-stack/deploy"
@@ -544,6 +545,61 @@ func TestDeploy(t *testing.T) {
 		}},
 		{"what each key's change does to the deployed stacks is the README's table", func(t *testing.T) {
 			changeTable(t, dir, map[string]auto.Stack{"dev": open(t, dir, "dev", nil), "prod": open(t, dir, "prod", nil)})
+		}},
+		{"tenants on the deployed prod: a limit changes one ConfigMap and rolls nothing; a new tenant creates only its own objects", func(t *testing.T) {
+			s := open(t, dir, "prod", nil)
+			setPath(t, s, "obs-stack:loki.tenants[0].name", "team-a")
+			setPath(t, s, "obs-stack:loki.tenants[0].namespaces[0]", "shop")
+			setPath(t, s, "obs-stack:loki.tenants[0].limits.ingestionRateMB", "8")
+			setPath(t, s, "obs-stack:loki.tenants[0].limits.ingestionBurstSizeMB", "16")
+			if _, err := s.Up(ctx, optup.ProgressStreams(testWriter{t, ""})); err != nil {
+				t.Fatalf("up with a tenant: %v", err)
+			}
+			if out, err := kubectl(t, "-n", "observability-prod", "get", "secret", "loki-tenant-team-a", "-o", "jsonpath={.data.username}"); err != nil || out != "dGVhbS1h" { // base64 of team-a
+				t.Fatalf("team-a's Secret: %q (%v)", out, err)
+			}
+			ops := func() map[string][]string {
+				steps, err := previewSteps(ctx, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string][]string{}
+				for _, st := range steps {
+					if st.Op != apitype.OpSame && st.Op != apitype.OpRead {
+						got[string(st.Op)] = append(got[string(st.Op)], st.Type+" "+resource.URN(st.URN).Name())
+					}
+				}
+				return got
+			}
+			setPath(t, s, "obs-stack:loki.tenants[0].limits.ingestionRateMB", "12")
+			if got := ops(); fmt.Sprint(got) != fmt.Sprint(map[string][]string{"update": {"kubernetes:core/v1:ConfigMap loki-runtime"}}) {
+				t.Fatalf("one tenant limit changed: %v, want one update of the runtime ConfigMap", got)
+			}
+			if _, err := s.Up(ctx); err != nil {
+				t.Fatal(err)
+			}
+			runtime, err := kubectl(t, "-n", "observability-prod", "get", "configmap", "loki-runtime", "-o", "jsonpath={.data.runtime\\.yaml}")
+			if err != nil || !strings.Contains(runtime, "ingestion_rate_mb: 12") {
+				t.Fatalf("the runtime ConfigMap: %q (%v)", runtime, err)
+			}
+			t.Log("team-a's rate changed by one ConfigMap update, no workload touched (Loki reloads the mounted file; its pods here are simulated by kwok)")
+
+			setPath(t, s, "obs-stack:loki.tenants[1].name", "team-b")
+			setPath(t, s, "obs-stack:loki.tenants[1].namespaces[0]", "search")
+			got := ops()
+			created := got["create"]
+			slices.Sort(created)
+			if want := []string{"kubernetes:core/v1:Secret gateway-tenant-team-b", "random:index/randomPassword:RandomPassword gateway-password-team-b"}; !slices.Equal(created, want) {
+				t.Fatalf("adding team-b creates %v, want %v (all changes: %v)", created, want, got)
+			}
+			if len(got["delete"]) > 0 {
+				t.Fatalf("adding a tenant deletes %v", got["delete"])
+			}
+			t.Logf("adding team-b: %v", got)
+			if _, err := s.Up(ctx); err != nil {
+				t.Fatal(err)
+			}
+			expectNoChanges(t, s)
 		}},
 		{"rendered manifests pass a server-side dry run", func(t *testing.T) {
 			for _, stack := range []string{"dev", "prod"} {

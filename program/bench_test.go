@@ -15,8 +15,9 @@ import (
 //	go test -run '^$' -bench Graph -benchmem ./program
 //
 // What the spec can express: Kafka topics (all created by one topic Job, listed in Alloy's
-// config), replicas of every Loki target, nodes. It has no tenants (one tenant per stack)
-// and no zones, so those are not scaled.
+// config), replicas of every Loki target, nodes, and tenants (each a gateway user, password
+// and Secret, an Alloy writer, a Grafana datasource, a runtime-config entry). It has no zones,
+// so those are not scaled.
 
 // benchSpec is a stack and its config overrides (full keys to raw or JSON values).
 type benchSpec struct {
@@ -41,6 +42,15 @@ func scaled(family string, n int) benchSpec {
 		b, _ := json.Marshal(topics)
 		config["obs-stack:kafka.topics"] = string(b)
 	}
+	if family == "tenants" {
+		var tenants []map[string]any
+		for i := range n {
+			tenants = append(tenants, map[string]any{"name": fmt.Sprintf("team-%03d", i), "namespaces": []string{fmt.Sprintf("team-%03d", i)},
+				"limits": map[string]any{"ingestionRateMB": 8, "ingestionBurstSizeMB": 16}, "retention": map[string]any{"period": "720h"}})
+		}
+		b, _ := json.Marshal(tenants)
+		config["obs-stack:loki.tenants"] = string(b)
+	}
 	if family == "replicas" || family == "scaled" {
 		for _, target := range []string{"ingester", "querier", "distributor"} {
 			config["obs-stack:loki."+target+".replicas"] = fmt.Sprint(max(n, 3))
@@ -57,6 +67,9 @@ func benchSpecs() []benchSpec {
 	}
 	for _, n := range []int{3, 10, 20, 30} {
 		specs = append(specs, scaled("replicas", n))
+	}
+	for _, n := range []int{1, 10, 25, 50} {
+		specs = append(specs, scaled("tenants", n))
 	}
 	return append(specs, scaled("scaled", 100)) // 100 topics, 100 ingesters/queriers/distributors on 100 nodes
 }

@@ -2,6 +2,8 @@ package program
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -127,5 +129,30 @@ func TestAddingATenantCreatesOnlyItsObjects(t *testing.T) {
 	slices.Sort(created)
 	if want := []string{"kubernetes:core/v1:Secret gateway-tenant-team-c", "random:index/randomPassword:RandomPassword gateway-password-team-c"}; !slices.Equal(created, want) {
 		t.Errorf("created %v, want %v", created, want)
+	}
+}
+
+// TestProdStackFileTenantExample: the commented two-tenant example in Pulumi.prod.yaml,
+// uncommented as a user would, previews. It fails when the example drifts from the spec.
+func TestProdStackFileTenantExample(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "Pulumi.prod.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(raw), "#  obs-stack:loki:")
+	if start < 0 {
+		t.Fatal("Pulumi.prod.yaml lost its tenant example")
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(string(raw[start:]), "\n"), "\n") {
+		lines = append(lines, strings.TrimPrefix(l, "#"))
+	}
+	file := "config:\n" + strings.Join(lines, "\n") + "\n"
+	rec, err := runStackFile(t, catalogueCase{Stack: "prod", File: file})
+	if err != nil {
+		t.Fatalf("the example does not preview: %v\n%s", err, file)
+	}
+	if n := len(rec.OfType("random:index/randomPassword:RandomPassword")); n != 4 {
+		t.Errorf("%d gateway passwords, want 4 (default, team-a, team-b, admin)", n)
 	}
 }

@@ -40,7 +40,7 @@ func graph(ctx context.Context, root string) (string, error) {
 	order := func(n string) (int, int) {
 		family, size, _ := strings.Cut(n, "=")
 		k, _ := strconv.Atoi(size)
-		return map[string]int{"dev": 0, "prod": 1, "topics": 2, "replicas": 3, "scaled": 4}[family], k
+		return map[string]int{"dev": 0, "prod": 1, "topics": 2, "replicas": 3, "tenants": 4, "scaled": 5}[family], k
 	}
 	sort.Slice(names, func(i, j int) bool {
 		fi, si := order(names[i])
@@ -53,7 +53,7 @@ func graph(ctx context.Context, root string) (string, error) {
 	}
 	b.WriteString("\nFitted slopes (least squares over the family's sizes, medians):\n\n")
 	b.WriteString("| family (x) | ms/op = a + b·x | R² | allocs/op = a + b·x | R² | resources |\n|---|---|---|---|---|---|\n")
-	for _, family := range []string{"topics", "replicas"} {
+	for _, family := range []string{"topics", "replicas", "tenants"} {
 		var x, ns, allocs, resources []float64
 		for _, n := range names {
 			f, size, ok := strings.Cut(n, "=")
