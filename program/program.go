@@ -131,8 +131,9 @@ func cluster(ctx *pulumi.Context, spec stacks.Valid, renderDir string) (pulumi.R
 	if spec.Cluster.CreateNamespace {
 		ns, err := corev1.NewNamespace(ctx, spec.Cluster.Namespace, &corev1.NamespaceArgs{
 			Metadata: &metav1.ObjectMetaArgs{
-				Name:   pulumi.String(spec.Cluster.Namespace),
-				Labels: pulumi.StringMap{kube.LabelPartOf: pulumi.String(kube.PartOf)},
+				Name:        pulumi.String(spec.Cluster.Namespace),
+				Labels:      pulumi.StringMap{kube.LabelPartOf: pulumi.String(kube.PartOf)},
+				Annotations: kube.Owned(),
 			},
 			// Deleting the Namespace deletes every PVC in it, the protected StatefulSets' too.
 		}, append(opts, pulumi.Protect(spec.Cluster.ProtectData))...)

@@ -156,3 +156,21 @@ func TestProdStackFileTenantExample(t *testing.T) {
 		t.Errorf("%d gateway passwords, want 4 (default, team-a, team-b, admin)", n)
 	}
 }
+
+// TestEveryObjectIsForceApplied: every Kubernetes object carries pulumi.com/patchForce, so a
+// field left with a forgotten field manager by an interrupted up is taken back instead of
+// failing the next change (the integration suite's change table hit that conflict on
+// loki-chunks-cache after recover). It fails when an object is declared without kube.Meta or
+// kube.Owned.
+func TestEveryObjectIsForceApplied(t *testing.T) {
+	for name, rec := range map[string]*mocktest.Recorder{"dev": mustRun(t, "dev", nil), "prod with tenants": mustRun(t, "prod", twoTenants("32", ""))} {
+		for _, r := range rec.Resources {
+			if !strings.HasPrefix(r.Type, "kubernetes:") {
+				continue
+			}
+			if mocktest.Dig(r.Inputs, "metadata", "annotations", "pulumi.com/patchForce") != "true" {
+				t.Errorf("%s: %s %s lacks pulumi.com/patchForce", name, r.Type, r.Name)
+			}
+		}
+	}
+}

@@ -124,7 +124,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 
 	// Auto-named: a config change creates a new ConfigMap, the pods roll onto it, the old one goes.
 	cm, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
-		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: labels.All},
+		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: labels.All, Annotations: kube.Owned()},
 		Data:     pulumi.StringMap{configFile: pulumi.String(c.ConfigText)},
 	}, parent)
 	if err != nil {
@@ -271,14 +271,14 @@ func rbac(ctx *pulumi.Context, name string, args *Args, labels kube.Labels, sa *
 	// Cluster-scoped names carry the namespace: two stacks (dev, prod) may share a cluster.
 	clusterName := "obs-stack-alloy-" + args.NamespaceName
 	role, err := rbacv1.NewClusterRole(ctx, name, &rbacv1.ClusterRoleArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(clusterName), Labels: labels.All},
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(clusterName), Labels: labels.All, Annotations: kube.Owned()},
 		Rules:    rules,
 	}, parent)
 	if err != nil {
 		return fmt.Errorf("creating Alloy ClusterRole: %w", err)
 	}
 	_, err = rbacv1.NewClusterRoleBinding(ctx, name, &rbacv1.ClusterRoleBindingArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(clusterName), Labels: labels.All},
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(clusterName), Labels: labels.All, Annotations: kube.Owned()},
 		RoleRef: &rbacv1.RoleRefArgs{
 			ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("ClusterRole"), Name: role.Metadata.Name().Elem(),
 		},

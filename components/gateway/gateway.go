@@ -135,7 +135,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	c.ConfigText = text
 
 	cm, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
-		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: labels.All},
+		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: labels.All, Annotations: kube.Owned()},
 		Data:     pulumi.StringMap{nginx.ConfigFile: pulumi.String(c.ConfigText)},
 	}, parent)
 	if err != nil {

@@ -148,7 +148,18 @@ func AntiAffinity(policy string, selector pulumi.StringMap) *corev1.AffinityArgs
 
 // Meta is the metadata of an object with an explicit name.
 func Meta(name string, namespace pulumi.StringInput, labels pulumi.StringMap) *metav1.ObjectMetaArgs {
-	return &metav1.ObjectMetaArgs{Name: pulumi.String(name), Namespace: namespace, Labels: labels}
+	return &metav1.ObjectMetaArgs{Name: pulumi.String(name), Namespace: namespace, Labels: labels, Annotations: Owned()}
+}
+
+// Owned are the annotations of every object obs-stack declares. pulumi.com/patchForce makes
+// the provider's server-side apply take back a field another field manager holds instead of
+// failing: after an interrupted up (recovered with refresh --clear-pending-creates), the
+// objects created then keep the random field manager of a provider the state forgot, and
+// the next change to one of their fields failed with "Server-Side Apply field conflict"
+// (seen by the integration suite's change table). obs-stack is the only writer of the fields
+// it sets; fields it does not set stay with their managers.
+func Owned() pulumi.StringMap {
+	return pulumi.StringMap{"pulumi.com/patchForce": pulumi.String("true")}
 }
 
 // NewPDB keeps all but one replica up during voluntary disruptions; only for replicas > 1.

@@ -82,7 +82,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	// Auto-named: a config change creates a new ConfigMap, the pods roll onto it, the old one goes.
 	cm, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
-		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: args.Labels("loki", "config", l.Image).All},
+		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: args.Labels("loki", "config", l.Image).All, Annotations: kube.Owned()},
 		Data:     pulumi.StringMap{configFile: pulumi.String(yamlText)},
 	}, parent)
 	if err != nil {
