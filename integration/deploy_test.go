@@ -237,8 +237,9 @@ func TestDeploy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The auto-named ConfigMap is replaced and the one StatefulSet that mounts it rolls.
-			want := map[apitype.OpType]int{apitype.OpReplace: 1, apitype.OpUpdate: 1}
+			// The Loki ConfigMap is updated in place (enableConfigMapMutable) and the one
+			// StatefulSet that mounts it rolls (its template carries the config's hash).
+			want := map[apitype.OpType]int{apitype.OpUpdate: 2}
 			if got := deploy.Changes(res.ChangeSummary); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("retention change: %v, want %v", got, want)
 			}

@@ -115,6 +115,11 @@ func cluster(ctx *pulumi.Context, spec stacks.Valid, renderDir string) (pulumi.R
 		// A stable identity: a rotated kubeconfig or a new context name updates the provider
 		// in place instead of replacing every object it manages.
 		ClusterIdentifier: pulumi.String("obs-stack-" + ctx.Stack()),
+		// ConfigMaps update in place instead of being replaced (the provider's default): the
+		// runtime config (loki-runtime, per-tenant limits) must change without a restart, and
+		// a replaced ConfigMap of a fixed name would be deleted and created again. The pods that
+		// read a config still roll on a change: their templates carry its hash.
+		EnableConfigMapMutable: pulumi.Bool(true),
 	}
 	if renderDir != "" {
 		// Rendering talks to no cluster; the SDK would otherwise fill kubeconfig from
