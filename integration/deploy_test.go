@@ -593,8 +593,8 @@ func TestDeploy(t *testing.T) {
 			if want := []string{"kubernetes:core/v1:Secret gateway-tenant-team-b", "random:index/randomPassword:RandomPassword gateway-password-team-b"}; !slices.Equal(created, want) {
 				t.Fatalf("adding team-b creates %v, want %v (all changes: %v)", created, want, got)
 			}
-			if len(got["delete"]) > 0 {
-				t.Fatalf("adding a tenant deletes %v", got["delete"])
+			if len(got["delete"]) > 0 || len(got["replace"]) > 0 {
+				t.Fatalf("adding a tenant deletes %v and replaces %v", got["delete"], got["replace"])
 			}
 			t.Logf("adding team-b: %v", got)
 			if _, err := s.Up(ctx); err != nil {

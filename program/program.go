@@ -115,11 +115,13 @@ func cluster(ctx *pulumi.Context, spec stacks.Valid, renderDir string) (pulumi.R
 		// A stable identity: a rotated kubeconfig or a new context name updates the provider
 		// in place instead of replacing every object it manages.
 		ClusterIdentifier: pulumi.String("obs-stack-" + ctx.Stack()),
-		// ConfigMaps update in place instead of being replaced (the provider's default): the
-		// runtime config (loki-runtime, per-tenant limits) must change without a restart, and
-		// a replaced ConfigMap of a fixed name would be deleted and created again. The pods that
-		// read a config still roll on a change: their templates carry its hash.
+		// ConfigMaps and Secrets update in place instead of being replaced (the provider's
+		// default): the runtime config (loki-runtime, per-tenant limits) must change without a
+		// restart, and a replaced Secret (the gateway's htpasswd when a tenant is added) has an
+		// unknown name during preview, which made every workload naming it a replacement. The
+		// pods that read a config still roll on a change: their templates carry its hash.
 		EnableConfigMapMutable: pulumi.Bool(true),
+		EnableSecretMutable:    pulumi.Bool(true),
 	}
 	if renderDir != "" {
 		// Rendering talks to no cluster; the SDK would otherwise fill kubeconfig from
