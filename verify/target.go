@@ -3,7 +3,9 @@ package verify
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -36,6 +38,16 @@ type Target struct {
 	KafkaPod string
 	// Datasource is Grafana's Loki datasource (output grafanaDatasource).
 	Datasource Datasource
+	// Tenants are the loki.tenants' gateway users (outputs tenants and tenantPasswords), by
+	// name; Admin reads all of them (outputs adminCredentials and adminPassword). None
+	// without tenants.
+	Tenants []Login
+	Admin   *Login
+}
+
+// Login is one gateway user and the tenant (or "a|b|...") it reads.
+type Login struct {
+	Username, Password, Tenant string
 }
 
 // Service is a Kubernetes Service port.
@@ -114,6 +126,25 @@ func FromOutputs(stack string, outputs map[string]any) (Target, error) {
 	}
 	if t.Datasource.UID == "" || t.Datasource.SecretName == "" || t.Datasource.SecretNamespace == "" {
 		errs = append(errs, errors.New("stack output grafanaDatasource lacks uid, secretName or secretNamespace (run up with this version of the program first)"))
+	}
+	if tenants, ok := outputs["tenants"].(map[string]any); ok {
+		passwords, _ := outputs["tenantPasswords"].(map[string]any)
+		for _, name := range slices.Sorted(maps.Keys(tenants)) {
+			user, _ := tenants[name].(map[string]any)["username"].(string)
+			pw, _ := passwords[name].(string)
+			if user == "" || pw == "" {
+				errs = append(errs, fmt.Errorf("stack outputs tenants/tenantPasswords lack tenant %s's username or password", name))
+			}
+			t.Tenants = append(t.Tenants, Login{Username: user, Password: pw, Tenant: name})
+		}
+		admin, _ := outputs["adminCredentials"].(map[string]any)
+		user, _ := admin["username"].(string)
+		orgs, _ := admin["tenants"].(string)
+		pw, _ := outputs["adminPassword"].(string)
+		if user == "" || orgs == "" || pw == "" {
+			errs = append(errs, errors.New("stack outputs adminCredentials/adminPassword are missing or incomplete"))
+		}
+		t.Admin = &Login{Username: user, Password: pw, Tenant: orgs}
 	}
 	if t.GatewayURL != "" {
 		svc, err := ServiceOf(t.GatewayURL)

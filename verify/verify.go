@@ -172,6 +172,14 @@ func (r run) pipeline(ctx context.Context, c Cluster, t Target, base string) err
 		}
 	}
 
+	// 3b. Every tenant: its line lands in it, its own user reads it, the default tenant's does
+	// not, and the admin's does.
+	for _, login := range t.Tenants {
+		if err := r.tenant(ctx, base, client, login, t.Admin); err != nil {
+			errs = append(errs, err)
+		}
+	}
+
 	// 4. A line Alloy collected from a pod of the stack's namespace.
 	if !t.PodLogs {
 		r.skip("pod logs", "alloy.podLogs is off")
@@ -200,6 +208,44 @@ func (r run) pipeline(ctx context.Context, c Cluster, t Target, base string) err
 	what := fmt.Sprintf("Grafana datasource %s in Secret %s/%s points at %s", t.Datasource.UID, t.Datasource.SecretNamespace, t.Datasource.SecretName, t.Gateway)
 	if err := r.step(start, what, checkDatasource(ctx, c, t)); err != nil {
 		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// tenant pushes a line as the tenant's user, reads it back as that user, checks that the
+// default tenant's user does not see it, and that the admin does.
+func (r run) tenant(ctx context.Context, base string, other *Client, login Login, admin *Login) error {
+	as := func(l Login) *Client {
+		return &Client{BaseURL: base, Tenant: l.Tenant, Username: l.Username, Password: l.Password}
+	}
+	id := r.o.ID + "-" + login.Tenant
+	line := fmt.Sprintf("obs-stack verify tenant %s", id)
+	query := fmt.Sprintf("{job=%q} |= %q", PushJob, id)
+	start := time.Now()
+	if err := r.step(start, fmt.Sprintf("push of %q as tenant %s's user %s", line, login.Tenant, login.Username),
+		as(login).Push(ctx, map[string]string{"job": PushJob}, start, line)); err != nil {
+		return err
+	}
+	start = time.Now()
+	_, err := as(login).Wait(ctx, query, id, start.Add(-5*time.Minute), r.o.Deadline, r.o.Poll)
+	if err := r.step(start, fmt.Sprintf("tenant %s reads its line back", login.Tenant), err); err != nil {
+		return err
+	}
+	var errs []error
+	start = time.Now()
+	found, err := other.QueryRange(ctx, query, start.Add(-5*time.Minute), start.Add(time.Minute), 10)
+	if err == nil && len(found) > 0 {
+		err = fmt.Errorf("tenant %s's line is visible to tenant %s: the gateway does not keep tenants apart", login.Tenant, other.Tenant)
+	}
+	if err := r.step(start, fmt.Sprintf("tenant %s does not see it", other.Tenant), err); err != nil {
+		errs = append(errs, err)
+	}
+	if admin != nil {
+		start = time.Now()
+		_, err := as(*admin).Wait(ctx, query, id, start.Add(-5*time.Minute), r.o.Deadline, r.o.Poll)
+		if err := r.step(start, fmt.Sprintf("the admin %s reads it across %s", admin.Username, admin.Tenant), err); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -108,13 +108,24 @@ type lokiStandIn struct {
 	mu      sync.Mutex
 	pushes  []push
 	streams []Stream // what queries can find
+	orgs    []string // the tenant each stream was pushed to ("" for one added by a test)
 	forget  bool     // accept pushes but never find them
+	leak    bool     // let every tenant read every stream, as a Loki without auth would
 }
 
-func (l *lokiStandIn) add(labels map[string]string, line string) {
+func (l *lokiStandIn) add(labels map[string]string, line string) { l.addTo("", labels, line) }
+
+func (l *lokiStandIn) addTo(org string, labels map[string]string, line string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.streams = append(l.streams, Stream{Labels: labels, Lines: []string{line}})
+	l.orgs = append(l.orgs, org)
+}
+
+// visible: a stream pushed to a tenant is found only by a query sent as that tenant or as a
+// list naming it ("a|b", Loki's multi-tenant queries).
+func (l *lokiStandIn) visible(i int, queryOrg string) bool {
+	return l.leak || l.orgs[i] == "" || queryOrg == "" || slices.Contains(strings.Split(queryOrg, "|"), l.orgs[i])
 }
 
 func (l *lokiStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +152,7 @@ func (l *lokiStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		l.pushes = append(l.pushes, p)
 		l.mu.Unlock()
 		if !l.forget {
-			l.add(p.labels, p.line)
+			l.addTo(p.orgID, p.labels, p.line)
 		}
 		w.WriteHeader(http.StatusNoContent)
 	case QueryRangePath:
@@ -155,8 +166,8 @@ func (l *lokiStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		results := []result{}
 		l.mu.Lock()
-		for _, s := range l.streams {
-			if s.Labels[key] == value && strings.Contains(s.Lines[0], filter) {
+		for i, s := range l.streams {
+			if s.Labels[key] == value && strings.Contains(s.Lines[0], filter) && l.visible(i, r.Header.Get("X-Scope-OrgID")) {
 				results = append(results, result{s.Labels, [][2]string{{"1", s.Lines[0]}}})
 			}
 		}
@@ -414,6 +425,25 @@ grafanaDatasource: {name: Loki, uid: loki, secretName: obs-stack-datasources, se
 		t.Errorf("target\n%+v\nwant\n%+v", got, want)
 	}
 
+	// With tenants: each tenant's user and password, and the admin's, as the program exports them.
+	if err := yaml.Unmarshal([]byte(`
+tenants: {team-b: {username: team-b, pushUrl: x, credentialsSecret: loki-tenant-team-b}, team-a: {username: team-a, pushUrl: x, credentialsSecret: loki-tenant-team-a}}
+tenantPasswords: {team-a: pw-a, team-b: pw-b}
+adminCredentials: {username: obs-stack-admin, tenants: default|team-a|team-b, credentialsSecret: loki-gateway-admin}
+adminPassword: pw-admin
+`), &outputs); err != nil {
+		t.Fatal(err)
+	}
+	got, err = FromOutputs("prod", outputs)
+	wantTenants := []Login{{"team-a", "pw-a", "team-a"}, {"team-b", "pw-b", "team-b"}}
+	if err != nil || !slices.Equal(got.Tenants, wantTenants) || got.Admin == nil || *got.Admin != (Login{"obs-stack-admin", "pw-admin", "default|team-a|team-b"}) {
+		t.Errorf("tenants %+v, admin %+v (%v); want %+v and the admin", got.Tenants, got.Admin, err, wantTenants)
+	}
+	delete(outputs, "adminPassword")
+	if _, err := FromOutputs("prod", outputs); err == nil || !strings.Contains(err.Error(), "adminCredentials/adminPassword") {
+		t.Errorf("a missing admin password must be named, got %v", err)
+	}
+
 	// An older stack's outputs: every missing one is named at once.
 	_, err = FromOutputs("dev", map[string]any{"tenant": "fake", "gatewayUrl": "http://loki-gateway.observability-dev.svc.cluster.local"})
 	for _, want := range []string{"stack output namespace is missing", "stack output alloy is missing", "stack output grafanaDatasource lacks"} {
@@ -445,6 +475,57 @@ func TestForwardedPort(t *testing.T) {
 	} {
 		if got, ok := ForwardedPort(line); got != want || ok != (want != 0) {
 			t.Errorf("ForwardedPort(%q) = %d, %v; want %d", line, got, ok, want)
+		}
+	}
+}
+
+// TestRunChecksEveryTenant: with tenants, verify pushes as each tenant's user through real
+// nginx (the gateway's per-tenant users), reads the line back as that tenant, finds it hidden
+// from the default tenant and visible to the admin. The stand-in keeps tenants apart as Loki
+// does; with it leaking (a gateway or Loki that mixes tenants) verify must fail naming the leak.
+// It fails if verify skipped the tenants or checked them with the default user.
+func TestRunChecksEveryTenant(t *testing.T) {
+	for _, leak := range []bool{false, true} {
+		loki := &lokiStandIn{leak: leak}
+		srv := httptest.NewServer(loki)
+		t.Cleanup(srv.Close)
+		users := []nginx.User{{Name: nginx.Username, OrgID: "default", Push: true}, {Name: "team-a", OrgID: "team-a", Push: true}, {Name: "obs-stack-admin", OrgID: "default|team-a"}}
+		gw := nginxtest.StartUsers(t, nginx.Input{Routes: nginxtest.AllRoutes(srv.URL), AuthEnabled: true, Tenant: "default", Users: users},
+			map[string]string{nginx.Username: password, "team-a": "team-a-password-0123456789abcdefgh", "obs-stack-admin": "admin-password-0123456789abcdefghij"})
+		loki.add(map[string]string{"namespace": "observability", "pod": "loki-0", "container": "loki"}, "level=info msg=ready")
+		c := &fakeCluster{nodes: kindNodes, forwardTo: gw.URL, loki: loki,
+			secret: datasourceSecret(t, "http://loki-gateway.observability.svc.cluster.local", password)}
+		target := prodTarget(password)
+		target.Tenants = []Login{{Username: "team-a", Password: "team-a-password-0123456789abcdefgh", Tenant: "team-a"}}
+		target.Admin = &Login{Username: "obs-stack-admin", Password: "admin-password-0123456789abcdefghij", Tenant: "default|team-a"}
+		var out bytes.Buffer
+		err := Run(context.Background(), c, load(target), quick(&out))
+		text := out.String()
+		if leak {
+			if err == nil || !strings.Contains(text, "✗ tenant default does not see it: tenant team-a's line is visible to tenant default") {
+				t.Errorf("a leaking stand-in must fail the tenant check, got %v:\n%s", err, text)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("verify failed: %v\n%s", err, text)
+		}
+		for _, want := range []string{
+			`✓ push of "obs-stack verify tenant id-42-team-a" as tenant team-a's user team-a`,
+			"✓ tenant team-a reads its line back", "✓ tenant default does not see it", "✓ the admin obs-stack-admin reads it across default|team-a",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("output lacks %q:\n%s", want, text)
+			}
+		}
+		var tenantPush *push
+		for i := range loki.pushes {
+			if strings.Contains(loki.pushes[i].line, "tenant") {
+				tenantPush = &loki.pushes[i]
+			}
+		}
+		if tenantPush == nil || tenantPush.orgID != "team-a" || tenantPush.user != "team-a" {
+			t.Errorf("the tenant's push arrived as %+v, want X-Scope-OrgID team-a from user team-a", tenantPush)
 		}
 	}
 }
