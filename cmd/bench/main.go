@@ -34,6 +34,7 @@ var (
 	write            = flag.String("write", "", "update the generated sections of this file (BENCHMARKS.md)")
 	parts            = flag.String("parts", "engine,graph,footprint,build", "comma-separated parts to run")
 	cold             = flag.Bool("cold", false, "build part: also compile cold with a fresh GOCACHE (minutes on 2 cores)")
+	tenants          = flag.String("tenants", "", "engine part: also time prod with these tenant counts, e.g. 1,50 (off by default and in CI)")
 )
 
 func main() {
