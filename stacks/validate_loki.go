@@ -13,6 +13,11 @@ var (
 	supportedObjs = []string{StorageFilesystem, StorageS3}
 )
 
+// validTenantID is Loki's rule for a tenant id: 1-150 letters, digits or !-_.*'(), not . or ..
+func validTenantID(id string) bool {
+	return tenantID.MatchString(id) && id != "." && id != ".."
+}
+
 func (s Spec) checkLoki(c *checker) {
 	l := s.Loki
 	switch l.Mode {
@@ -30,7 +35,7 @@ func (s Spec) checkLoki(c *checker) {
 	case !l.AuthEnabled && l.Tenant != "fake":
 		c.fail("loki.tenant", l.Tenant, "with loki.authEnabled false Loki ignores X-Scope-OrgID and stores everything in tenant \"fake\"",
 			"set obs-stack:loki.tenant to fake, or obs-stack:loki.authEnabled to true")
-	case l.AuthEnabled && (!tenantID.MatchString(l.Tenant) || l.Tenant == "." || l.Tenant == ".."):
+	case l.AuthEnabled && !validTenantID(l.Tenant):
 		c.fail("loki.tenant", l.Tenant, "with auth on every request needs a tenant id of 1-150 letters, digits or !-_.*'() other than \".\" and \"..\" (Loki refuses those)",
 			"set obs-stack:loki.tenant, e.g. to default")
 	}

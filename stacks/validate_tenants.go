@@ -43,7 +43,7 @@ func (s Spec) checkTenants(c *checker) {
 	for i, t := range l.Tenants {
 		key := fmt.Sprintf("loki.tenants[%d]", i)
 		switch {
-		case !tenantID.MatchString(t.Name) || t.Name == "." || t.Name == "..":
+		case !validTenantID(t.Name):
 			c.fail(key+".name", t.Name, "a Loki tenant id is 1-150 letters, digits or !-_.*'() other than \".\" and \"..\" (Loki refuses others)", "rename it, e.g. team-a")
 		case t.Name == l.Tenant:
 			c.fail(key+".name", t.Name, "this is loki.tenant, the default tenant, which gets the logs no tenant claims", "rename the tenant, or set obs-stack:loki.tenant to another default")

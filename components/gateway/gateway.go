@@ -92,10 +92,10 @@ func statusAddress(args *Args) string {
 	return statusListen
 }
 
-// Users are the gateway's users with tenants: the default user writes and reads the default
+// gatewayUsers are the gateway's users with tenants: the default user writes and reads the default
 // tenant, each tenant's user only its tenant, and the admin reads all of them ("a|b|...",
 // Loki's multi-tenant query) and cannot push. Without tenants, none: nginx's one user.
-func Users(defaultTenant string, tenants []string) []nginx.User {
+func gatewayUsers(defaultTenant string, tenants []string) []nginx.User {
 	if len(tenants) == 0 {
 		return nil
 	}
@@ -127,7 +127,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// The config is known at preview: upstream URLs are built from Services with fixed names.
 	text, err := nginx.Build(nginx.Input{
 		Resolver: args.Resolver, Routes: args.Routes, RingPages: args.RingPages,
-		AuthEnabled: args.AuthEnabled, Tenant: args.Tenant, Users: Users(args.Tenant, args.Tenants), StatusListen: statusAddress(args),
+		AuthEnabled: args.AuthEnabled, Tenant: args.Tenant, Users: gatewayUsers(args.Tenant, args.Tenants), StatusListen: statusAddress(args),
 	})
 	if err != nil {
 		return nil, err
@@ -176,7 +176,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			users = append(users, pulumi.Sprintf("%s:%s\n", username, pw.BcryptHash))
 			return Credentials{Username: username, Tenant: user.OrgID, Secret: secret.Metadata.Name().Elem(), Password: pw.Result}, nil
 		}
-		if us := Users(args.Tenant, args.Tenants); len(us) > 0 {
+		if us := gatewayUsers(args.Tenant, args.Tenants); len(us) > 0 {
 			c.Tenants = map[string]Credentials{}
 			for _, u := range us[1 : len(us)-1] { // the default user's is the auth Secret below
 				pw, err := newPassword(name + "-password-" + u.Name)

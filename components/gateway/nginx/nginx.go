@@ -13,8 +13,9 @@ import (
 	"obs-stack/stacks"
 )
 
-// Username of the gateway's basic auth (the one user of its htpasswd file).
-const Username = "obs-stack"
+// Username of the gateway's basic auth (the one user of its htpasswd file; with tenants, the
+// default tenant's user). Its name is stacks', which keeps tenants from taking it.
+const Username = stacks.DefaultUser
 
 // Paths inside the gateway container.
 const (
