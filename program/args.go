@@ -159,12 +159,14 @@ func netpolArgs(spec stacks.Valid, stack kube.Stack) *netpol.Args {
 		Monitoring:       spec.Monitoring.Enabled,
 		Canary:           spec.Monitoring.Canary.Enabled,
 	}
-	args.ObjectStore = spec.S3 // nil unless new data or an older period is in S3
+	for _, store := range spec.Storage.All { // new data's store, and an older period's
+		args.ObjectStores = append(args.ObjectStores, store.Egress()...)
+	}
 	return args
 }
 
 func lokiArgs(spec stacks.Valid, stack kube.Stack) *loki.Args {
-	return &loki.Args{Stack: stack, Loki: spec.Loki, Retention: spec.Retention, Tenants: spec.Tenants, ObjectStores: spec.ObjectStores, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
+	return &loki.Args{Stack: stack, Loki: spec.Loki, Retention: spec.Retention, Tenants: spec.Tenants, Storage: spec.Storage, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
 		MemcachedExporter: exporter(spec, spec.Monitoring.MemcachedExporterImage, stacks.MemcachedExporterResources)}
 }
 

@@ -18,6 +18,7 @@ import (
 	"obs-stack/program"
 	"obs-stack/stacks"
 	"obs-stack/stacks/load"
+	"obs-stack/stacks/objstore"
 )
 
 // This test runs the whole program (the real components, as program.Run wires them) to learn
@@ -69,7 +70,7 @@ func pipeline(spec stacks.Spec) []need {
 }
 
 func awsS3(spec stacks.Spec) bool {
-	return spec.Loki.Storage.Type == stacks.StorageS3 && spec.Loki.Storage.S3.Endpoint == ""
+	return spec.Loki.Storage.Type == objstore.S3 && spec.Loki.Storage.S3.Endpoint == ""
 }
 
 // endpoint is a pod (labels set) or an address outside the cluster (ip set).
@@ -156,7 +157,7 @@ func outsiders(spec stacks.Spec) []endpoint {
 	}
 	// The store is MinIO in namespace minio (the prod preset), or AWS S3 on the internet.
 	store := func(where string) string {
-		if spec.Loki.Storage.Type == stacks.StorageS3 && (where == "internet") == awsS3(spec) {
+		if spec.Loki.Storage.Type == objstore.S3 && (where == "internet") == awsS3(spec) {
 			return "object-store"
 		}
 		return "stranger"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"obs-stack/stacks/objstore"
 	"slices"
 	"strings"
 	"time"
@@ -14,8 +15,8 @@ import (
 // output dataFacts and compares the next preview's spec with them, so that a change that
 // would lose stored logs or Kafka data is refused before it happens.
 type Facts struct {
-	LokiMode    string `json:"lokiMode"`
-	LokiStorage string `json:"lokiStorage"`
+	LokiMode    string        `json:"lokiMode"`
+	LokiStorage objstore.Kind `json:"lokiStorage"`
 	// Volumes maps the config key of each StatefulSet (loki.ingester, kafka) to its volume
 	// template ("10Gi on <class>").
 	Volumes map[string]string `json:"volumes"`
@@ -36,9 +37,10 @@ type Facts struct {
 	// Namespace holds every PVC of the stack; OwnsNamespace says whether the stack created it.
 	Namespace     string `json:"namespace,omitempty"`
 	OwnsNamespace bool   `json:"ownsNamespace,omitempty"`
-	// S3 is where the s3 periods' data and the rules live; nil when no store in use is s3 (or
-	// recorded before stores were).
-	S3 *S3Facts `json:"s3,omitempty"`
+	// Stores identify each object store in use and its places (buckets, containers) by
+	// kind; S3 is the s3 store as updates recorded it before Stores existed (read only).
+	Stores map[objstore.Kind]objstore.Record `json:"stores,omitempty"`
+	S3     *S3Facts                          `json:"s3,omitempty"`
 }
 
 // KafkaTopicFacts is what Kafka cannot change of a deployed topic in place.
@@ -47,7 +49,7 @@ type KafkaTopicFacts struct {
 	ReplicationFactor int `json:"replicationFactor"`
 }
 
-// S3Facts are the identity of the s3 store and its buckets.
+// S3Facts are the identity of the s3 store and its buckets, as recorded before Stores.
 type S3Facts struct {
 	// Store is S3Endpoint.Store: the same store however its endpoint is spelled.
 	Store  string `json:"store"`
@@ -60,9 +62,13 @@ func (v Valid) Facts() Facts {
 	s := v.Spec
 	f := Facts{LokiMode: s.Loki.Mode, LokiStorage: s.Loki.Storage.Type, Volumes: map[string]string{}, KafkaClusterID: s.Kafka.ClusterID,
 		Schemas: slices.Clone(s.Loki.Schemas), Namespace: s.Cluster.Namespace, OwnsNamespace: s.Cluster.CreateNamespace}
-	if v.S3 != nil {
-		b := s.Loki.Storage.S3.Buckets
-		f.S3 = &S3Facts{Store: v.S3.Store(), Chunks: b.Chunks, Ruler: b.Ruler}
+	for _, st := range v.Storage.All {
+		if r := st.Record(); len(r.Places) > 0 {
+			if f.Stores == nil {
+				f.Stores = map[objstore.Kind]objstore.Record{}
+			}
+			f.Stores[st.Kind()] = r
+		}
 	}
 	class := s.Cluster.StorageClass
 	if class == "" {
@@ -108,6 +114,10 @@ func FactsFromOutput(v any) (*Facts, error) {
 	var f Facts
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return nil, fmt.Errorf("reading the previous update's dataFacts output: %w", err)
+	}
+	if f.S3 != nil && f.Stores == nil {
+		f.Stores = map[objstore.Kind]objstore.Record{objstore.S3: {Store: f.S3.Store,
+			Places: map[string]string{"loki.storage.s3.buckets.chunks": f.S3.Chunks, "loki.storage.s3.buckets.ruler": f.S3.Ruler}}}
 	}
 	return &f, nil
 }
@@ -172,7 +182,7 @@ func (s Spec) checkNamespaceKept(c *checker, prev *Facts) {
 
 // checkLokiDataKept: the stored logs stay readable where they are.
 func (s Spec) checkLokiDataKept(c *checker, prev *Facts) {
-	onFilesystem := prev.LokiStorage == StorageFilesystem || slices.ContainsFunc(prev.Schemas, func(p SchemaPeriod) bool { return p.ObjectStore == StorageFilesystem })
+	onFilesystem := prev.LokiStorage == objstore.Filesystem || slices.ContainsFunc(prev.Schemas, func(p SchemaPeriod) bool { return p.ObjectStore == objstore.Filesystem })
 	if prev.LokiMode != s.Loki.Mode && onFilesystem {
 		c.fail("loki.mode", s.Loki.Mode,
 			fmt.Sprintf("the deployed Loki (%s) keeps its logs on a filesystem PVC, which does not follow the pods into %s: every log stored there would be lost",
@@ -187,7 +197,7 @@ func (s Spec) checkLokiDataKept(c *checker, prev *Facts) {
 	// before full periods were can only tell that from the period count.
 	brought := len(s.Loki.Schemas) > len(prev.deployedSchemas())
 	if len(prev.Schemas) > 0 {
-		newestStarted, future := "", false // periods are in date order (validated)
+		newestStarted, future := objstore.Kind(""), false // periods are in date order (validated)
 		for _, p := range s.Loki.Schemas {
 			if c.started(p) {
 				newestStarted = p.ObjectStore
@@ -204,30 +214,35 @@ func (s Spec) checkLokiDataKept(c *checker, prev *Facts) {
 	}
 }
 
-// checkStoreKept: the s3 store that started periods keep their data in, and the rules' bucket,
-// stay where they are. Periods that have not started hold nothing, so the store may still
-// change (or the move to it be withdrawn) until the first of them starts.
+// checkStoreKept: each object store that started periods keep their data in, and the places
+// in it (chunks and rules), stay where they are. Periods that have not started hold nothing,
+// so a store may still change (or the move to it be withdrawn) until the first of them starts.
 func (s Spec) checkStoreKept(c *checker, prev *Facts, next Facts) {
-	if prev.S3 == nil || next.S3 == nil {
-		return // no s3 store on record, or none now (a store switch is a period change)
-	}
-	holdsData := slices.ContainsFunc(prev.Schemas, func(p SchemaPeriod) bool { return p.ObjectStore == StorageS3 && c.started(p) })
-	if !holdsData && len(prev.Schemas) > 0 {
-		return
-	}
-	was, now := *prev.S3, *next.S3
-	why := "the started schema periods keep their logs in %s; without a new period Loki would look for them in %s and find none"
-	how := "keep the deployed store for the deployed periods; to move, copy the objects to the new store first (e.g. rclone sync), or %s"
-	if was.Store != now.Store {
-		c.fail("loki.storage.s3.endpoint", s.Loki.Storage.S3.Endpoint, fmt.Sprintf(why, "the store at "+was.Store, "the store at "+now.Store), how, ack)
-	}
-	if was.Chunks != now.Chunks {
-		c.fail("loki.storage.s3.buckets.chunks", now.Chunks, fmt.Sprintf(why, "the bucket "+was.Chunks, "the bucket "+now.Chunks), how, ack)
-	}
-	if was.Ruler != now.Ruler {
-		c.fail("loki.storage.s3.buckets.ruler", now.Ruler,
-			fmt.Sprintf("the ruler keeps the rules written through its API in the bucket %s; the ruler would start from an empty %s", was.Ruler, now.Ruler),
-			"keep the deployed bucket, or copy the rules over first, or %s", ack)
+	for _, kind := range slices.Sorted(maps.Keys(prev.Stores)) {
+		was, now := prev.Stores[kind], next.Stores[kind]
+		if now.Places == nil {
+			continue // not in use now (a store switch is a period change)
+		}
+		holdsData := slices.ContainsFunc(prev.Schemas, func(p SchemaPeriod) bool { return p.ObjectStore == kind && c.started(p) })
+		if !holdsData && len(prev.Schemas) > 0 {
+			continue
+		}
+		why := "the started schema periods keep their logs in %s; without a new period Loki would look for them in %s and find none"
+		how := "keep the deployed store for the deployed periods; to move, copy the objects to the new store first (e.g. rclone sync), or %s"
+		if was.Store != now.Store {
+			c.fail(now.StoreKey, now.Store, fmt.Sprintf(why, "the store at "+was.Store, "the store at "+now.Store), how, ack)
+		}
+		for _, key := range slices.Sorted(maps.Keys(now.Places)) {
+			before, after := was.Places[key], now.Places[key]
+			switch {
+			case before == after:
+			case strings.HasSuffix(key, ".ruler"):
+				c.fail(key, after, fmt.Sprintf("the ruler keeps the rules written through its API in %s; the ruler would start from an empty %s", before, after),
+					"keep the deployed one, or copy the rules over first, or %s", ack)
+			default:
+				c.fail(key, after, fmt.Sprintf(why, before, after), how, ack)
+			}
+		}
 	}
 }
 

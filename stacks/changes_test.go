@@ -3,6 +3,7 @@ package stacks_test
 import (
 	. "obs-stack/stacks"
 	"obs-stack/stacks/load"
+	"obs-stack/stacks/objstore"
 	"strings"
 	"testing"
 	"time"
@@ -105,7 +106,7 @@ func TestStartedPeriodsAreImmutable(t *testing.T) {
 		})
 	}
 	// Facts recorded before full periods were (dates only) still guard the dates.
-	old := Facts{LokiMode: SingleBinary, LokiStorage: StorageFilesystem, SchemaFroms: []string{"2024-04-01"}}
+	old := Facts{LokiMode: SingleBinary, LokiStorage: objstore.Filesystem, SchemaFroms: []string{"2024-04-01"}}
 	if err := mustSpec(t, "dev", map[string]string{"obs-stack:loki": `{"schemas":[{"from":"2023-01-01"}]}`}).CheckChanges(&old, now); err == nil || !strings.Contains(err.Error(), "obs-stack:loki.schemas[0] = ") {
 		t.Fatalf("an older record must still refuse a moved period: %v", err)
 	}
@@ -114,7 +115,7 @@ func TestStartedPeriodsAreImmutable(t *testing.T) {
 // TestStorageSwitchAgainstAnOlderRecord: a dataFacts output recorded before full periods were
 // (dates only) still refuses a storage switch without a new period.
 func TestStorageSwitchAgainstAnOlderRecord(t *testing.T) {
-	old := Facts{LokiMode: SingleBinary, LokiStorage: StorageFilesystem, SchemaFroms: []string{"2024-04-01"}}
+	old := Facts{LokiMode: SingleBinary, LokiStorage: objstore.Filesystem, SchemaFroms: []string{"2024-04-01"}}
 	s := mustSpec(t, "dev", map[string]string{"obs-stack:loki": `{"storage":{"type":"s3"}}`})
 	if err := s.CheckChanges(&old, now); err == nil || !strings.Contains(err.Error(), `obs-stack:loki.storage.type = "s3"`) {
 		t.Fatalf("want the storage switch refused, got %v", err)

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"maps"
+	"obs-stack/stacks/objstore"
 	"slices"
 )
 
@@ -45,17 +46,27 @@ func base() Spec {
 			Tenant:            "fake",
 			ReplicationFactor: 1,
 			Storage: LokiStorage{
-				Type: StorageFilesystem,
-				S3: S3Storage{
-					Region: "us-east-1",
-					CredentialsSecret: SecretRef{
+				Type: objstore.Filesystem,
+				S3: objstore.S3Settings{
+					Region:      "us-east-1",
+					Credentials: objstore.CredentialsSecret,
+					CredentialsSecret: objstore.S3Secret{
 						AccessKeyIDKey:     "AWS_ACCESS_KEY_ID",
 						SecretAccessKeyKey: "AWS_SECRET_ACCESS_KEY",
 					},
 				},
+				GCS: objstore.GCSSettings{
+					Credentials:       objstore.CredentialsSecret,
+					CredentialsSecret: objstore.GCSSecret{Key: "key.json"},
+				},
+				Azure: objstore.AzureSettings{
+					EndpointSuffix:    "blob.core.windows.net",
+					Credentials:       objstore.CredentialsSecret,
+					CredentialsSecret: objstore.AzureSecret{AccountKeyKey: "AZURE_ACCOUNT_KEY"},
+				},
 			},
 			Schemas: []SchemaPeriod{{
-				From: "2024-04-01", Store: "tsdb", ObjectStore: StorageFilesystem,
+				From: "2024-04-01", Store: "tsdb", ObjectStore: objstore.Filesystem,
 				Schema: "v13", IndexPrefix: "index_", IndexPeriod: "24h",
 			}},
 			Limits: LokiLimits{
@@ -150,13 +161,13 @@ func Prod() Spec {
 	l.AuthEnabled = true
 	l.Tenant = "default"
 	l.ReplicationFactor = 3
-	l.Storage.Type = StorageS3
+	l.Storage.Type = objstore.S3
 	l.Storage.S3.Endpoint = "http://minio.minio.svc.cluster.local:9000"
 	l.Storage.S3.ForcePathStyle = true
 	l.Storage.S3.Insecure = true
-	l.Storage.S3.Buckets = Buckets{Chunks: "loki-chunks", Ruler: "loki-ruler"}
+	l.Storage.S3.Buckets = objstore.Buckets{Chunks: "loki-chunks", Ruler: "loki-ruler"}
 	l.Storage.S3.CredentialsSecret.Name = "loki-s3-credentials"
-	l.Schemas[0].ObjectStore = StorageS3
+	l.Schemas[0].ObjectStore = objstore.S3
 	l.Limits.RetentionPeriod = "744h"
 	l.Limits.IngestionRateMB, l.Limits.IngestionBurstSizeMB = 16, 32
 	l.Caches.ChunksCache.Enabled, l.Caches.ChunksCache.Replicas = true, 2

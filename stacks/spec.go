@@ -4,6 +4,8 @@
 // loader that merges a stack's config onto a preset is the package stacks/load.
 package stacks
 
+import "obs-stack/stacks/objstore"
+
 // Namespace is the project's config namespace; provider namespaces (kubernetes:, random:,
 // grafana:, kafka:) are read as provider settings and are never used for the program's keys.
 const Namespace = "obs-stack"
@@ -146,54 +148,19 @@ type Loki struct {
 	Ruler          Workload `json:"ruler"`
 }
 
-// Storage types.
-const (
-	StorageFilesystem = "filesystem"
-	StorageS3         = "s3"
-)
-
-// LokiStorage selects the object store.
+// LokiStorage selects the object store and holds each store's settings; only the stores in
+// use (the type and the schema periods' objectStore) are checked and rendered.
 type LokiStorage struct {
-	// Type is filesystem (a PVC; SingleBinary with one replica only) or s3 (any S3-compatible
-	// store, MinIO included).
-	Type string `json:"type"`
-	// S3 settings, used when Type is s3.
-	S3 S3Storage `json:"s3"`
-}
-
-// S3Storage points Loki at an S3-compatible bucket.
-type S3Storage struct {
-	// Endpoint of the store; empty means AWS S3 in Region.
-	Endpoint string `json:"endpoint"`
-	// Region of the buckets.
-	Region string `json:"region"`
-	// Buckets names the buckets Loki uses.
-	Buckets Buckets `json:"buckets"`
-	// ForcePathStyle addresses buckets as paths (MinIO needs it).
-	ForcePathStyle bool `json:"forcePathStyle"`
-	// Insecure allows plain HTTP to the endpoint.
-	Insecure bool `json:"insecure"`
-	// CredentialsSecret names an existing Secret with the access keys; its values never enter
-	// a ConfigMap (Loki reads them from the environment).
-	CredentialsSecret SecretRef `json:"credentialsSecret"`
-}
-
-// Buckets used by Loki.
-type Buckets struct {
-	// Chunks holds chunks and the tsdb index. Required with s3.
-	Chunks string `json:"chunks"`
-	// Ruler holds recording/alerting rules. Required with s3.
-	Ruler string `json:"ruler"`
-}
-
-// SecretRef names keys of an existing Secret in the stack's namespace.
-type SecretRef struct {
-	// Name of the Secret. Required with s3.
-	Name string `json:"name"`
-	// AccessKeyIDKey is the key holding the access key id.
-	AccessKeyIDKey string `json:"accessKeyIdKey"`
-	// SecretAccessKeyKey is the key holding the secret key.
-	SecretAccessKeyKey string `json:"secretAccessKeyKey"`
+	// Type is where new data goes: filesystem (a PVC; SingleBinary with one replica only),
+	// s3 (any S3-compatible store, MinIO included), gcs (Google Cloud Storage) or azure (Azure
+	// Blob Storage).
+	Type objstore.Kind `json:"type"`
+	// S3 settings, used when Type or a schema period is s3.
+	S3 objstore.S3Settings `json:"s3"`
+	// GCS settings, used when Type or a schema period is gcs.
+	GCS objstore.GCSSettings `json:"gcs"`
+	// Azure settings, used when Type or a schema period is azure.
+	Azure objstore.AzureSettings `json:"azure"`
 }
 
 // SchemaPeriod is one entry of Loki's schema_config.
@@ -203,7 +170,7 @@ type SchemaPeriod struct {
 	// Store is the index type: tsdb (boltdb-shipper is removed in Loki 4).
 	Store string `json:"store"`
 	// ObjectStore is the store this period's data is in; the newest period's must be loki.storage.type.
-	ObjectStore string `json:"objectStore"`
+	ObjectStore objstore.Kind `json:"objectStore"`
 	// Schema version, v9..v13.
 	Schema string `json:"schema"`
 	// IndexPrefix of index tables.

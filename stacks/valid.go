@@ -1,6 +1,9 @@
 package stacks
 
-import "time"
+import (
+	"obs-stack/stacks/objstore"
+	"time"
+)
 
 // Valid is a spec that passed validation, with the values validation parsed out of its
 // strings. The program and the components take these typed values and parse nothing again:
@@ -9,13 +12,10 @@ type Valid struct {
 	Spec
 	// Retention is loki.limits.retentionPeriod; 0 keeps logs forever.
 	Retention time.Duration
-	// ObjectStores are the object stores Loki must be configured for: loki.storage.type, where
-	// new data goes, and every store a schema period names (an older period may keep another
-	// store while a migration runs). Sorted, without repeats.
-	ObjectStores []string
-	// S3 is where Loki's S3 traffic goes, read from loki.storage.s3.endpoint; nil when no
-	// object store in use is s3.
-	S3 *S3Endpoint
+	// Storage are the object stores Loki must be configured for, parsed: loki.storage.type,
+	// where new data goes, and every store a schema period names (an older period may keep
+	// another store while a migration runs).
+	Storage objstore.InUse
 	// Versions are the tags of the stack's image references (the app.kubernetes.io/version
 	// label), read the way the container runtime reads a reference: a registry port is no
 	// tag, and an image pinned by digest alone has none.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Problem is one reason the spec cannot be deployed.
@@ -42,6 +41,14 @@ func (c *checker) fail(key string, value any, reason, fix string, args ...any) {
 func (c *checker) warn(key string, value any, reason, fix string) {
 	c.warnings = append(c.warnings, (&Problem{Key: key, Value: value, Reason: reason, Fix: fix}).Error())
 }
+
+// Fail and Warn make the checker the check.Reporter of the sections checked in packages of
+// their own.
+func (c *checker) Fail(key string, value any, reason, fix string, args ...any) {
+	c.fail(key, value, reason, fix, args...)
+}
+
+func (c *checker) Warn(key string, value any, reason, fix string) { c.warn(key, value, reason, fix) }
 
 // Validate checks the merged spec in one pass and returns every problem at once, plus
 // warnings for things that deploy but deserve attention. On success it returns the spec with
@@ -139,16 +146,6 @@ func image(c *checker, key, value, example string) {
 	}
 }
 
-func secretKey(c *checker, key, value, example string) {
-	if value == "" {
-		c.fail(key, value, "required", "set it to the key in the Secret, e.g. %s", example)
-		return
-	}
-	if errs := validation.IsConfigMapKey(value); len(errs) > 0 {
-		c.fail(key, value, "not a Secret key: "+strings.Join(errs, "; "), "use letters, digits, '-', '_' or '.', e.g. %s", example)
-	}
-}
-
 // quantity parses a Kubernetes quantity; an empty value is allowed (left unset).
 func quantity(c *checker, key, value, example string) *resource.Quantity {
 	if value == "" {
@@ -173,31 +170,6 @@ func positiveQuantity(c *checker, key, value, example string) {
 	}
 	if q := quantity(c, key, value, example); q != nil && q.Sign() == 0 {
 		c.fail(key, value, "must be more than zero", "set it, e.g. to %s", example)
-	}
-}
-
-func required(c *checker, key, value, example string) {
-	if strings.TrimSpace(value) == "" {
-		c.fail(key, value, "required", "set it, e.g. to %s", example)
-	}
-}
-
-func dnsLabel(c *checker, key, value string) {
-	dnsName(c, key, value, validation.IsDNS1123Label, "a DNS label", "use lower-case letters, digits and '-', at most 63 characters, e.g. observability", "set it to a DNS label, e.g. observability")
-}
-
-func dnsSubdomain(c *checker, key, value string) {
-	dnsName(c, key, value, validation.IsDNS1123Subdomain, "a DNS name", "use lower-case letters, digits, '-' and '.'", "set it to a DNS name")
-}
-
-// dnsName checks value with one of apimachinery's DNS validators; what names the kind of name.
-func dnsName(c *checker, key, value string, check func(string) []string, what, fix, fixEmpty string) {
-	if value == "" {
-		c.fail(key, value, "required", "%s", fixEmpty)
-		return
-	}
-	if errs := check(value); len(errs) > 0 {
-		c.fail(key, value, "not "+what+": "+strings.Join(errs, "; "), "%s", fix)
 	}
 }
 

@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"obs-stack/stacks/check"
+
 	"fmt"
 	"slices"
 )
@@ -10,7 +12,7 @@ var clusterNamespaces = []string{"default", "kube-system", "kube-public", "kube-
 
 func (s Spec) checkCluster(c *checker) {
 	cl := s.Cluster
-	dnsLabel(c, "cluster.namespace", cl.Namespace)
+	check.DNSLabel(c, "cluster.namespace", cl.Namespace)
 	if slices.Contains(clusterNamespaces, cl.Namespace) && (cl.CreateNamespace || cl.NetworkPolicies) {
 		c.fail("cluster.namespace", cl.Namespace, "the namespace belongs to the cluster: the stack would own it (and delete it on destroy) or put a default-deny NetworkPolicy over the cluster's own pods",
 			"use a namespace of the stack's own, e.g. observability-%s", "<stack>")
@@ -24,8 +26,8 @@ func (s Spec) checkCluster(c *checker) {
 	positiveQuantity(c, "cluster.nodeCPU", cl.NodeCPU, "4")
 	positiveQuantity(c, "cluster.nodeMemory", cl.NodeMemory, "8Gi")
 	if cl.StorageClass != "" {
-		dnsSubdomain(c, "cluster.storageClass", cl.StorageClass)
+		check.DNSSubdomain(c, "cluster.storageClass", cl.StorageClass)
 	}
-	dnsSubdomain(c, "cluster.dnsService", cl.DNSService)
-	dnsSubdomain(c, "cluster.domain", cl.Domain)
+	check.DNSSubdomain(c, "cluster.dnsService", cl.DNSService)
+	check.DNSSubdomain(c, "cluster.domain", cl.Domain)
 }

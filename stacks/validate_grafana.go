@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"obs-stack/stacks/check"
+
 	"net/url"
 	"regexp"
 	"strings"
@@ -14,10 +16,10 @@ const PrometheusDatasource = "Prometheus"
 func (s Spec) checkGrafana(c *checker) {
 	g := s.Grafana
 	if g.Namespace != "" {
-		dnsLabel(c, "grafana.namespace", g.Namespace)
+		check.DNSLabel(c, "grafana.namespace", g.Namespace)
 	}
 	labelPair(c, "grafana.sidecarLabel", g.SidecarLabel, "grafana.sidecarLabelValue", g.SidecarLabelValue, "grafana_datasource", "1")
-	required(c, "grafana.datasourceName", g.DatasourceName, "Loki")
+	check.Required(c, "grafana.datasourceName", g.DatasourceName, "Loki")
 	if !grafanaUID.MatchString(g.DatasourceUID) {
 		c.fail("grafana.datasourceUid", g.DatasourceUID, "Grafana uids are 1-40 letters, digits, - or _", "set it to e.g. loki")
 	}

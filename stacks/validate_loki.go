@@ -8,10 +8,7 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-var (
-	tenantID      = regexp.MustCompile(`^[a-zA-Z0-9!._*'()-]{1,150}$`)
-	supportedObjs = []string{StorageFilesystem, StorageS3}
-)
+var tenantID = regexp.MustCompile(`^[a-zA-Z0-9!._*'()-]{1,150}$`)
 
 // validTenantID is Loki's rule for a tenant id: 1-150 letters, digits or !-_.*'(), not . or ..
 func validTenantID(id string) bool {

@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"obs-stack/stacks/check"
+
 	"fmt"
 	"path"
 	"strings"
@@ -37,7 +39,7 @@ func (s Spec) checkMonitoring(c *checker) {
 			fmt.Sprintf("not a Prometheus duration from %s to %s (the alerts' rate() windows are 5m and need two samples each)", MinScrapeInterval, MaxScrapeInterval),
 			"write it like 30s or 1m")
 	}
-	required(c, "monitoring.runbookBaseURL", m.RunbookBaseURL, "https://github.com/your-org/obs-stack/blob/main/docs/runbooks.md")
+	check.Required(c, "monitoring.runbookBaseURL", m.RunbookBaseURL, "https://github.com/your-org/obs-stack/blob/main/docs/runbooks.md")
 	image(c, "monitoring.memcachedExporterImage", m.MemcachedExporterImage, defaults.Monitoring.MemcachedExporterImage)
 	image(c, "monitoring.nginxExporterImage", m.NginxExporterImage, defaults.Monitoring.NginxExporterImage)
 	image(c, "monitoring.kafkaExporterImage", m.KafkaExporterImage, defaults.Monitoring.KafkaExporterImage)

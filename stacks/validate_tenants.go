@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"obs-stack/stacks/check"
+
 	"cmp"
 	"fmt"
 	"time"
@@ -57,7 +59,7 @@ func (s Spec) checkTenants(c *checker) {
 		}
 		for j, ns := range t.Namespaces {
 			nsKey := fmt.Sprintf("%s.namespaces[%d]", key, j)
-			dnsLabel(c, nsKey, ns)
+			check.DNSLabel(c, nsKey, ns)
 			if owner, ok := namespaces[ns]; ok {
 				c.fail(nsKey, ns, "the namespace's logs already belong to tenant "+owner+"; a pod's logs land in one tenant", "list the namespace in one tenant only")
 			} else {

@@ -3,6 +3,7 @@ package stacks_test
 import (
 	. "obs-stack/stacks"
 	"obs-stack/stacks/load"
+	"obs-stack/stacks/objstore"
 	"slices"
 	"strings"
 	"testing"
@@ -34,7 +35,7 @@ func TestPresetsAreValidAndQuiet(t *testing.T) {
 func TestDevPresetShape(t *testing.T) {
 	d := Dev()
 	if d.Loki.Mode != SingleBinary || d.Loki.ReplicationFactor != 1 || d.Loki.SingleBinary.Replicas != 1 ||
-		d.Loki.Storage.Type != StorageFilesystem || d.Loki.Caches.ChunksCache.Enabled || d.Loki.Caches.ResultsCache.Enabled {
+		d.Loki.Storage.Type != objstore.Filesystem || d.Loki.Caches.ChunksCache.Enabled || d.Loki.Caches.ResultsCache.Enabled {
 		t.Errorf("dev preset drifted: %+v", d.Loki)
 	}
 	if r := d.Loki.SingleBinary.Resources; r != res("200m", "256Mi", "500m", "512Mi") {

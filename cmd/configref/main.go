@@ -50,7 +50,10 @@ type key struct {
 
 // Reference renders the configuration reference from the sources under root.
 func Reference(root string) (string, error) {
-	docs, err := fieldDocs(filepath.Join(root, "stacks", "spec.go"))
+	// The object stores' settings live with the stores (stacks/objstore).
+	stores, _ := filepath.Glob(filepath.Join(root, "stacks", "objstore", "*.go"))
+	stores = slices.DeleteFunc(stores, func(f string) bool { return strings.HasSuffix(f, "_test.go") })
+	docs, err := fieldDocs(append([]string{filepath.Join(root, "stacks", "spec.go")}, stores...)...)
 	if err != nil {
 		return "", err
 	}
@@ -190,12 +193,20 @@ func show(v any) string {
 // fieldDocs reads the doc comment of every struct field in file, by Type.Field; a field
 // declared right after another without a comment of its own shares that one's comment
 // (SelectorLabel and SelectorLabelValue).
-func fieldDocs(file string) (map[string]string, error) {
-	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ParseComments)
-	if err != nil {
-		return nil, fmt.Errorf("reading the spec's doc comments: %w", err)
-	}
+func fieldDocs(files ...string) (map[string]string, error) {
 	docs := map[string]string{}
+	for _, file := range files {
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ParseComments)
+		if err != nil {
+			return nil, fmt.Errorf("reading the spec's doc comments: %w", err)
+		}
+		structDocs(f, docs)
+	}
+	return docs, nil
+}
+
+// structDocs adds the doc comment of every struct field in f to docs, as Type.Field.
+func structDocs(f *ast.File, docs map[string]string) {
 	ast.Inspect(f, func(n ast.Node) bool {
 		spec, ok := n.(*ast.TypeSpec)
 		if !ok {
@@ -218,7 +229,6 @@ func fieldDocs(file string) (map[string]string, error) {
 		}
 		return false
 	})
-	return docs, nil
 }
 
 var index = regexp.MustCompile(`\[\d+\]`)

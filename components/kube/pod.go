@@ -147,3 +147,13 @@ func (p Pod) Deployment(name string, namespace pulumi.StringInput, replicas int)
 		},
 	}
 }
+
+// SecretFileVolume mounts one key of a Secret read-only as dir/path, as the volume name.
+func SecretFileVolume(name, secret, key, path, dir string) Volume {
+	return Volume{
+		Mount: corev1.VolumeMountArgs{Name: pulumi.String(name), MountPath: pulumi.String(dir), ReadOnly: pulumi.Bool(true)},
+		Source: &corev1.VolumeArgs{Name: pulumi.String(name), Secret: &corev1.SecretVolumeSourceArgs{
+			SecretName: pulumi.String(secret), Items: corev1.KeyToPathArray{corev1.KeyToPathArgs{Key: pulumi.String(key), Path: pulumi.String(path)}},
+		}},
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"obs-stack/components/kube"
 	"obs-stack/stacks"
+	"obs-stack/stacks/objstore"
 )
 
 // Ports every Loki target listens on.
@@ -16,11 +17,9 @@ const (
 	GRPCPort       = 9095
 	MemberlistPort = 7946
 	MemcachedPort  = 11211
-	dataDir        = "/var/loki"
+	dataDir        = objstore.DataDir
 	configDir      = "/etc/loki"
 	configFile     = "config.yaml"
-	chunksDir      = dataDir + "/chunks"
-	rulesDir       = dataDir + "/rules"
 )
 
 // The types below mirror the parts of Loki's configuration obs-stack sets. Loki parses its
@@ -34,7 +33,7 @@ type Config struct {
 	Common           Common            `json:"common"`
 	Memberlist       *Memberlist       `json:"memberlist,omitempty"`
 	SchemaConfig     SchemaConfig      `json:"schema_config"`
-	StorageConfig    *StorageConfig    `json:"storage_config,omitempty"`
+	StorageConfig    map[string]any    `json:"storage_config,omitempty"`
 	LimitsConfig     LimitsConfig      `json:"limits_config"`
 	Compactor        Compactor         `json:"compactor"`
 	Ruler            *Ruler            `json:"ruler,omitempty"`
@@ -53,10 +52,11 @@ type Server struct {
 }
 
 type Common struct {
-	PathPrefix        string        `json:"path_prefix"`
-	ReplicationFactor int           `json:"replication_factor"`
-	Ring              Ring          `json:"ring"`
-	Storage           CommonStorage `json:"storage"`
+	PathPrefix        string `json:"path_prefix"`
+	ReplicationFactor int    `json:"replication_factor"`
+	Ring              Ring   `json:"ring"`
+	// Storage is the store new data goes to: one block, by the store's key (objstore.Store.Common).
+	Storage map[string]any `json:"storage"`
 	// CompactorGRPCAddress is preferred by Loki 3.7 over the HTTP compactor_address.
 	CompactorGRPCAddress string `json:"compactor_grpc_address,omitempty"`
 }
@@ -67,26 +67,6 @@ type Ring struct {
 
 type KVStore struct {
 	Store string `json:"store"`
-}
-
-type CommonStorage struct {
-	Filesystem *Filesystem `json:"filesystem,omitempty"`
-	S3         *S3         `json:"s3,omitempty"`
-}
-
-type Filesystem struct {
-	ChunksDirectory string `json:"chunks_directory"`
-	RulesDirectory  string `json:"rules_directory"`
-}
-
-type S3 struct {
-	Endpoint         string `json:"endpoint,omitempty"`
-	Region           string `json:"region,omitempty"`
-	BucketNames      string `json:"bucketnames"`
-	AccessKeyID      string `json:"access_key_id,omitempty"`
-	SecretAccessKey  string `json:"secret_access_key,omitempty"`
-	S3ForcePathStyle bool   `json:"s3forcepathstyle,omitempty"`
-	Insecure         bool   `json:"insecure,omitempty"`
 }
 
 type Memberlist struct {
@@ -100,7 +80,7 @@ type SchemaConfig struct {
 type PeriodConfig struct {
 	From        string `json:"from"`
 	Store       string `json:"store"`
-	ObjectStore string `json:"object_store"`
+	ObjectStore objstore.Kind `json:"object_store"`
 	Schema      string `json:"schema"`
 	Index       Index  `json:"index"`
 }
@@ -108,19 +88,6 @@ type PeriodConfig struct {
 type Index struct {
 	Prefix string `json:"prefix"`
 	Period string `json:"period"`
-}
-
-// StorageConfig holds what common.storage cannot: the index gateway client, and the stores
-// of schema periods other than loki.storage.type (common.storage takes exactly one store).
-type StorageConfig struct {
-	TSDBShipper *TSDBShipper       `json:"tsdb_shipper,omitempty"`
-	Filesystem  *StorageFilesystem `json:"filesystem,omitempty"`
-	AWS         *S3                `json:"aws,omitempty"`
-}
-
-// StorageFilesystem is storage_config.filesystem (Loki's local_storage_config).
-type StorageFilesystem struct {
-	Directory string `json:"directory"`
 }
 
 type TSDBShipper struct {
@@ -145,13 +112,9 @@ type Compactor struct {
 	DeleteRequestStore string `json:"delete_request_store,omitempty"`
 }
 
+// Ruler is the legacy ruler.storage of the store the rules are kept in (objstore.Store.Ruler).
 type Ruler struct {
-	Storage RulerStorage `json:"storage"`
-}
-
-type RulerStorage struct {
-	Type string `json:"type"`
-	S3   *S3    `json:"s3,omitempty"`
+	Storage map[string]any `json:"storage"`
 }
 
 type Frontend struct {
@@ -233,7 +196,7 @@ type ConfigInput struct {
 	Loki              stacks.Loki
 	Retention         time.Duration
 	Tenants           []stacks.ValidTenant
-	ObjectStores      []string
+	Storage           objstore.InUse
 	Namespace, Domain string
 }
 
@@ -262,7 +225,7 @@ func BuildConfig(in ConfigInput) Config {
 		RuntimeConfig: RuntimeConfigRef{File: runtimeDir + "/" + runtimeFile, Period: runtimePeriod},
 	}
 	if cfg.Compactor.RetentionEnabled {
-		cfg.Compactor.DeleteRequestStore = l.Storage.Type
+		cfg.Compactor.DeleteRequestStore = string(l.Storage.Type)
 	}
 	for _, p := range l.Schemas {
 		cfg.SchemaConfig.Configs = append(cfg.SchemaConfig.Configs, PeriodConfig{
@@ -274,29 +237,23 @@ func BuildConfig(in ConfigInput) Config {
 	// common.storage holds loki.storage.type, the store new data goes to; Loki 3.7 refuses a
 	// second store there (ErrTooManyStorageConfigs in pkg/loki/config_wrapper.go), so the store
 	// of an older period goes to storage_config, which the config file sets after common.
-	for _, store := range in.ObjectStores {
-		primary := store == l.Storage.Type
-		switch store {
-		case stacks.StorageFilesystem:
-			if primary {
-				cfg.Common.Storage.Filesystem = &Filesystem{ChunksDirectory: chunksDir, RulesDirectory: rulesDir}
-			} else {
-				cfg.storageConfig().Filesystem = &StorageFilesystem{Directory: chunksDir}
-			}
-		case stacks.StorageS3:
-			if primary {
-				cfg.Common.Storage.S3 = s3Bucket(l.Storage.S3, l.Storage.S3.Buckets.Chunks)
-			} else {
-				cfg.storageConfig().AWS = s3Bucket(l.Storage.S3, l.Storage.S3.Buckets.Chunks)
-			}
-		}
-	}
 	// Rules follow loki.storage.type. They stay under the legacy ruler.storage: Loki 3.7 reads
 	// ruler_storage only with storage_config.use_thanos_objstore, which swaps every object
-	// client (pkg/loki/modules.go initRulerStorage). On filesystem common.storage already
-	// gives the ruler its local (read-only) rules directory.
-	if l.Storage.Type == stacks.StorageS3 {
-		cfg.Ruler = &Ruler{Storage: RulerStorage{Type: "s3", S3: s3Bucket(l.Storage.S3, l.Storage.S3.Buckets.Ruler)}}
+	// client (pkg/loki/modules.go initRulerStorage); README "Object storage" says why obs-stack
+	// keeps the legacy clients on Loki 3. On filesystem common.storage already gives the ruler
+	// its local (read-only) rules directory.
+	cfg.Common.Storage = map[string]any{}
+	for _, store := range in.Storage.All {
+		if store.Kind() != in.Storage.Primary {
+			key, block := store.Secondary()
+			cfg.storageConfig()[key] = block
+			continue
+		}
+		key, block := store.Common()
+		cfg.Common.Storage[key] = block
+		if ruler, ok := store.Ruler(); ok {
+			cfg.Ruler = &Ruler{Storage: ruler}
+		}
 	}
 
 	if usesMemberlist(l) {
@@ -315,7 +272,7 @@ func BuildConfig(in ConfigInput) Config {
 		// The schedulers are found by resolving a plain host:port to every pod (dskit's DNS
 		// watcher, no prefix); the index gateway client needs dns+ for one client per pod, where
 		// dns:/// would be a single gRPC target that sends every query to one pod.
-		cfg.storageConfig().TSDBShipper = &TSDBShipper{IndexGatewayClient: IndexGatewayClient{ServerAddress: "dns+" + grpc(topo.IndexGateway)}}
+		cfg.storageConfig()["tsdb_shipper"] = &TSDBShipper{IndexGatewayClient: IndexGatewayClient{ServerAddress: "dns+" + grpc(topo.IndexGateway)}}
 		// Loki prefers the compactor's gRPC address; the Helm chart, too, points it at the
 		// compactor's (SimpleScalable: backend's) ClusterIP Service on the gRPC port.
 		cfg.Common.CompactorGRPCAddress = fmt.Sprintf("%s:%d", n.fqdn(n.service(topo.Compactor)), GRPCPort)
@@ -337,21 +294,11 @@ func BuildConfig(in ConfigInput) Config {
 }
 
 // storageConfig returns storage_config, creating it on first use.
-func (cfg *Config) storageConfig() *StorageConfig {
+func (cfg *Config) storageConfig() map[string]any {
 	if cfg.StorageConfig == nil {
-		cfg.StorageConfig = &StorageConfig{}
+		cfg.StorageConfig = map[string]any{}
 	}
 	return cfg.StorageConfig
-}
-
-// s3Bucket is the S3 client config of one bucket. Credentials come from the environment
-// (-config.expand-env), never from this file.
-func s3Bucket(s3 stacks.S3Storage, bucket string) *S3 {
-	return &S3{
-		Endpoint: s3.Endpoint, Region: s3.Region, BucketNames: bucket,
-		AccessKeyID: "${AWS_ACCESS_KEY_ID}", SecretAccessKey: "${AWS_SECRET_ACCESS_KEY}",
-		S3ForcePathStyle: s3.ForcePathStyle, Insecure: s3.Insecure,
-	}
 }
 
 // Render serialises Loki's config once, as YAML.

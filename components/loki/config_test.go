@@ -11,6 +11,7 @@ import (
 	"obs-stack/internal/mocktest"
 	"obs-stack/stacks"
 	"obs-stack/stacks/load"
+	"obs-stack/stacks/objstore"
 )
 
 // goldenSpecs are the rendered configs covered by golden files.
@@ -19,7 +20,7 @@ func goldenSpecs(t *testing.T) map[string]stacks.Valid {
 		"dev":                  mocktest.Spec(t, "dev", nil),
 		"prod":                 mocktest.Spec(t, "prod", nil),
 		"prod-simple-scalable": mocktest.Spec(t, "prod", map[string]string{"obs-stack:loki": `{"mode":"SimpleScalable"}`}),
-		"dev-migrate-to-s3":    migrationSpec(t, stacks.StorageS3),
+		"dev-migrate-to-s3":    migrationSpec(t, objstore.S3),
 	}
 }
 
@@ -27,17 +28,17 @@ func goldenSpecs(t *testing.T) map[string]stacks.Valid {
 // and a future period writes to MinIO from 2099-01-01. newStore is loki.storage.type: s3
 // (the newest period's store, as a migration writes it) or filesystem (the opposite move,
 // with the 2099 period on filesystem and the old one on s3).
-func migrationSpec(t *testing.T, newStore string) stacks.Valid {
+func migrationSpec(t *testing.T, newStore objstore.Kind) stacks.Valid {
 	t.Helper()
-	oldStore := map[string]string{stacks.StorageS3: stacks.StorageFilesystem, stacks.StorageFilesystem: stacks.StorageS3}[newStore]
+	oldStore := map[objstore.Kind]objstore.Kind{objstore.S3: objstore.Filesystem, objstore.Filesystem: objstore.S3}[newStore]
 	spec, err := load.Load("dev", map[string]string{"obs-stack:loki": `{
-		"storage": {"type": "` + newStore + `", "s3": {
+		"storage": {"type": "` + string(newStore) + `", "s3": {
 			"endpoint": "http://minio.minio.svc.cluster.local:9000", "forcePathStyle": true, "insecure": true,
 			"buckets": {"chunks": "loki-chunks", "ruler": "loki-ruler"},
 			"credentialsSecret": {"name": "loki-s3-credentials"}}},
 		"schemas": [
-			{"objectStore": "` + oldStore + `"},
-			{"from": "2099-01-01", "store": "tsdb", "objectStore": "` + newStore + `", "schema": "v13", "indexPrefix": "index_", "indexPeriod": "24h"}]}`})
+			{"objectStore": "` + string(oldStore) + `"},
+			{"from": "2099-01-01", "store": "tsdb", "objectStore": "` + string(newStore) + `", "schema": "v13", "indexPrefix": "index_", "indexPeriod": "24h"}]}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func migrationSpec(t *testing.T, newStore string) stacks.Valid {
 
 // input is what the component passes BuildConfig for a validated spec.
 func input(v stacks.Valid) ConfigInput {
-	return ConfigInput{Loki: v.Loki, Retention: v.Retention, ObjectStores: v.ObjectStores, Namespace: v.Cluster.Namespace, Domain: v.Cluster.Domain}
+	return ConfigInput{Loki: v.Loki, Retention: v.Retention, Storage: v.Storage, Namespace: v.Cluster.Namespace, Domain: v.Cluster.Domain}
 }
 
 func TestConfigGolden(t *testing.T) {
@@ -184,7 +185,7 @@ func TestMigrationRendersEveryStore(t *testing.T) {
 		t.Fatalf("dev chunks directory = %v", oldChunks)
 	}
 
-	toS3 := lokiYAML(t, migrationSpec(t, stacks.StorageS3))
+	toS3 := lokiYAML(t, migrationSpec(t, objstore.S3))
 	for _, c := range []struct {
 		path []any
 		want any
@@ -210,7 +211,7 @@ func TestMigrationRendersEveryStore(t *testing.T) {
 		}
 	}
 
-	back := lokiYAML(t, migrationSpec(t, stacks.StorageFilesystem))
+	back := lokiYAML(t, migrationSpec(t, objstore.Filesystem))
 	for _, c := range []struct {
 		path []any
 		want any
@@ -248,10 +249,14 @@ func TestObjectStores(t *testing.T) {
 	}{
 		{goldenSpecs(t)["dev"], []string{"filesystem"}},
 		{goldenSpecs(t)["prod"], []string{"s3"}},
-		{migrationSpec(t, stacks.StorageS3), []string{"filesystem", "s3"}},
-		{migrationSpec(t, stacks.StorageFilesystem), []string{"filesystem", "s3"}},
+		{migrationSpec(t, objstore.S3), []string{"filesystem", "s3"}},
+		{migrationSpec(t, objstore.Filesystem), []string{"filesystem", "s3"}},
 	} {
-		if got := c.spec.ObjectStores; !slices.Equal(got, c.want) {
+		var got []string
+		for _, st := range c.spec.Storage.All {
+			got = append(got, string(st.Kind()))
+		}
+		if !slices.Equal(got, c.want) {
 			t.Errorf("ObjectStores(%s, periods %v) = %v, want %v", c.spec.Loki.Storage.Type, c.spec.Loki.Schemas, got, c.want)
 		}
 	}

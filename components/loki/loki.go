@@ -5,6 +5,7 @@ package loki
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"obs-stack/components/kube"
 	"obs-stack/stacks"
+	"obs-stack/stacks/objstore"
 )
 
 // Args of the Loki component.
@@ -23,10 +25,10 @@ type Args struct {
 	// Loki is the spec's loki section: the mode with its topology (Targets, RouteTargets,
 	// RingPageTargets), image, storage, schemas, limits, caches and each target's Workload.
 	Loki stacks.Loki
-	// Retention, ObjectStores and Tenants are what validation parsed of the loki section.
-	Retention    time.Duration
-	ObjectStores []string
-	Tenants      []stacks.ValidTenant
+	// Retention, Storage and Tenants are what validation parsed of the loki section.
+	Retention time.Duration
+	Storage   objstore.InUse
+	Tenants   []stacks.ValidTenant
 	// StorageClass of the stateful targets' PVCs; empty means the cluster's default class.
 	StorageClass string
 	// ProtectData protects the StatefulSets holding logs.
@@ -67,14 +69,19 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	n := names{namespace: args.NamespaceName, domain: args.Domain}
 	parent := pulumi.Parent(c)
 
-	yamlText, err := Render(BuildConfig(ConfigInput{Loki: l, Retention: args.Retention, Tenants: args.Tenants, ObjectStores: args.ObjectStores, Namespace: args.NamespaceName, Domain: args.Domain}))
+	yamlText, err := Render(BuildConfig(ConfigInput{Loki: l, Retention: args.Retention, Tenants: args.Tenants, Storage: args.Storage, Namespace: args.NamespaceName, Domain: args.Domain}))
 	if err != nil {
 		return nil, err
 	}
 	c.ConfigYAML = yamlText
 
+	store := storagePod(args.Storage)
+	saMeta := kube.Meta("loki", args.Namespace, args.Labels("loki", "loki", l.Image).All)
+	annotations := kube.Owned()
+	maps.Copy(annotations, pulumi.ToStringMap(store.Annotations)) // workload identity
+	saMeta.Annotations = annotations
 	sa, err := corev1.NewServiceAccount(ctx, name, &corev1.ServiceAccountArgs{
-		Metadata:                     kube.Meta("loki", args.Namespace, args.Labels("loki", "loki", l.Image).All),
+		Metadata:                     saMeta,
 		AutomountServiceAccountToken: pulumi.Bool(false),
 	}, parent)
 	if err != nil {
@@ -205,19 +212,29 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 	if usesMemberlist(l) {
 		containerPorts = append(containerPorts, kube.ContainerPorts(memberlistPort)...)
 	}
+	// The credentials of every store in use: new data's, and an older period's.
+	store := storagePod(w.args.Storage)
 	var env corev1.EnvVarArray
-	if slices.Contains(w.args.ObjectStores, stacks.StorageS3) { // new data, or an older period, is in S3
-		ref := l.Storage.S3.CredentialsSecret
-		env = corev1.EnvVarArray{
-			kube.EnvFromSecret("AWS_ACCESS_KEY_ID", pulumi.String(ref.Name), ref.AccessKeyIDKey),
-			kube.EnvFromSecret("AWS_SECRET_ACCESS_KEY", pulumi.String(ref.Name), ref.SecretAccessKeyKey),
-		}
+	for _, e := range store.Env {
+		env = append(env, kube.EnvFromSecret(e.Name, pulumi.String(e.Secret), e.Key))
+	}
+	for _, name := range slices.Sorted(maps.Keys(store.Vars)) {
+		env = append(env, corev1.EnvVarArgs{Name: pulumi.String(name), Value: pulumi.String(store.Vars[name])})
+	}
+	podLabels := labels
+	if len(store.Labels) > 0 {
+		podLabels.All = pulumi.StringMap{}
+		maps.Copy(podLabels.All, labels.All)
+		maps.Copy(podLabels.All, pulumi.ToStringMap(store.Labels))
 	}
 	volumes := []kube.Volume{
 		kube.ConfigVolume(w.configMap.Metadata.Name(), configDir),
 		kube.ConfigMapVolume("runtime", pulumi.String(RuntimeConfigMap), runtimeDir),
 		{Mount: corev1.VolumeMountArgs{Name: pulumi.String("storage"), MountPath: pulumi.String(dataDir)}}, // the claim template, or the emptyDir below
 		kube.Tmp(),
+	}
+	for _, f := range store.Files {
+		volumes = append(volumes, kube.SecretFileVolume(f.Volume, f.Secret, f.Key, f.Path, f.Dir))
 	}
 	var scratch corev1.VolumeArray
 	if !t.Stateful {
@@ -228,7 +245,7 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 		grace = 300 // ingesters flush their chunks on shutdown
 	}
 	pod := kube.Pod{
-		Labels: labels, UID: uid, ConfigHash: pulumi.String(w.configHash), Volumes: volumes, LaterVolumes: scratch,
+		Labels: podLabels, UID: uid, ConfigHash: pulumi.String(w.configHash), Volumes: volumes, LaterVolumes: scratch,
 		Containers: []corev1.ContainerArgs{{
 			Name:  pulumi.String("loki"),
 			Image: pulumi.String(l.Image),
@@ -322,4 +339,19 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 		}
 	}
 	return nil
+}
+
+// storagePod gathers what the stores in use ask of the Loki pods: Secret keys as environment
+// variables and files, plain variables, ServiceAccount annotations and pod labels.
+func storagePod(stores objstore.InUse) objstore.Pod {
+	all := objstore.Pod{Vars: map[string]string{}, Annotations: map[string]string{}, Labels: map[string]string{}}
+	for _, s := range stores.All {
+		p := s.Pod()
+		all.Env = append(all.Env, p.Env...)
+		all.Files = append(all.Files, p.Files...)
+		maps.Copy(all.Vars, p.Vars)
+		maps.Copy(all.Annotations, p.Annotations)
+		maps.Copy(all.Labels, p.Labels)
+	}
+	return all
 }

@@ -8,6 +8,7 @@ import (
 	"obs-stack/components/kube"
 	"obs-stack/internal/mocktest"
 	"obs-stack/stacks"
+	"obs-stack/stacks/objstore"
 )
 
 // declare runs New for spec against the mock engine and returns what it registered.
@@ -17,7 +18,7 @@ func declare(t *testing.T, spec stacks.Valid) *mocktest.Recorder {
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := New(ctx, "loki", &Args{
 			Stack: kube.Stack{Namespace: pulumi.String(spec.Cluster.Namespace), NamespaceName: spec.Cluster.Namespace, Domain: spec.Cluster.Domain, Instance: "obs-stack"},
-			Loki:  spec.Loki, Retention: spec.Retention, ObjectStores: spec.ObjectStores, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
+			Loki:  spec.Loki, Retention: spec.Retention, Storage: spec.Storage, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
 		})
 		return err
 	}, pulumi.WithMocks("obs-stack", "test", rec))
@@ -31,8 +32,8 @@ func declare(t *testing.T, spec stacks.Valid) *mocktest.Recorder {
 // the config's ${AWS_...} refer to, and while any period is on the filesystem its PVC stays.
 func TestMigrationPodsReachBothStores(t *testing.T) {
 	for name, spec := range map[string]stacks.Valid{
-		"to s3":              migrationSpec(t, stacks.StorageS3),
-		"back to filesystem": migrationSpec(t, stacks.StorageFilesystem),
+		"to s3":              migrationSpec(t, objstore.S3),
+		"back to filesystem": migrationSpec(t, objstore.Filesystem),
 		"dev":                mocktest.Spec(t, "dev", nil),
 	} {
 		t.Run(name, func(t *testing.T) {

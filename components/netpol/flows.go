@@ -1,9 +1,6 @@
 package netpol
 
 import (
-	"fmt"
-	"net"
-
 	"obs-stack/components/alloy"
 	"obs-stack/components/canary"
 	"obs-stack/components/gateway"
@@ -11,7 +8,7 @@ import (
 	"obs-stack/components/kafka"
 	"obs-stack/components/kube"
 	"obs-stack/components/loki"
-	"obs-stack/stacks"
+	"obs-stack/stacks/objstore"
 )
 
 const dnsPort = 53
@@ -132,9 +129,9 @@ func Flows(args *Args) []Flow {
 	if args.Caches {
 		add(lokiPods, memcached, "chunks and results caches", tcp(loki.MemcachedPort))
 	}
-	if args.ObjectStore != nil { // new data or an older period
-		store, ports := ObjectStore(*args.ObjectStore)
-		add(lokiPods, store, "chunks, index and rules in the S3 bucket", ports...)
+	for _, e := range args.ObjectStores { // new data's store, and an older period's
+		store, ports := ObjectStore(e)
+		add(lokiPods, store, e.Why, ports...)
 	}
 	add(prometheus, lokiPods, "scraping Loki's /metrics", tcp(loki.HTTPPort))
 
@@ -185,20 +182,17 @@ func Grafana(args *Args) Peer {
 	return p
 }
 
-// ObjectStore is where Loki's S3 traffic goes and on which ports. An in-cluster endpoint
-// (<service>.<namespace>.svc[.<domain>]) is that namespace's pods on the endpoint's port (the
-// Service's port, assumed equal to its target port); an IP literal is that address; any other
-// host, or none (AWS S3), is Anywhere, because a cloud store's addresses are many and change.
-func ObjectStore(e stacks.S3Endpoint) (Peer, []Port) {
-	if ip := net.ParseIP(e.Host); ip != nil {
-		bits := 32
-		if ip.To4() == nil {
-			bits = 128
-		}
-		return Peer{Name: "object-store", CIDRs: []string{fmt.Sprintf("%s/%d", ip, bits)}}, []Port{tcp(e.Port)}
+// ObjectStore is the peer and ports of one destination of an object store's traffic: an
+// in-cluster namespace's pods, given CIDRs, or Anywhere (a cloud store's addresses are many
+// and change).
+func ObjectStore(e objstore.Egress) (Peer, []Port) {
+	p := Peer{Name: e.Name, Namespace: e.Namespace, CIDRs: e.CIDRs}
+	if p.Namespace == "" && p.CIDRs == nil {
+		p.CIDRs = Anywhere
 	}
-	if e.Namespace != "" {
-		return Peer{Name: "object-store", Namespace: e.Namespace}, []Port{tcp(e.Port)}
+	var ports []Port
+	for _, port := range e.Ports {
+		ports = append(ports, tcp(port))
 	}
-	return Peer{Name: "object-store", CIDRs: Anywhere}, []Port{tcp(e.Port)}
+	return p, ports
 }

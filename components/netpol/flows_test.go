@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"obs-stack/stacks"
+	"obs-stack/stacks/objstore"
 )
 
 // pairs renders a flow table as "from -> to ports", sorted.
@@ -46,7 +47,7 @@ var (
 	}
 	pipelineProdStorage = []string{
 		"loki -> memcached TCP/11211",
-		"loki -> object-store TCP/9000", // the prod preset's MinIO
+		"loki -> s3-store TCP/9000", // the prod preset's MinIO
 	}
 	// prod's monitoring: the exporters and the canary.
 	pipelineMonitoring = []string{
@@ -159,44 +160,25 @@ func TestGrafanaPeerFollowsGrafanaNamespace(t *testing.T) {
 	}
 }
 
+// TestObjectStorePeer: an egress with neither namespace nor CIDRs is anywhere; the others
+// keep theirs (objstore's tests check what each store's endpoint gives).
 func TestObjectStorePeer(t *testing.T) {
 	for _, tc := range []struct {
-		endpoint  string
-		insecure  bool
+		in        objstore.Egress
 		namespace string
 		cidrs     []string
-		port      int
-		err       bool
 	}{
-		{endpoint: "", cidrs: Anywhere, port: 443}, // AWS S3
-		{endpoint: "http://minio.minio.svc.cluster.local:9000", namespace: "minio", port: 9000},
-		{endpoint: "http://minio.storage.svc:9000", namespace: "storage", port: 9000},
-		{endpoint: "minio.storage.svc:9000", insecure: true, namespace: "storage", port: 9000},
-		{endpoint: "minio.storage.svc", insecure: true, namespace: "storage", port: 80},
-		{endpoint: "https://minio.storage.svc.other.domain", cidrs: Anywhere, port: 443}, // not this cluster's domain
-		{endpoint: "https://s3.eu-central-1.amazonaws.com", cidrs: Anywhere, port: 443},
-		{endpoint: "http://10.0.0.5:9000", cidrs: []string{"10.0.0.5/32"}, port: 9000},
-		{endpoint: "http://[fd00::5]:9000", cidrs: []string{"fd00::5/128"}, port: 9000},
-		{endpoint: "http://minio:notaport", err: true},
-		{endpoint: "ftp://store.example", err: true},
-		{endpoint: "http://", err: true},
+		{in: objstore.Egress{Name: "s3-store", Ports: []int{443}}, cidrs: Anywhere},
+		{in: objstore.Egress{Name: "s3-store", Namespace: "minio", Ports: []int{9000}}, namespace: "minio"},
+		{in: objstore.Egress{Name: "gke-metadata", CIDRs: []string{"169.254.169.254/32"}, Ports: []int{80}}, cidrs: []string{"169.254.169.254/32"}},
 	} {
-		t.Run(tc.endpoint, func(t *testing.T) {
-			e, err := stacks.S3Storage{Endpoint: tc.endpoint, Insecure: tc.insecure}.ParseEndpoint("cluster.local")
-			if (err != nil) != tc.err {
-				t.Fatalf("err = %v, want error: %t", err, tc.err)
-			}
-			if tc.err {
-				return // validation refuses it, naming the key (the catalogue's s3 endpoint cases)
-			}
-			peer, ports := ObjectStore(e)
-			if peer.Namespace != tc.namespace || !slices.Equal(peer.CIDRs, tc.cidrs) {
-				t.Errorf("peer = %+v, want namespace %q cidrs %v", peer, tc.namespace, tc.cidrs)
-			}
-			if len(ports) != 1 || ports[0] != tcp(tc.port) {
-				t.Errorf("ports = %v, want TCP/%d", ports, tc.port)
-			}
-		})
+		peer, ports := ObjectStore(tc.in)
+		if peer.Name != tc.in.Name || peer.Namespace != tc.namespace || !slices.Equal(peer.CIDRs, tc.cidrs) {
+			t.Errorf("%+v: peer = %+v, want namespace %q cidrs %v", tc.in, peer, tc.namespace, tc.cidrs)
+		}
+		if len(ports) != 1 || ports[0] != tcp(tc.in.Ports[0]) {
+			t.Errorf("%+v: ports = %v", tc.in, ports)
+		}
 	}
 }
 
@@ -204,10 +186,10 @@ func TestObjectStorePeer(t *testing.T) {
 // the old period's chunks from the bucket, so Loki keeps its way there.
 func TestOlderS3PeriodKeepsItsEgress(t *testing.T) {
 	spec := stacks.Dev()
-	spec.Loki.Storage.S3.Endpoint = "http://minio.minio.svc.cluster.local:9000"
-	spec.Loki.Schemas[0].ObjectStore = stacks.StorageS3
-	spec.Loki.Schemas = append(spec.Loki.Schemas, stacks.SchemaPeriod{From: "2099-01-01", Store: "tsdb", ObjectStore: stacks.StorageFilesystem, Schema: "v13", IndexPrefix: "index_", IndexPeriod: "24h"})
-	if got := pairs(Flows(argsFor(spec, instance))); !slices.Contains(got, "loki -> object-store TCP/9000") {
+	spec.Loki.Storage.S3 = stacks.Prod().Loki.Storage.S3
+	spec.Loki.Schemas[0].ObjectStore = objstore.S3
+	spec.Loki.Schemas = append(spec.Loki.Schemas, stacks.SchemaPeriod{From: "2099-01-01", Store: "tsdb", ObjectStore: objstore.Filesystem, Schema: "v13", IndexPrefix: "index_", IndexPeriod: "24h"})
+	if got := pairs(Flows(argsFor(spec, instance))); !slices.Contains(got, "loki -> s3-store TCP/9000") {
 		t.Errorf("filesystem with an older s3 period: flows %v lack Loki's egress to the bucket", got)
 	}
 }

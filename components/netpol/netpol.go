@@ -38,7 +38,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"obs-stack/components/kube"
-	"obs-stack/stacks"
+	"obs-stack/stacks/objstore"
 )
 
 // Args of the NetworkPolicies component: which components, and so which flows, exist. Who
@@ -48,9 +48,9 @@ type Args struct {
 	kube.Stack
 	// Caches: Loki reads and writes memcached.
 	Caches bool
-	// ObjectStore is where Loki's S3 traffic goes, as validation parsed it; nil when no schema
-	// period uses S3.
-	ObjectStore *stacks.S3Endpoint
+	// ObjectStores are where the object stores' traffic goes (objstore.Store.Egress of every
+	// store in use), as validation parsed it.
+	ObjectStores []objstore.Egress
 	// GrafanaNamespace is where Grafana runs; empty means the stack's namespace.
 	GrafanaNamespace string
 	// PodLogs: Alloy discovers (and may tail) pods through the API server.
@@ -191,12 +191,11 @@ func podGroups(flows []Flow) ([]*podGroup, error) {
 
 // check refuses flows that cannot be expressed, before anything is registered.
 func check(args *Args) error {
-	if args.ObjectStore == nil {
-		return nil
-	}
-	if store, _ := ObjectStore(*args.ObjectStore); store.Namespace == args.NamespaceName {
-		return fmt.Errorf("loki.storage.s3.endpoint: the store runs in the stack's namespace %s, where default-deny blocks the store's own pods; run the store in its own namespace, or set obs-stack:cluster.networkPolicies false",
-			args.NamespaceName)
+	for _, e := range args.ObjectStores {
+		if e.Namespace == args.NamespaceName {
+			return fmt.Errorf("%s: the object store runs in the stack's namespace %s, where default-deny blocks the store's own pods; run the store in its own namespace, or set obs-stack:cluster.networkPolicies false",
+				e.Name, args.NamespaceName)
+		}
 	}
 	return nil
 }

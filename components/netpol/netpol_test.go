@@ -13,6 +13,7 @@ import (
 	"obs-stack/components/kube"
 	"obs-stack/internal/mocktest"
 	"obs-stack/stacks"
+	"obs-stack/stacks/objstore"
 )
 
 const (
@@ -33,11 +34,17 @@ func argsFor(spec stacks.Spec, instance string) *Args {
 		Monitoring:       spec.Monitoring.Enabled,
 		Canary:           spec.Monitoring.Canary.Enabled,
 	}
-	// As validation passes it on: parsed, when new data or any period is in S3.
-	usesS3 := spec.Loki.Storage.Type == stacks.StorageS3 ||
-		slices.ContainsFunc(spec.Loki.Schemas, func(p stacks.SchemaPeriod) bool { return p.ObjectStore == stacks.StorageS3 })
-	if e, err := spec.Loki.Storage.S3.ParseEndpoint(spec.Cluster.Domain); usesS3 && err == nil {
-		args.ObjectStore = &e
+	// As validation passes it on: every store in use, parsed (problems are validation's to report).
+	st := spec.Loki.Storage
+	kinds := []objstore.Kind{st.Type}
+	for _, p := range spec.Loki.Schemas {
+		kinds = append(kinds, p.ObjectStore)
+	}
+	// Validation's own refusal of a store in the stack's namespace is left out (no
+	// NetworkPolicies in env), so that netpol's check of it is tested.
+	env := objstore.Env{Domain: spec.Cluster.Domain, Namespace: spec.Cluster.Namespace}
+	for _, store := range objstore.Parse(discard{}, objstore.Settings{S3: st.S3, GCS: st.GCS, Azure: st.Azure}, st.Type, kinds, env).All {
+		args.ObjectStores = append(args.ObjectStores, store.Egress()...)
 	}
 	return args
 }
@@ -429,3 +436,9 @@ func TestRefusesWhatItCannotExpress(t *testing.T) {
 		})
 	}
 }
+
+// discard is a check.Reporter that drops what it is told.
+type discard struct{}
+
+func (discard) Fail(string, any, string, string, ...any) {}
+func (discard) Warn(string, any, string, string)          {}

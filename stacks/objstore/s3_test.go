@@ -1,9 +1,10 @@
-package stacks_test
+package objstore_test
 
 import (
+	"slices"
 	"testing"
 
-	. "obs-stack/stacks"
+	. "obs-stack/stacks/objstore"
 )
 
 // TestStoreIdentity: the spellings of one store name the same store, and a different host,
@@ -14,7 +15,7 @@ import (
 func TestStoreIdentity(t *testing.T) {
 	store := func(endpoint string, insecure bool) string {
 		t.Helper()
-		e, err := S3Storage{Endpoint: endpoint, Insecure: insecure}.ParseEndpoint("cluster.local")
+		e, err := S3Settings{Endpoint: endpoint, Insecure: insecure}.ParseEndpoint("cluster.local")
 		if err != nil {
 			t.Fatalf("%q: %v", endpoint, err)
 		}
@@ -53,5 +54,49 @@ func TestStoreIdentity(t *testing.T) {
 		if a, b := store(p[0], true), store(p[1], true); a == b {
 			t.Errorf("%q and %q are different stores, both %q", p[0], p[1], a)
 		}
+	}
+}
+
+// TestS3Egress: where Loki's S3 traffic may go, by endpoint. An in-cluster Service is its
+// namespace's pods on the Service's port, an IP literal is that address, and any other host
+// (or AWS S3) is anywhere. Written by hand; it fails if an in-cluster endpoint of another
+// cluster domain were taken for this cluster's, or a default port were lost.
+func TestS3Egress(t *testing.T) {
+	for _, tc := range []struct {
+		endpoint  string
+		insecure  bool
+		namespace string
+		cidrs     []string
+		port      int
+		err       bool
+	}{
+		{endpoint: "", port: 443}, // AWS S3
+		{endpoint: "http://minio.minio.svc.cluster.local:9000", namespace: "minio", port: 9000},
+		{endpoint: "http://minio.storage.svc:9000", namespace: "storage", port: 9000},
+		{endpoint: "minio.storage.svc:9000", insecure: true, namespace: "storage", port: 9000},
+		{endpoint: "minio.storage.svc", insecure: true, namespace: "storage", port: 80},
+		{endpoint: "https://minio.storage.svc.other.domain", port: 443}, // not this cluster's domain
+		{endpoint: "https://s3.eu-central-1.amazonaws.com", port: 443},
+		{endpoint: "http://10.0.0.5:9000", cidrs: []string{"10.0.0.5/32"}, port: 9000},
+		{endpoint: "http://[fd00::5]:9000", cidrs: []string{"fd00::5/128"}, port: 9000},
+		{endpoint: "http://minio:notaport", err: true},
+		{endpoint: "ftp://store.example", err: true},
+		{endpoint: "http://", err: true},
+	} {
+		t.Run(tc.endpoint, func(t *testing.T) {
+			settings := s3Settings()
+			settings.Endpoint, settings.Insecure = tc.endpoint, tc.insecure
+			store, problems := parse(Settings{S3: settings}, S3)
+			if (len(problems) > 0) != tc.err {
+				t.Fatalf("problems %v, want some: %t", problems, tc.err)
+			}
+			if tc.err {
+				return
+			}
+			e := store.Egress()[0]
+			if e.Namespace != tc.namespace || !slices.Equal(e.CIDRs, tc.cidrs) || !slices.Equal(e.Ports, []int{tc.port}) {
+				t.Errorf("egress = %+v, want namespace %q cidrs %v port %d", e, tc.namespace, tc.cidrs, tc.port)
+			}
+		})
 	}
 }
