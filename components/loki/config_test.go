@@ -1,6 +1,7 @@
 package loki
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -21,7 +22,41 @@ func goldenSpecs(t *testing.T) map[string]stacks.Valid {
 		"prod":                 mocktest.Spec(t, "prod", nil),
 		"prod-simple-scalable": mocktest.Spec(t, "prod", map[string]string{"obs-stack:loki": `{"mode":"SimpleScalable"}`}),
 		"dev-migrate-to-s3":    migrationSpec(t, objstore.S3),
+		// One per store and credential source (prod's s3 with keys from a Secret is "prod").
+		"prod-s3-irsa":                 storeSpec(t, `{"type": "s3", "s3": {"credentials": "irsa", "roleArn": "arn:aws:iam::123456789012:role/loki"}}`),
+		"prod-s3-pod-identity":         storeSpec(t, `{"type": "s3", "s3": {"endpoint": "", "region": "eu-west-1", "forcePathStyle": false, "insecure": false, "credentials": "podIdentity"}}`),
+		"prod-gcs":                     storeSpec(t, `{"type": "gcs", "gcs": {"buckets": {"chunks": "acme-loki-chunks", "ruler": "acme-loki-ruler"}, "credentialsSecret": {"name": "loki-gcs-key"}}}`),
+		"prod-gcs-workload-identity":   storeSpec(t, `{"type": "gcs", "gcs": {"buckets": {"chunks": "acme-loki-chunks", "ruler": "acme-loki-ruler"}, "credentials": "workloadIdentity", "serviceAccount": "loki-logs@acme-prod.iam.gserviceaccount.com"}}`),
+		"prod-azure":                   storeSpec(t, `{"type": "azure", "azure": {"accountName": "acmelogs", "containers": {"chunks": "loki-chunks", "ruler": "loki-ruler"}, "credentialsSecret": {"name": "loki-azure-key"}}}`),
+		"prod-azure-workload-identity": storeSpec(t, `{"type": "azure", "azure": {"accountName": "acmelogs", "containers": {"chunks": "loki-chunks", "ruler": "loki-ruler"}, "credentials": "workloadIdentity", "clientId": "6f1c2a9e-3b7d-4c1e-9a2f-0d8e5b7c4a31"}}`),
+		"dev-filesystem-s3-gcs":        threeStores(t),
 	}
+}
+
+// storeSpec is prod with its store set by storage (loki.storage as JSON) and its one period
+// on that store.
+func storeSpec(t *testing.T, storage string) stacks.Valid {
+	t.Helper()
+	var kind struct{ Type string }
+	if err := json.Unmarshal([]byte(storage), &kind); err != nil {
+		t.Fatal(err)
+	}
+	return mocktest.Spec(t, "prod", map[string]string{"obs-stack:loki": `{"storage": ` + storage + `, "schemas": [{"objectStore": "` + kind.Type + `"}]}`})
+}
+
+// threeStores is dev that moved from its filesystem to s3 and is about to move to gcs: each
+// period reads its own store, new data goes to gcs.
+func threeStores(t *testing.T) stacks.Valid {
+	t.Helper()
+	return mocktest.Spec(t, "dev", map[string]string{"obs-stack:loki": `{
+		"storage": {"type": "gcs",
+			"s3": {"endpoint": "http://minio.minio.svc.cluster.local:9000", "forcePathStyle": true, "insecure": true,
+				"buckets": {"chunks": "loki-chunks", "ruler": "loki-ruler"}, "credentialsSecret": {"name": "loki-s3-credentials"}},
+			"gcs": {"buckets": {"chunks": "acme-loki-chunks", "ruler": "acme-loki-ruler"}, "credentialsSecret": {"name": "loki-gcs-key"}}},
+		"schemas": [
+			{"objectStore": "filesystem"},
+			{"from": "2025-01-01", "store": "tsdb", "objectStore": "s3", "schema": "v13", "indexPrefix": "index_", "indexPeriod": "24h"},
+			{"from": "2099-01-01", "store": "tsdb", "objectStore": "gcs", "schema": "v13", "indexPrefix": "index_", "indexPeriod": "24h"}]}`})
 }
 
 // migrationSpec is dev moving its store: the preset's filesystem period from 2024-04-01 stays,
