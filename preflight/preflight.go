@@ -89,6 +89,8 @@ func LoadSpec(ctx *pulumi.Context, o Options) (stacks.Valid, error) {
 	}
 	if err != nil {
 		errs = append(errs, err)
+	} else if spec.Cluster.CheckSecrets && !o.Rendering {
+		errs = append(errs, checkSecrets(spec.Cluster, valid.Storage)...)
 	}
 	if len(errs) > 0 {
 		return stacks.Valid{Spec: spec}, fmt.Errorf("stack %q cannot be deployed:\n%w", ctx.Stack(), errors.Join(errs...))

@@ -208,6 +208,14 @@ func export(ctx *pulumi.Context, spec stacks.Valid, lk *loki.Loki, gw *gateway.G
 		"secretName": ds.SecretName, "secretNamespace": pulumi.String(cmp.Or(spec.Grafana.Namespace, spec.Cluster.Namespace)),
 	})
 	ctx.Export("dataFacts", pulumi.ToMap(facts))
+	// Every object store Loki is configured for: what it is, where its data lies, and whether
+	// new data goes there (the others hold older periods).
+	stores := pulumi.Map{}
+	for _, st := range spec.Storage.All {
+		r := st.Record()
+		stores[string(st.Kind())] = pulumi.Map{"store": pulumi.String(r.Store), "places": pulumi.ToStringMap(r.Places), "newData": pulumi.Bool(st.Kind() == spec.Storage.Primary)}
+	}
+	ctx.Export("objectStores", stores)
 	ctx.Export("sizing", pulumi.ToMapArray(sizingOutput(spec)))
 	return nil
 }

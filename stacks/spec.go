@@ -55,6 +55,10 @@ type Cluster struct {
 	// (`kubectl get nodes` in the provider's context): the schedulable nodes and the smallest
 	// allocatable CPU and memory among them.
 	UseLiveNodes bool `json:"useLiveNodes"`
+	// CheckSecrets reads, at preview, the Secrets the stack names (the object stores'
+	// credentials) from the live cluster, in the provider's context: each must exist in the
+	// stack's namespace with the keys named. Only key names are read, never values.
+	CheckSecrets bool `json:"checkSecrets"`
 	// StorageClass for every PVC; empty means the cluster's default class.
 	StorageClass string `json:"storageClass"`
 	// DNSService is the cluster DNS Service FQDN nginx resolves through (k3d, kind, kubeadm and

@@ -1,6 +1,8 @@
 package loki
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -65,6 +67,54 @@ func TestMigrationPodsReachBothStores(t *testing.T) {
 			}
 			if len(want) != 0 {
 				t.Errorf("missing credentials from Secret loki-s3-credentials: %v (env %v)", want, env)
+			}
+		})
+	}
+}
+
+// TestStoreCredentialsReachThePods: what each credential source asks of the Loki pods lands
+// on every Loki workload and on the ServiceAccount they run as. Expected values are the
+// provider docs' names (GOOGLE_APPLICATION_CREDENTIALS, iam.gke.io/gcp-service-account,
+// azure.workload.identity/*, eks.amazonaws.com/role-arn), written here by hand. It fails if a
+// workload missed the key file, or the annotation or label went elsewhere.
+func TestStoreCredentialsReachThePods(t *testing.T) {
+	specs := goldenSpecs(t)
+	for name, c := range map[string]struct {
+		annotation, value, label, envVar, secretVolume string
+	}{
+		"prod-gcs":                     {envVar: "GOOGLE_APPLICATION_CREDENTIALS", secretVolume: "loki-gcs-key"},
+		"prod-gcs-workload-identity":   {annotation: "iam.gke.io/gcp-service-account", value: "loki-logs@acme-prod.iam.gserviceaccount.com"},
+		"prod-azure":                   {envVar: "AZURE_ACCOUNT_KEY"},
+		"prod-azure-workload-identity": {annotation: "azure.workload.identity/client-id", value: "6f1c2a9e-3b7d-4c1e-9a2f-0d8e5b7c4a31", label: "azure.workload.identity/use"},
+		"prod-s3-irsa":                 {annotation: "eks.amazonaws.com/role-arn", value: "arn:aws:iam::123456789012:role/loki"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := declare(t, specs[name])
+			sa := rec.One(t, "kubernetes:core/v1:ServiceAccount")
+			annotations, _ := mocktest.Dig(sa.Inputs, "metadata", "annotations").(map[string]any)
+			if c.annotation != "" && annotations[c.annotation] != c.value {
+				t.Errorf("ServiceAccount annotations %v lack %s: %s", annotations, c.annotation, c.value)
+			}
+			if c.annotation == "" && len(annotations) != 1 { // pulumi.com/patchForce only
+				t.Errorf("a Secret's credentials need no ServiceAccount annotation, got %v", annotations)
+			}
+			workloads := append(rec.OfType("kubernetes:apps/v1:StatefulSet"), rec.OfType("kubernetes:apps/v1:Deployment")...)
+			for _, w := range workloads {
+				if strings.Contains(w.Name, "cache") {
+					continue // memcached reads no store
+				}
+				pod := mocktest.Dig(w.Inputs, "spec", "template")
+				text := fmt.Sprint(pod)
+				if c.envVar != "" && !strings.Contains(text, c.envVar) {
+					t.Errorf("%s lacks %s", w.Name, c.envVar)
+				}
+				if c.secretVolume != "" && !strings.Contains(text, "secretName:"+c.secretVolume) {
+					t.Errorf("%s does not mount the Secret %s: %s", w.Name, c.secretVolume, text)
+				}
+				labels, _ := mocktest.Dig(pod, "metadata", "labels").(map[string]any)
+				if _, ok := labels["azure.workload.identity/use"]; ok != (c.label != "") {
+					t.Errorf("%s: azure.workload.identity/use label present %t, want %t", w.Name, ok, c.label != "")
+				}
 			}
 		})
 	}
