@@ -175,6 +175,29 @@ func kubectl(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
+// futurePeriod adds to keys a schema period on store, appended as schemas[1] with the
+// bracketed keys config set --path writes, from the day after tomorrow (still in the future
+// if the day turns mid-test).
+func futurePeriod(store string, keys map[string]string) map[string]string {
+	from := time.Now().UTC().AddDate(0, 0, 2).Format(time.DateOnly)
+	for k, v := range map[string]string{"from": from, "store": "tsdb", "objectStore": store, "schema": "v13", "indexPrefix": "index_", "indexPeriod": "24h"} {
+		keys["obs-stack:loki.schemas[1]."+k] = v
+	}
+	return keys
+}
+
+// applyYAML applies a manifest with kubectl apply -f -.
+func applyYAML(t *testing.T, manifest string) bool {
+	t.Helper()
+	cmd := exec.Command("kubectl", "apply", "-f", "-")
+	cmd.Stdin = strings.NewReader(manifest)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Logf("kubectl apply: %v\n%s", err, out)
+		return false
+	}
+	return true
+}
+
 func expectNoChanges(t *testing.T, s auto.Stack) {
 	t.Helper()
 	start := time.Now()
@@ -298,20 +321,13 @@ func TestDeploy(t *testing.T) {
 				"--from-literal=AWS_ACCESS_KEY_ID=test", "--from-literal=AWS_SECRET_ACCESS_KEY=test"); err != nil {
 				t.Fatalf("creating the credentials Secret: %v\n%s", err, out)
 			}
-			tomorrow := time.Now().UTC().AddDate(0, 0, 2).Format(time.DateOnly) // still future if the day turns mid-test
-			for key, value := range map[string]string{
+			for key, value := range futurePeriod("s3", map[string]string{
 				"obs-stack:loki.storage.type":                      "s3",
 				"obs-stack:loki.storage.s3.endpoint":               "http://minio.minio.svc.cluster.local:9000",
 				"obs-stack:loki.storage.s3.buckets.chunks":         "loki-chunks",
 				"obs-stack:loki.storage.s3.buckets.ruler":          "loki-ruler",
 				"obs-stack:loki.storage.s3.credentialsSecret.name": "loki-s3-credentials",
-				"obs-stack:loki.schemas[1].from":                   tomorrow,
-				"obs-stack:loki.schemas[1].store":                  "tsdb",
-				"obs-stack:loki.schemas[1].objectStore":            "s3",
-				"obs-stack:loki.schemas[1].schema":                 "v13",
-				"obs-stack:loki.schemas[1].indexPrefix":            "index_",
-				"obs-stack:loki.schemas[1].indexPeriod":            "24h",
-			} {
+			}) {
 				setPath(t, s, key, value)
 			}
 			if _, err := s.Up(ctx, optup.ProgressStreams(testWriter{t, ""})); err != nil {
@@ -344,6 +360,64 @@ func TestDeploy(t *testing.T) {
 			config, err := kubectl(t, "-n", "observability-dev", "get", "configmap", "-l", "app.kubernetes.io/name=loki", "-o", "jsonpath={.items[*].data.config\\.yaml}")
 			if err != nil || strings.Contains(config, "object_store: s3") || !strings.Contains(config, "object_store: filesystem") {
 				t.Fatalf("the deployed Loki config still names s3, or lost the filesystem period (%v):\n%s", err, config)
+			}
+			expectNoChanges(t, s)
+		}},
+		{"dev moves from its filesystem to gcs through a future period; preview reads the key file's Secret first", func(t *testing.T) {
+			s := open(t, dir, "dev", nil)
+			for key, value := range futurePeriod("gcs", map[string]string{
+				"obs-stack:cluster.checkSecrets":                    "true",
+				"obs-stack:loki.storage.type":                       "gcs",
+				"obs-stack:loki.storage.gcs.buckets.chunks":         "acme-loki-chunks",
+				"obs-stack:loki.storage.gcs.buckets.ruler":          "acme-loki-ruler",
+				"obs-stack:loki.storage.gcs.credentialsSecret.name": "loki-gcs-key",
+			}) {
+				setPath(t, s, key, value)
+			}
+			// The live check (cluster.checkSecrets) reads the Secret through kubectl: first
+			// missing, then without the key the settings name; each refused naming its key.
+			for _, c := range []struct{ keyFile, refusedFor string }{
+				{"", "obs-stack:loki.storage.gcs.credentialsSecret.name"},
+				{"service-account.json", "obs-stack:loki.storage.gcs.credentialsSecret.key"},
+			} {
+				if c.keyFile != "" {
+					if out, err := kubectl(t, "-n", "observability-dev", "create", "secret", "generic", "loki-gcs-key", "--from-literal="+c.keyFile+"={}"); err != nil {
+						t.Fatalf("creating the key file Secret: %v\n%s", err, out)
+					}
+				}
+				if _, err := s.Preview(ctx); err == nil || !strings.Contains(err.Error(), c.refusedFor) {
+					t.Fatalf("key file %q: want a refusal naming %s, got %v", c.keyFile, c.refusedFor, err)
+				}
+			}
+			if out, err := kubectl(t, "-n", "observability-dev", "create", "secret", "generic", "loki-gcs-key", "--from-literal=key.json={}",
+				"--dry-run=client", "-o", "yaml"); err != nil || !applyYAML(t, out) {
+				t.Fatalf("replacing the key file Secret: %v\n%s", err, out)
+			}
+			if _, err := s.Up(ctx, optup.ProgressStreams(testWriter{t, ""})); err != nil {
+				t.Fatalf("the move to gcs through a future period was refused or failed: %v", err)
+			}
+			config, err := kubectl(t, "-n", "observability-dev", "get", "configmap", "-l", "app.kubernetes.io/name=loki", "-o", "jsonpath={.items[*].data.config\\.yaml}")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"object_store: filesystem", "object_store: gcs", "filesystem:\n    directory: /var/loki/chunks", "bucket_name: acme-loki-chunks", "bucket_name: acme-loki-ruler"} {
+				if !strings.Contains(config, want) {
+					t.Errorf("the deployed Loki config lacks %q:\n%s", want, config)
+				}
+			}
+			pod, err := kubectl(t, "-n", "observability-dev", "get", "statefulset", "loki-single-binary", "-o", "jsonpath={.spec.template.spec.containers[0].env}{.spec.template.spec.volumes}")
+			if err != nil || !strings.Contains(pod, "GOOGLE_APPLICATION_CREDENTIALS") || !strings.Contains(pod, `"secretName":"loki-gcs-key"`) {
+				t.Errorf("the Loki pods do not read the key file (%v): %s", err, pod)
+			}
+			expectNoChanges(t, s)
+			// Withdrawn before its period starts: back to the deployed filesystem.
+			for _, key := range []string{"obs-stack:loki.storage", "obs-stack:loki.schemas", "obs-stack:cluster.checkSecrets"} {
+				if err := s.RemoveConfigWithOptions(ctx, key, &auto.ConfigOptions{Path: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.Up(ctx, optup.ProgressStreams(testWriter{t, ""})); err != nil {
+				t.Fatalf("withdrawing the move to gcs was refused or failed: %v", err)
 			}
 			expectNoChanges(t, s)
 		}},

@@ -225,7 +225,7 @@ func BuildConfig(in ConfigInput) Config {
 		RuntimeConfig: RuntimeConfigRef{File: runtimeDir + "/" + runtimeFile, Period: runtimePeriod},
 	}
 	if cfg.Compactor.RetentionEnabled {
-		cfg.Compactor.DeleteRequestStore = string(l.Storage.Type)
+		cfg.Compactor.DeleteRequestStore = string(in.Storage.Primary)
 	}
 	for _, p := range l.Schemas {
 		cfg.SchemaConfig.Configs = append(cfg.SchemaConfig.Configs, PeriodConfig{

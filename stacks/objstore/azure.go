@@ -1,7 +1,6 @@
 package objstore
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -71,22 +70,13 @@ func (s AzureSettings) parse(r check.Reporter) Store {
 		fails.Fail("loki.storage.azure.endpointSuffix", s.EndpointSuffix, "the blob service's domain, without scheme or account (Loki prepends https://<account>.)",
 			"set it to blob.core.windows.net, or your cloud's, e.g. blob.core.chinacloudapi.cn")
 	}
-	if credentialsSource(&fails, "loki.storage.azure.credentials", s.Credentials, CredentialsSecret, WorkloadIdentity) {
-		switch s.Credentials {
-		case CredentialsSecret:
-			check.DNSSubdomain(&fails, "loki.storage.azure.credentialsSecret.name", s.CredentialsSecret.Name)
-			check.SecretKey(&fails, "loki.storage.azure.credentialsSecret.accountKeyKey", s.CredentialsSecret.AccountKeyKey, azureKeyEnv)
-		case WorkloadIdentity:
-			if !uuid.MatchString(s.ClientID) {
-				fails.Fail("loki.storage.azure.clientId", s.ClientID, "workloadIdentity needs the client id (a UUID) of the identity the Loki ServiceAccount federates with",
-					"set it like 00000000-0000-0000-0000-000000000000, and add a federated credential for this cluster's issuer and the Loki ServiceAccount")
-			}
-		}
+	if credentialsSource(&fails, "loki.storage.azure.credentials", s.Credentials, CredentialsSecret, WorkloadIdentity) && s.Credentials == CredentialsSecret {
+		check.DNSSubdomain(&fails, "loki.storage.azure.credentialsSecret.name", s.CredentialsSecret.Name)
+		check.SecretKey(&fails, "loki.storage.azure.credentialsSecret.accountKeyKey", s.CredentialsSecret.AccountKeyKey, azureKeyEnv)
 	}
-	if s.Credentials != WorkloadIdentity && s.ClientID != "" {
-		fails.Fail("loki.storage.azure.clientId", s.ClientID, fmt.Sprintf("a client id is only used with credentials workloadIdentity, and credentials is %q", s.Credentials),
-			"set obs-stack:loki.storage.azure.credentials workloadIdentity, or remove the clientId")
-	}
+	cloudIdentity(&fails, "loki.storage.azure.clientId", s.ClientID, s.Credentials, WorkloadIdentity, uuid,
+		"workloadIdentity needs the client id (a UUID) of the identity the Loki ServiceAccount federates with",
+		"set it like 00000000-0000-0000-0000-000000000000, and add a federated credential for this cluster's issuer and the Loki ServiceAccount")
 	if fails.n > 0 {
 		return nil
 	}
@@ -123,7 +113,7 @@ func (s azureStore) Common() (string, any) { return "azure", s.client(s.Containe
 // Secondary: storage_config.azure (pkg/storage/factory.go Config.AzureStorageConfig).
 func (s azureStore) Secondary() (string, any) { return "azure", s.client(s.Containers.Chunks) }
 
-// Ruler: ruler.storage type azure (RuleStoreConfig.Azure).
+// Ruler: ruler.storage type azure (pkg/ruler/base/storage.go RuleStoreConfig.Azure).
 func (s azureStore) Ruler() (map[string]any, bool) {
 	return map[string]any{"type": "azure", "azure": s.client(s.Containers.Ruler)}, true
 }

@@ -12,15 +12,15 @@ type filesystem struct{}
 
 func (filesystem) Kind() Kind { return Filesystem }
 
-// Common: common.storage.filesystem is FSConfig (pkg/util/cfg... pkg/loki/common/common.go
+// Common: common.storage.filesystem (pkg/loki/common/common.go Storage.FSConfig, a
 // FilesystemConfig: chunks_directory, rules_directory); its rules directory is also where the
 // ruler reads rules from (a local, read-only ruler store).
 func (filesystem) Common() (string, any) {
 	return "filesystem", map[string]string{"chunks_directory": ChunksDir, "rules_directory": RulesDir}
 }
 
-// Secondary: storage_config.filesystem is local.FSConfig
-// (pkg/storage/chunk/client/local/fs_object_client.go: directory).
+// Secondary: storage_config.filesystem (pkg/storage/factory.go Config.FSConfig, a
+// local.FSConfig of pkg/storage/chunk/client/local/fs_object_client.go: directory).
 func (filesystem) Secondary() (string, any) {
 	return "filesystem", map[string]string{"directory": ChunksDir}
 }

@@ -1,7 +1,6 @@
 package objstore
 
 import (
-	"fmt"
 	"net"
 	"regexp"
 	"slices"
@@ -54,22 +53,13 @@ type gcsStore struct{ GCSSettings }
 func (s GCSSettings) parse(r check.Reporter) Store {
 	fails := counter{r: r}
 	places(&fails, "loki.storage.gcs.buckets", "bucket", s.Buckets.Chunks, s.Buckets.Ruler, gcsBucketProblem, "loki-chunks")
-	if credentialsSource(&fails, "loki.storage.gcs.credentials", s.Credentials, CredentialsSecret, WorkloadIdentity) {
-		switch s.Credentials {
-		case CredentialsSecret:
-			check.DNSSubdomain(&fails, "loki.storage.gcs.credentialsSecret.name", s.CredentialsSecret.Name)
-			check.SecretKey(&fails, "loki.storage.gcs.credentialsSecret.key", s.CredentialsSecret.Key, gcsKeyFile)
-		case WorkloadIdentity:
-			if !gsaEmail.MatchString(s.ServiceAccount) {
-				fails.Fail("loki.storage.gcs.serviceAccount", s.ServiceAccount, "workloadIdentity needs the e-mail of the Google service account the Loki ServiceAccount acts as",
-					"set it like loki@my-project.iam.gserviceaccount.com, and grant the Loki ServiceAccount roles/iam.workloadIdentityUser on it")
-			}
-		}
+	if credentialsSource(&fails, "loki.storage.gcs.credentials", s.Credentials, CredentialsSecret, WorkloadIdentity) && s.Credentials == CredentialsSecret {
+		check.DNSSubdomain(&fails, "loki.storage.gcs.credentialsSecret.name", s.CredentialsSecret.Name)
+		check.SecretKey(&fails, "loki.storage.gcs.credentialsSecret.key", s.CredentialsSecret.Key, gcsKeyFile)
 	}
-	if s.Credentials != WorkloadIdentity && s.ServiceAccount != "" {
-		fails.Fail("loki.storage.gcs.serviceAccount", s.ServiceAccount, fmt.Sprintf("a Google service account is only used with credentials workloadIdentity, and credentials is %q", s.Credentials),
-			"set obs-stack:loki.storage.gcs.credentials workloadIdentity, or remove the serviceAccount")
-	}
+	cloudIdentity(&fails, "loki.storage.gcs.serviceAccount", s.ServiceAccount, s.Credentials, WorkloadIdentity, gsaEmail,
+		"workloadIdentity needs the e-mail of the Google service account the Loki ServiceAccount acts as",
+		"set it like loki@my-project.iam.gserviceaccount.com, and grant the Loki ServiceAccount roles/iam.workloadIdentityUser on it")
 	if fails.n > 0 {
 		return nil
 	}
@@ -111,10 +101,10 @@ func (s gcsStore) client(bucket string) map[string]any { return map[string]any{"
 // Common: common.storage.gcs (pkg/loki/common/common.go Storage.GCS).
 func (s gcsStore) Common() (string, any) { return "gcs", s.client(s.Buckets.Chunks) }
 
-// Secondary: storage_config.gcs (pkg/storage/factory.go Config.GCSConfig, yaml "gcs").
+// Secondary: storage_config.gcs (pkg/storage/factory.go Config.GCSConfig).
 func (s gcsStore) Secondary() (string, any) { return "gcs", s.client(s.Buckets.Chunks) }
 
-// Ruler: ruler.storage type gcs (RuleStoreConfig.GCS).
+// Ruler: ruler.storage type gcs (pkg/ruler/base/storage.go RuleStoreConfig.GCS).
 func (s gcsStore) Ruler() (map[string]any, bool) {
 	return map[string]any{"type": "gcs", "gcs": s.client(s.Buckets.Ruler)}, true
 }

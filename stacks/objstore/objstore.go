@@ -11,7 +11,9 @@ package objstore
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 
 	"obs-stack/stacks/check"
 )
@@ -183,3 +185,15 @@ func credentialsSource(r check.Reporter, key, value string, sources ...string) b
 
 // https is the egress to a cloud endpoint.
 func https(name, why string) Egress { return Egress{Name: name, Why: why, Ports: []int{443}} }
+
+// cloudIdentity checks the identity a cloud credentials source names (a role, a service
+// account, a client id): required and well-formed with that source, and absent with another.
+func cloudIdentity(r check.Reporter, key, value, credentials, source string, valid *regexp.Regexp, why, fix string) {
+	switch {
+	case credentials == source && !valid.MatchString(value):
+		r.Fail(key, value, why, "%s", fix)
+	case credentials != source && value != "":
+		r.Fail(key, value, fmt.Sprintf("it is only used with credentials %s, and credentials is %q", source, credentials),
+			"set obs-stack:%s %s, or remove it", key[:strings.LastIndex(key, ".")]+".credentials", source)
+	}
+}

@@ -58,7 +58,7 @@ func TestPlaceNames(t *testing.T) {
 			"abc": true, "ab": false, r("a", 63): true, r("a", 64): false, "": false,
 			"loki_chunks": true, "loki.chunks": true, r("a", 63) + "." + r("b", 63): true,
 			r("a", 64) + ".b": false,
-			r("a", 63) + "." + r("b", 63) + "." + r("c", 63) + "." + r("d", 30): true, // 222 characters
+			r("a", 63) + "." + r("b", 63) + "." + r("c", 63) + "." + r("d", 30): true,  // 222 characters
 			r("a", 63) + "." + r("b", 63) + "." + r("c", 63) + "." + r("d", 31): false, // 223
 			"a..b": false, "Loki": false, "-loki": false, "loki_": false, "192.168.1.1": false,
 			"goog-loki": false, "loki-google": false, "loki-g00gle": false, "lökì": false,

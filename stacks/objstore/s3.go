@@ -94,23 +94,14 @@ func (s S3Settings) parse(r check.Reporter, env Env) Store {
 			"run the store in its own namespace, or set obs-stack:cluster.networkPolicies false")
 	}
 	places(&fails, "loki.storage.s3.buckets", "bucket", s.Buckets.Chunks, s.Buckets.Ruler, bucketProblem, "loki-chunks")
-	if credentialsSource(&fails, "loki.storage.s3.credentials", s.Credentials, CredentialsSecret, CredentialsIRSA, PodIdentity) {
-		switch s.Credentials {
-		case CredentialsSecret:
-			check.DNSSubdomain(&fails, "loki.storage.s3.credentialsSecret.name", s.CredentialsSecret.Name)
-			check.SecretKey(&fails, "loki.storage.s3.credentialsSecret.accessKeyIdKey", s.CredentialsSecret.AccessKeyIDKey, awsAccessKeyEnv)
-			check.SecretKey(&fails, "loki.storage.s3.credentialsSecret.secretAccessKeyKey", s.CredentialsSecret.SecretAccessKeyKey, awsSecretKeyEnv)
-		case CredentialsIRSA:
-			if !roleARN.MatchString(s.RoleArn) {
-				fails.Fail("loki.storage.s3.roleArn", s.RoleArn, "irsa needs the ARN of the IAM role the Loki ServiceAccount assumes",
-					"set it like arn:aws:iam::123456789012:role/loki (the role's trust policy names this cluster's OIDC provider and the Loki ServiceAccount)")
-			}
-		}
+	if credentialsSource(&fails, "loki.storage.s3.credentials", s.Credentials, CredentialsSecret, CredentialsIRSA, PodIdentity) && s.Credentials == CredentialsSecret {
+		check.DNSSubdomain(&fails, "loki.storage.s3.credentialsSecret.name", s.CredentialsSecret.Name)
+		check.SecretKey(&fails, "loki.storage.s3.credentialsSecret.accessKeyIdKey", s.CredentialsSecret.AccessKeyIDKey, awsAccessKeyEnv)
+		check.SecretKey(&fails, "loki.storage.s3.credentialsSecret.secretAccessKeyKey", s.CredentialsSecret.SecretAccessKeyKey, awsSecretKeyEnv)
 	}
-	if s.Credentials != CredentialsIRSA && s.RoleArn != "" {
-		fails.Fail("loki.storage.s3.roleArn", s.RoleArn, fmt.Sprintf("a role is only assumed with credentials irsa, and credentials is %q", s.Credentials),
-			"set obs-stack:loki.storage.s3.credentials irsa, or remove the roleArn")
-	}
+	cloudIdentity(&fails, "loki.storage.s3.roleArn", s.RoleArn, s.Credentials, CredentialsIRSA, roleARN,
+		"irsa needs the ARN of the IAM role the Loki ServiceAccount assumes",
+		"set it like arn:aws:iam::123456789012:role/loki (the role's trust policy names this cluster's OIDC provider and the Loki ServiceAccount)")
 	if fails.n > 0 {
 		return nil
 	}
@@ -143,10 +134,11 @@ func (s s3Store) client(bucket string) map[string]any {
 // Common: common.storage.s3 (pkg/loki/common/common.go Storage.S3, an aws.S3Config).
 func (s s3Store) Common() (string, any) { return "s3", s.client(s.Buckets.Chunks) }
 
-// Secondary: storage_config.aws (pkg/storage/factory.go Config.AWSStorageConfig, yaml "aws").
+// Secondary: storage_config.aws (pkg/storage/factory.go Config.AWSStorageConfig, an
+// aws.StorageConfig whose S3Config is inline).
 func (s s3Store) Secondary() (string, any) { return "aws", s.client(s.Buckets.Chunks) }
 
-// Ruler: ruler.storage type s3 (pkg/ruler/rulestore/config.go... RuleStoreConfig.S3).
+// Ruler: ruler.storage type s3 (pkg/ruler/base/storage.go RuleStoreConfig.S3).
 func (s s3Store) Ruler() (map[string]any, bool) {
 	return map[string]any{"type": "s3", "s3": s.client(s.Buckets.Ruler)}, true
 }
