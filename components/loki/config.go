@@ -112,9 +112,11 @@ type Compactor struct {
 	DeleteRequestStore string `json:"delete_request_store,omitempty"`
 }
 
-// Ruler is the legacy ruler.storage of the store the rules are kept in (objstore.Store.Ruler).
+// Ruler is Loki's ruler block (pkg/ruler/base/ruler.go Config): sharding over the ruler ring,
+// and the legacy ruler.storage of the store the rules are kept in (objstore.Store.Ruler).
 type Ruler struct {
-	Storage map[string]any `json:"storage"`
+	EnableSharding bool           `json:"enable_sharding"`
+	Storage        map[string]any `json:"storage,omitempty"`
 }
 
 type Frontend struct {
@@ -242,6 +244,12 @@ func BuildConfig(in ConfigInput) Config {
 	// client (pkg/loki/modules.go initRulerStorage); README "Object storage" says why obs-stack
 	// keeps the legacy clients on Loki 3. On filesystem common.storage already gives the ruler
 	// its local (read-only) rules directory.
+	// Every ruler shards its rule groups over the ruler ring (which takes common.ring's
+	// kvstore, pkg/loki/config_wrapper.go applyConfigToRings): Loki 3.7's default,
+	// ruler.enable-sharding false, has each ruler replica evaluate every group, so two rulers
+	// send every alert twice and write every recording rule's samples twice. With one ruler
+	// the ring has one member and the /ruler/ring page and its metrics are real.
+	cfg.Ruler = &Ruler{EnableSharding: true}
 	cfg.Common.Storage = map[string]any{}
 	for _, store := range in.Storage.All {
 		if store.Kind() != in.Storage.Primary {
@@ -252,7 +260,7 @@ func BuildConfig(in ConfigInput) Config {
 		key, block := store.Common()
 		cfg.Common.Storage[key] = block
 		if ruler, ok := store.Ruler(); ok {
-			cfg.Ruler = &Ruler{Storage: ruler}
+			cfg.Ruler.Storage = ruler
 		}
 	}
 

@@ -255,7 +255,7 @@ func TestMigrationRendersEveryStore(t *testing.T) {
 		{[]any{"common", "storage", "s3"}, nil},
 		{[]any{"storage_config", "aws", "bucketnames"}, "loki-chunks"},
 		{[]any{"storage_config", "aws", "endpoint"}, "http://minio.minio.svc.cluster.local:9000"},
-		{[]any{"ruler"}, nil}, // the local rules directory common.storage.filesystem gives
+		{[]any{"ruler", "storage"}, nil}, // the local rules directory common.storage.filesystem gives
 		{[]any{"compactor", "delete_request_store"}, "filesystem"},
 	} {
 		if got := mocktest.Dig(back, c.path...); got != c.want {
@@ -307,6 +307,23 @@ func TestSchedulerRingPageOnlyWithoutSchedulerAddress(t *testing.T) {
 		_, routed := spec.Loki.RingPageTargets()["/scheduler/ring"]
 		if routed != usesRing {
 			t.Errorf("%s (%s): /scheduler/ring routed = %v, but the scheduler ring is in use = %v", name, spec.Loki.Mode, routed, usesRing)
+		}
+	}
+}
+
+// TestRulersShard: every target that runs the ruler (single-binary, backend, ruler) shards
+// its rule groups over the ruler ring, in every mode and at every replica count, so that two
+// replicas never both evaluate one group (Loki 3.7's ruler.enable-sharding defaults to false,
+// pkg/ruler/base/ruler.go). The other multi-replica targets coordinate through settings
+// TestConfigFacts checks: the schedulers and index gateways are reached per pod (headless
+// Service), and the compactor is a singleton (Distributed) or elected over its ring (backend).
+// It fails if sharding were set only for some modes or replica counts.
+func TestRulersShard(t *testing.T) {
+	specs := goldenSpecs(t)
+	specs["single-binary-ha"] = mocktest.Spec(t, "prod", map[string]string{"obs-stack:loki": `{"mode": "SingleBinary", "replicationFactor": 2, "singleBinary": {"replicas": 2}}`})
+	for name, spec := range specs {
+		if got := lokiYAML(t, spec)["ruler"].(map[string]any)["enable_sharding"]; got != true {
+			t.Errorf("%s (%s): ruler.enable_sharding = %v, want true", name, spec.Loki.Mode, got)
 		}
 	}
 }
