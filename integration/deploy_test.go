@@ -618,6 +618,52 @@ func TestDeploy(t *testing.T) {
 				}
 			}
 		}},
+		{"the program never fights the autoscaler: a querier scaled by hand stays scaled through preview and up", func(t *testing.T) {
+			s := open(t, dir, "prod", nil)
+			replicas := func() string {
+				out, err := kubectl(t, "-n", "observability", "get", "deployment", "loki-querier", "-o", "jsonpath={.spec.replicas}")
+				if err != nil {
+					t.Fatalf("%v: %s", err, out)
+				}
+				return out
+			}
+			setPath(t, s, "obs-stack:loki.querier.autoscaling.maxReplicas", "6")
+			if _, err := s.Up(ctx, optup.ProgressStreams(testWriter{t, ""})); err != nil {
+				t.Fatalf("turning the querier's autoscaler on: %v", err)
+			}
+			if got := replicas(); got != "3" {
+				t.Errorf("handing the count to the autoscaler changed it: replicas %s, want the deployed 3", got)
+			}
+			if out, err := kubectl(t, "-n", "observability", "get", "hpa", "loki-querier", "-o", "jsonpath={.spec.minReplicas}/{.spec.maxReplicas}"); err != nil || out != "3/6" {
+				t.Fatalf("the querier's HorizontalPodAutoscaler: %q (%v), want 3/6", out, err)
+			}
+			// As the autoscaler would: through the scale subresource, under another field manager.
+			if out, err := kubectl(t, "-n", "observability", "scale", "deployment", "loki-querier", "--replicas=5"); err != nil {
+				t.Fatalf("kubectl scale: %v: %s", err, out)
+			}
+			expectNoChanges(t, s)
+			if _, err := s.Up(ctx, optup.ProgressStreams(testWriter{t, ""})); err != nil {
+				t.Fatal(err)
+			}
+			if got := replicas(); got != "5" {
+				t.Errorf("an up scaled the autoscaled querier back: replicas %s, want 5", got)
+			}
+			expectNoChanges(t, s)
+			// Off again: the program owns the count and sets the declared 3.
+			if err := s.RemoveConfigWithOptions(ctx, "obs-stack:loki.querier.autoscaling", &auto.ConfigOptions{Path: true}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Up(ctx, optup.ProgressStreams(testWriter{t, ""})); err != nil {
+				t.Fatal(err)
+			}
+			if got := replicas(); got != "3" {
+				t.Errorf("with the autoscaler off the declared count should be back: replicas %s, want 3", got)
+			}
+			if out, err := kubectl(t, "-n", "observability", "get", "hpa", "loki-querier", "--ignore-not-found", "-o", "name"); err != nil || out != "" {
+				t.Errorf("the HorizontalPodAutoscaler should be gone: %q (%v)", out, err)
+			}
+			expectNoChanges(t, s)
+		}},
 		{"what each key's change does to the deployed stacks is the README's table", func(t *testing.T) {
 			changeTable(t, dir, map[string]auto.Stack{"dev": open(t, dir, "dev", nil), "prod": open(t, dir, "prod", nil)})
 		}},

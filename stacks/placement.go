@@ -217,7 +217,7 @@ func (s Spec) blame(c *checker, pending []Pending) {
 	}
 	fix := "lower obs-stack:" + key
 	if p.Placed > 0 {
-		fix += fmt.Sprintf(" or obs-stack:%s.replicas to %d", g.Key, p.Placed)
+		fix += fmt.Sprintf(" or obs-stack:%s.%s to %d", g.Key, g.ReplicasKey, p.Placed)
 	}
 	c.fail(key, value, reason, "%s, or add nodes (obs-stack:cluster.nodes) or use nodes with more %s (obs-stack:%s)", fix, short, nodeKey)
 }
@@ -248,7 +248,7 @@ func (s Spec) checkRollouts(c *checker) {
 		}
 		fix := fmt.Sprintf("set obs-stack:%s.antiAffinity to soft, or add a node (obs-stack:cluster.nodes)", g.Key)
 		if nodes > 1 {
-			fix += fmt.Sprintf(", or lower obs-stack:%s.replicas to %d", g.Key, nodes-1)
+			fix += fmt.Sprintf(", or lower obs-stack:%s.%s to %d", g.Key, g.ReplicasKey, nodes-1)
 		}
 		c.warn(g.Key+".antiAffinity", g.AntiAffinity,
 			fmt.Sprintf("%d %s replicas on %d node(s) under hard anti-affinity leave no node for the surge pod a rolling update of the Deployment adds first (maxUnavailable 25%% rounds down to 0), so the pod stays Pending and every rollout hangs",

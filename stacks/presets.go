@@ -146,6 +146,7 @@ func Dev() Spec {
 	// (server-side apply would take over an object of the same name).
 	s.Cluster.Namespace = "observability-dev"
 	s.Loki.SingleBinary.Resources = res("200m", "256Mi", "500m", "512Mi")
+	autoscalingDefaults(&s)
 	return s
 }
 
@@ -202,5 +203,15 @@ func Prod() Spec {
 	s.Kafka.OffsetsReplicationFactor, s.Kafka.TransactionReplicationFactor = 3, 3
 	s.Kafka.Topics = []KafkaTopic{{Name: "logs", Partitions: 6, ReplicationFactor: 3}}
 	s.Monitoring.Enabled, s.Monitoring.Dashboards, s.Monitoring.Canary.Enabled = true, true, true
+	autoscalingDefaults(&s)
 	return s
+}
+
+// autoscalingDefaults: the targets that may autoscale keep 60% of their CPU request in use
+// when the autoscaler is turned on (autoscaling.maxReplicas), as the Loki Helm chart's
+// autoscaling.targetCPUUtilizationPercentage does (values.yaml, 6.55).
+func autoscalingDefaults(s *Spec) {
+	for _, w := range []*Workload{&s.Loki.Distributor, &s.Loki.Querier, &s.Loki.QueryFrontend, &s.Loki.Read, &s.Gateway.Workload} {
+		w.Autoscaling.TargetCPUPercent = 60
+	}
 }

@@ -27,9 +27,12 @@ type PodGroup struct {
 	// Key is the config key that sizes them, e.g. loki.ingester.
 	Key string `json:"key"`
 	// Kind is the workload that runs them: Deployment, StatefulSet or DaemonSet.
-	Kind      string    `json:"kind"`
-	Replicas  int       `json:"replicas"`
-	Resources Resources `json:"resources"`
+	Kind     string `json:"kind"`
+	Replicas int    `json:"replicas"`
+	// ReplicasKey is the key under Key that sets Replicas: replicas, or autoscaling.maxReplicas
+	// for a group sized at its autoscaler's most.
+	ReplicasKey string    `json:"-"`
+	Resources   Resources `json:"resources"`
 	// Storage is the PVC size per pod; empty for stateless pods.
 	Storage      string `json:"storage,omitempty"`
 	AntiAffinity string `json:"antiAffinity"`
@@ -45,7 +48,11 @@ func (s Spec) Sizing() []PodGroup {
 	var groups []PodGroup
 	monitored := s.Monitoring.Enabled
 	add := func(component, key, kind string, w Workload, sidecars ...Resources) {
-		g := PodGroup{Component: component, Key: key, Kind: kind, Replicas: w.Replicas, Resources: w.Resources, AntiAffinity: w.AntiAffinity}
+		// Under an autoscaler the group is sized at its most replicas.
+		g := PodGroup{Component: component, Key: key, Kind: kind, Replicas: w.Peak(), ReplicasKey: "replicas", Resources: w.Resources, AntiAffinity: w.AntiAffinity}
+		if w.Autoscaling.On() {
+			g.ReplicasKey = "autoscaling.maxReplicas"
+		}
 		if kind == KindStatefulSet {
 			g.Storage = w.Storage
 		}

@@ -107,6 +107,31 @@ type Workload struct {
 	Storage string `json:"storage"`
 	// AntiAffinity is hard, soft or none.
 	AntiAffinity string `json:"antiAffinity"`
+	// Autoscaling scales a stateless target (distributor, querier, queryFrontend, read,
+	// gateway) with a HorizontalPodAutoscaler between replicas and autoscaling.maxReplicas.
+	Autoscaling Autoscaling `json:"autoscaling"`
+}
+
+// Autoscaling is a HorizontalPodAutoscaler (autoscaling/v2) on CPU: replicas is its floor.
+// The program then leaves the Deployment's replica count to the autoscaler (a preview shows
+// no change and an up does not scale it back), and the capacity checks place maxReplicas.
+type Autoscaling struct {
+	// MaxReplicas above replicas turns the autoscaler on; 0 leaves it off.
+	MaxReplicas int `json:"maxReplicas"`
+	// TargetCPUPercent is the average CPU use, in percent of the CPU request, the autoscaler
+	// keeps (1-100).
+	TargetCPUPercent int `json:"targetCPUPercent"`
+}
+
+// On reports whether an autoscaler owns the replica count.
+func (a Autoscaling) On() bool { return a.MaxReplicas != 0 }
+
+// Peak is the most replicas the workload runs: maxReplicas under an autoscaler, else replicas.
+func (w Workload) Peak() int {
+	if w.Autoscaling.On() {
+		return w.Autoscaling.MaxReplicas
+	}
+	return w.Replicas
 }
 
 // Loki configures Loki itself.

@@ -17,6 +17,10 @@ type TargetKind struct {
 	HoldsData bool
 	// Singleton targets must run exactly one replica.
 	Singleton bool
+	// Autoscales: stateless, and more replicas carry more load (pushes, queries), so a
+	// HorizontalPodAutoscaler may own its replica count. Stateful targets and those Loki
+	// coordinates by count (schedulers, index gateways, compactor, ruler) do not.
+	Autoscales bool
 	// Rings are the rings the target takes part in (the name label of loki_ring_members).
 	Rings []string
 }
@@ -74,7 +78,7 @@ var Topologies = map[string]Topology{
 	},
 	SimpleScalable: {
 		Targets: []TargetKind{
-			{Key: "read", Name: "read", Flag: "read"},
+			{Key: "read", Name: "read", Flag: "read", Autoscales: true},
 			{Key: "write", Name: "write", Flag: "write", Stateful: true, HoldsData: true, Rings: []string{"ingester", "distributor"}},
 			{Key: "backend", Name: "backend", Flag: "backend", Stateful: true, Rings: []string{"compactor", "ruler"}},
 		},
@@ -84,10 +88,10 @@ var Topologies = map[string]Topology{
 	},
 	Distributed: {
 		Targets: []TargetKind{
-			{Key: "distributor", Name: "distributor", Flag: "distributor", Rings: []string{"distributor"}},
+			{Key: "distributor", Name: "distributor", Flag: "distributor", Autoscales: true, Rings: []string{"distributor"}},
 			{Key: "ingester", Name: "ingester", Flag: "ingester", Stateful: true, HoldsData: true, Rings: []string{"ingester"}},
-			{Key: "querier", Name: "querier", Flag: "querier"},
-			{Key: "queryFrontend", Name: "query-frontend", Flag: "query-frontend"},
+			{Key: "querier", Name: "querier", Flag: "querier", Autoscales: true},
+			{Key: "queryFrontend", Name: "query-frontend", Flag: "query-frontend", Autoscales: true},
 			{Key: "queryScheduler", Name: "query-scheduler", Flag: "query-scheduler"},
 			{Key: "indexGateway", Name: "index-gateway", Flag: "index-gateway", Stateful: true},
 			{Key: "compactor", Name: "compactor", Flag: "compactor", Stateful: true, Singleton: true, Rings: []string{"compactor"}},

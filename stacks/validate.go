@@ -89,24 +89,50 @@ const (
 
 // checkWorkload checks the sizing of one set of pods; minMemory ("" for none) is the memory
 // limit below which the component cannot start.
-func checkWorkload(c *checker, key string, w Workload, stateful bool, nodes int, minMemory string) {
+func checkWorkload(c *checker, key string, w Workload, stateful, autoscales bool, nodes int, minMemory string) {
 	if w.Replicas < 1 || w.Replicas > MaxReplicas {
 		c.fail(key+".replicas", w.Replicas, fmt.Sprintf("the stack runs these pods, so it needs 1 to %d replicas", MaxReplicas), "set it to 1 or more")
 	}
 	checkResources(c, key, w.Resources, minMemory)
+	checkAutoscaling(c, key, w, autoscales)
 	if stateful {
 		positiveQuantity(c, key+".storage", w.Storage, "10Gi")
 	}
 	switch w.AntiAffinity {
 	case AntiAffinitySoft, AntiAffinityNone:
 	case AntiAffinityHard:
-		if nodes >= 1 && w.Replicas > nodes && w.Replicas <= MaxReplicas {
+		if peak := w.Peak(); nodes >= 1 && peak > nodes && peak <= MaxReplicas {
 			c.fail(key+".antiAffinity", w.AntiAffinity,
-				fmt.Sprintf("hard anti-affinity allows one pod per node, so %d of %d replicas would stay Pending on %d node(s)", w.Replicas-nodes, w.Replicas, nodes),
-				"set obs-stack:%s.antiAffinity to soft, lower obs-stack:%s.replicas to %d, or add nodes (obs-stack:cluster.nodes)", key, key, nodes)
+				fmt.Sprintf("hard anti-affinity allows one pod per node, so %d of %d replicas would stay Pending on %d node(s)", peak-nodes, peak, nodes),
+				"set obs-stack:%s.antiAffinity to soft, lower obs-stack:%s.replicas (and autoscaling.maxReplicas) to %d, or add nodes (obs-stack:cluster.nodes)", key, key, nodes)
 		}
 	default:
 		c.fail(key+".antiAffinity", w.AntiAffinity, "unknown anti-affinity", "set it to hard, soft or none")
+	}
+}
+
+// checkAutoscaling: an autoscaler only on a target that autoscales, between replicas and a
+// higher maxReplicas, on a CPU request it can measure use against.
+func checkAutoscaling(c *checker, key string, w Workload, autoscales bool) {
+	a := w.Autoscaling
+	if !a.On() {
+		return
+	}
+	k := key + ".autoscaling"
+	switch {
+	case !autoscales:
+		c.fail(k+".maxReplicas", a.MaxReplicas, "only stateless targets that gain from more replicas autoscale (loki distributor, querier, queryFrontend, read, and the gateway): this one holds data or is coordinated by its replica count",
+			"set it to 0 and size obs-stack:%s.replicas", key)
+		return
+	case a.MaxReplicas <= w.Replicas || a.MaxReplicas > MaxReplicas:
+		c.fail(k+".maxReplicas", a.MaxReplicas, fmt.Sprintf("the autoscaler scales between replicas (%d) and maxReplicas, so maxReplicas must be above it and at most %d", w.Replicas, MaxReplicas),
+			"set it above obs-stack:%s.replicas, or to 0 to turn the autoscaler off", key)
+	}
+	if a.TargetCPUPercent < 1 || a.TargetCPUPercent > 100 {
+		c.fail(k+".targetCPUPercent", a.TargetCPUPercent, "the autoscaler keeps the average CPU use at this percentage of the CPU request", "set it between 1 and 100, e.g. 60")
+	}
+	if w.Resources.Requests.CPU == "" {
+		c.fail(key+".resources.requests.cpu", w.Resources.Requests.CPU, "the autoscaler measures CPU use against the CPU request, and there is none", "set it, e.g. to 250m")
 	}
 }
 

@@ -40,7 +40,7 @@ func (s Spec) checkLoki(c *checker) {
 	targets := l.Targets()
 	for _, t := range targets {
 		key := "loki." + t.Key
-		checkWorkload(c, key, t.Workload, t.Stateful, s.Cluster.Nodes, minLokiMemory)
+		checkWorkload(c, key, t.Workload, t.Stateful, t.Autoscales, s.Cluster.Nodes, minLokiMemory)
 		// Replicas that can run: hard anti-affinity places at most one per node.
 		placeable := t.Workload.Replicas
 		if t.Workload.AntiAffinity == AntiAffinityHard && s.Cluster.Nodes >= 1 {
@@ -105,6 +105,6 @@ func checkCache(c *checker, key string, cache Cache, nodes int) {
 	if cache.SizeMB < 64 || cache.SizeMB > MaxCacheMB {
 		c.fail(key+".sizeMB", cache.SizeMB, fmt.Sprintf("a memcached cache is 64 MB (below that it evicts faster than it serves) to %d MB", MaxCacheMB), "set it to e.g. 1024, or disable the cache")
 	}
-	checkWorkload(c, key, cache.Workload(), false, nodes, "")
+	checkWorkload(c, key, cache.Workload(), false, false, nodes, "")
 	image(c, key+".image", cache.Image, defaults.Loki.Caches.ChunksCache.Image)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
@@ -245,18 +244,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		containers = append(containers, args.Exporter.Container(ExporterPort,
 			"--nginx.scrape-uri=http://"+statusListen+nginx.StatusPath, fmt.Sprintf("--web.listen-address=:%d", ExporterPort)))
 	}
-	_, err = appsv1.NewDeployment(ctx, objectName, kube.Pod{
+	err = kube.NewDeployment(ctx, objectName, args.Namespace, kube.Pod{
 		Labels: labels, UID: uid, ConfigHash: pulumi.String(kube.Hash(c.ConfigText)), Volumes: volumes,
 		Containers: containers,
 		Spec:       corev1.PodSpecArgs{Affinity: kube.AntiAffinity(w.AntiAffinity, labels.Selector)},
-	}.Deployment(objectName, args.Namespace, w.Replicas), parent)
+	}, w, parent)
 	if err != nil {
-		return nil, fmt.Errorf("creating gateway Deployment: %w", err)
-	}
-	if w.Replicas > 1 {
-		if _, err := kube.NewPDB(ctx, objectName, args.Namespace, labels, parent); err != nil {
-			return nil, fmt.Errorf("creating gateway PodDisruptionBudget: %w", err)
-		}
+		return nil, fmt.Errorf("creating the gateway: %w", err)
 	}
 	_, err = corev1.NewService(ctx, objectName, &corev1.ServiceArgs{
 		Metadata: kube.Meta(objectName, args.Namespace, labels.All),

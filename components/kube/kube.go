@@ -5,6 +5,10 @@ package kube
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"slices"
+
+	autoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -169,8 +173,52 @@ func NewPDB(ctx *pulumi.Context, name string, namespace pulumi.StringInput, labe
 		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
 			MaxUnavailable: pulumi.Int(1),
 			Selector:       &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
+			// A pod that is not Ready (crash-looping, stuck Pending) may always be evicted: the
+			// default (IfHealthyBudget) lets one broken pod block every node drain for good.
+			UnhealthyPodEvictionPolicy: pulumi.String("AlwaysAllow"),
 		},
 	}, opts...)
+}
+
+// NewDeployment declares a Deployment of replicas of pod and what its replica count asks for:
+// a PodDisruptionBudget when more than one replica runs, and, under autoscaling, a
+// HorizontalPodAutoscaler (autoscaling/v2, on CPU) that owns the count from then on. The
+// program declares replicas as the autoscaler's floor and ignores later changes to it
+// (pulumi ignoreChanges keeps the live count in the apply, so the field is neither reset nor
+// scaled back: a preview shows no change after the autoscaler or a person scaled it).
+func NewDeployment(ctx *pulumi.Context, name string, namespace pulumi.StringInput, pod Pod, w stacks.Workload, opts ...pulumi.ResourceOption) error {
+	deployOpts := opts
+	if w.Autoscaling.On() {
+		deployOpts = append(slices.Clone(opts), pulumi.IgnoreChanges([]string{"spec.replicas"}))
+	}
+	d, err := appsv1.NewDeployment(ctx, name, pod.Deployment(name, namespace, w.Replicas), deployOpts...)
+	if err != nil {
+		return fmt.Errorf("creating Deployment %s: %w", name, err)
+	}
+	if w.Autoscaling.On() {
+		_, err = autoscalingv2.NewHorizontalPodAutoscaler(ctx, name, &autoscalingv2.HorizontalPodAutoscalerArgs{
+			Metadata: Meta(name, namespace, pod.Labels.All),
+			Spec: &autoscalingv2.HorizontalPodAutoscalerSpecArgs{
+				ScaleTargetRef: &autoscalingv2.CrossVersionObjectReferenceArgs{ApiVersion: pulumi.String("apps/v1"), Kind: pulumi.String("Deployment"), Name: d.Metadata.Name().Elem()},
+				MinReplicas:    pulumi.Int(w.Replicas),
+				MaxReplicas:    pulumi.Int(w.Autoscaling.MaxReplicas),
+				Metrics: autoscalingv2.MetricSpecArray{autoscalingv2.MetricSpecArgs{
+					Type: pulumi.String("Resource"),
+					Resource: &autoscalingv2.ResourceMetricSourceArgs{Name: pulumi.String("cpu"),
+						Target: &autoscalingv2.MetricTargetArgs{Type: pulumi.String("Utilization"), AverageUtilization: pulumi.Int(w.Autoscaling.TargetCPUPercent)}},
+				}},
+			},
+		}, opts...)
+		if err != nil {
+			return fmt.Errorf("creating HorizontalPodAutoscaler %s: %w", name, err)
+		}
+	}
+	if w.Replicas > 1 {
+		if _, err := NewPDB(ctx, name, namespace, pod.Labels, opts...); err != nil {
+			return fmt.Errorf("creating PodDisruptionBudget %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // ServiceFQDN is the in-cluster DNS name of a Service.

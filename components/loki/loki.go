@@ -286,12 +286,12 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 			},
 		}, append(kube.DataOptions(w.args.ProtectData), w.parent)...)
 	} else {
-		_, err = appsv1.NewDeployment(w.ctx, workloadName, pod.Deployment(workloadName, w.args.Namespace, t.Workload.Replicas), w.parent)
+		err = kube.NewDeployment(w.ctx, workloadName, w.args.Namespace, pod, t.Workload, w.parent)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating Loki %s workload: %w", t.Name, err)
 	}
-	if t.Workload.Replicas > 1 {
+	if t.Stateful && t.Workload.Replicas > 1 {
 		if _, err := kube.NewPDB(w.ctx, workloadName, w.args.Namespace, labels, w.parent); err != nil {
 			return nil, fmt.Errorf("creating PodDisruptionBudget of Loki %s: %w", t.Name, err)
 		}
@@ -325,18 +325,13 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 		containers = append(containers, e.Container(MemcachedExporterPort,
 			fmt.Sprintf("--memcached.address=localhost:%d", MemcachedPort), fmt.Sprintf("--web.listen-address=:%d", MemcachedExporterPort)))
 	}
-	_, err := appsv1.NewDeployment(w.ctx, svcName, kube.Pod{
+	err := kube.NewDeployment(w.ctx, svcName, w.args.Namespace, kube.Pod{
 		Labels: labels, UID: 11211, // the image's memcache user
 		Containers: containers,
 		Spec:       corev1.PodSpecArgs{Affinity: kube.AntiAffinity(cache.AntiAffinity, labels.Selector)},
-	}.Deployment(svcName, w.args.Namespace, workload.Replicas), w.parent)
+	}, workload, w.parent)
 	if err != nil {
 		return fmt.Errorf("creating memcached %s: %w", cacheName, err)
-	}
-	if cache.Replicas > 1 {
-		if _, err := kube.NewPDB(w.ctx, svcName, w.args.Namespace, labels, w.parent); err != nil {
-			return fmt.Errorf("creating PodDisruptionBudget of %s: %w", cacheName, err)
-		}
 	}
 	return nil
 }

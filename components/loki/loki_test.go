@@ -119,3 +119,39 @@ func TestStoreCredentialsReachThePods(t *testing.T) {
 		})
 	}
 }
+
+// TestAutoscaledTargetsGetAnHPA: a target with autoscaling.maxReplicas gets an autoscaling/v2
+// HorizontalPodAutoscaler of its Deployment between replicas and maxReplicas on CPU, and the
+// others none; every PodDisruptionBudget lets unhealthy pods go (AlwaysAllow). Expected values
+// are the stack file's, written by hand. It fails if the HPA pointed at another Deployment,
+// took its floor from elsewhere, or appeared for a target that does not autoscale.
+func TestAutoscaledTargetsGetAnHPA(t *testing.T) {
+	spec := mocktest.Spec(t, "prod", map[string]string{"obs-stack:loki": `{"querier": {"autoscaling": {"maxReplicas": 9, "targetCPUPercent": 70}}}`})
+	rec := declare(t, spec)
+	hpas := rec.OfType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+	if len(hpas) != 1 {
+		t.Fatalf("want one HorizontalPodAutoscaler (the querier's), got %d", len(hpas))
+	}
+	in := hpas[0].Inputs
+	for path, want := range map[string]any{
+		"spec.scaleTargetRef.kind": "Deployment", "spec.scaleTargetRef.name": "loki-querier",
+		"spec.minReplicas": 3.0, "spec.maxReplicas": 9.0, "spec.metrics.0.resource.target.averageUtilization": 70.0,
+	} {
+		var keys []any
+		for _, k := range strings.Split(path, ".") {
+			if k == "0" {
+				keys = append(keys, 0)
+			} else {
+				keys = append(keys, k)
+			}
+		}
+		if got := mocktest.Dig(in, keys...); got != want {
+			t.Errorf("%s = %v (%T), want %v", path, got, got, want)
+		}
+	}
+	for _, pdb := range rec.OfType("kubernetes:policy/v1:PodDisruptionBudget") {
+		if got := mocktest.Dig(pdb.Inputs, "spec", "unhealthyPodEvictionPolicy"); got != "AlwaysAllow" {
+			t.Errorf("%s: unhealthyPodEvictionPolicy = %v, want AlwaysAllow", pdb.Name, got)
+		}
+	}
+}
