@@ -25,6 +25,11 @@ type Facts struct {
 	SchemaFroms []string `json:"schemaFroms,omitempty"`
 	// Schemas are the schema periods as deployed.
 	Schemas []SchemaPeriod `json:"schemas,omitempty"`
+	// LokiDataReplicas are the replicas of the target that holds unflushed logs (ingester,
+	// write or single-binary) by its config key; 0: not recorded yet.
+	LokiDataReplicas map[string]int `json:"lokiDataReplicas,omitempty"`
+	// LokiReplicationFactor is loki.replicationFactor (0: not recorded yet).
+	LokiReplicationFactor int `json:"lokiReplicationFactor,omitempty"`
 	// KafkaClusterID is the adopted cluster id ("" while generated).
 	KafkaClusterID string `json:"kafkaClusterId"`
 	// KafkaBrokers is the broker count; 0 when Kafka is off (or not recorded yet).
@@ -68,6 +73,12 @@ func (v Valid) Facts() Facts {
 				f.Stores = map[objstore.Kind]objstore.Record{}
 			}
 			f.Stores[st.Kind()] = r
+		}
+	}
+	f.LokiReplicationFactor = s.Loki.ReplicationFactor
+	for _, t := range s.Loki.Targets() {
+		if t.HoldsData {
+			f.LokiDataReplicas = map[string]int{"loki." + t.Key: t.Workload.Replicas}
 		}
 	}
 	class := s.Cluster.StorageClass
@@ -140,6 +151,7 @@ func (v Valid) CheckChanges(prev *Facts, now time.Time) error {
 		s.checkNamespaceKept(c, prev)
 		s.checkLokiDataKept(c, prev)
 		s.checkStoreKept(c, prev, next)
+		s.checkUnflushedKept(c, prev, next)
 		s.checkKafkaDataKept(c, *prev, next)
 		classChanged := false
 		for _, key := range slices.Sorted(maps.Keys(next.Volumes)) {
@@ -211,6 +223,23 @@ func (s Spec) checkLokiDataKept(c *checker, prev *Facts) {
 		c.fail("loki.storage.type", s.Loki.Storage.Type,
 			fmt.Sprintf("the deployed logs are in %s, and without a new schema period Loki would look for them in %s", prev.LokiStorage, s.Loki.Storage.Type),
 			"keep %s for the deployed periods: append a period on %s with a future from date, set its objectStore, and keep the older periods as they are; or %s", prev.LokiStorage, s.Loki.Storage.Type, ack)
+	}
+}
+
+// checkUnflushedKept: an ingester that a scale-down removes stops without flushing (its WAL
+// stays on a PVC no pod reads), so at replication factor 1, where no other replica holds its
+// streams, fewer data-holding replicas lose the logs those pods had not flushed yet.
+func (s Spec) checkUnflushedKept(c *checker, prev *Facts, next Facts) {
+	for key, was := range prev.LokiDataReplicas {
+		now, ok := next.LokiDataReplicas[key]
+		if !ok || now >= was || prev.LokiReplicationFactor != 1 || s.Loki.ReplicationFactor != 1 {
+			continue
+		}
+		first := strings.TrimPrefix(key, "loki.")
+		c.fail(key+".replicas", now,
+			fmt.Sprintf("at replication factor 1 each stream is in one pod only, and the %d pod(s) the scale-down removes stop without flushing (the WAL keeps Loki from flushing on shutdown), so their recent logs are lost", was-now),
+			"first flush each pod going away, from the highest ordinal down: kubectl -n %s port-forward pod/%s-%d 3100 and curl -X POST 'localhost:3100/ingester/shutdown?flush=true'; then set allowDataLoss for this update; or keep %d replicas",
+			s.Cluster.Namespace, LokiObjectName(Topologies[s.Loki.Mode].nameOf(first)), was-1, was)
 	}
 }
 

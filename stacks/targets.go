@@ -25,6 +25,16 @@ type TargetKind struct {
 	Rings []string
 }
 
+// nameOf is the Name of the target whose section is key (e.g. singleBinary: single-binary).
+func (t Topology) nameOf(key string) string {
+	for _, k := range t.Targets {
+		if k.Key == key {
+			return k.Name
+		}
+	}
+	return key
+}
+
 // LokiObjectName is the name of a Loki target's workload and Service, loki-<target>; its pods
 // are loki-<target>-<ordinal or hash>. The Loki component, sizing and the dashboards use it.
 func LokiObjectName(target string) string { return "loki-" + target }

@@ -113,7 +113,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			ServiceName: headless.Metadata.Name().Elem(),
 			Selector:    &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
 			// A quorum needs a majority of controllers up; OrderedReady would wait for kafka-0
-			// to be Ready before starting kafka-1, and kafka-0 cannot be Ready alone.
+			// to be Ready before starting kafka-1, and kafka-0 cannot be Ready alone. Parallel
+			// governs creation and scaling only: a RollingUpdate still replaces one broker at a
+			// time and waits for it to be Ready (maxUnavailable 1), so a rollout keeps the quorum
+			// and every partition's in-sync replicas but one; the PodDisruptionBudget does the
+			// same for drains.
 			PodManagementPolicy: pulumi.String("Parallel"),
 			// Explicit: a replaced StatefulSet (e.g. a storage change) finds its data again.
 			// The PVCs outlive a destroy unless the stack owns the namespace; they then carry

@@ -242,7 +242,14 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 	}
 	grace := 30
 	if t.HoldsData {
-		grace = 300 // ingesters flush their chunks on shutdown
+		// An ingester keeps its WAL on the PVC (common.path_prefix), so one stopped for a
+		// rollout does not flush: Loki 3.7 flushes on shutdown only without the WAL or with
+		// ingester.wal.flush_on_shutdown (pkg/ingester/ingester.go, NewLifecycler), and the
+		// next pod replays the WAL. 300 s covers the WAL checkpoint on stop, and a flush a
+		// person starts with /ingester/shutdown?flush=true before the pod goes. The
+		// StatefulSet's RollingUpdate replaces one pod at a time and waits for it to be Ready
+		// (OrderedReady), so a rollout never takes two replicas of a stream at once.
+		grace = 300
 	}
 	pod := kube.Pod{
 		Labels: podLabels, UID: uid, ConfigHash: pulumi.String(w.configHash), Volumes: volumes, LaterVolumes: scratch,
