@@ -621,7 +621,7 @@ func TestDeploy(t *testing.T) {
 		{"the program never fights the autoscaler: a querier scaled by hand stays scaled through preview and up", func(t *testing.T) {
 			s := open(t, dir, "prod", nil)
 			replicas := func() string {
-				out, err := kubectl(t, "-n", "observability", "get", "deployment", "loki-querier", "-o", "jsonpath={.spec.replicas}")
+				out, err := kubectl(t, "-n", "observability-prod", "get", "deployment", "loki-querier", "-o", "jsonpath={.spec.replicas}")
 				if err != nil {
 					t.Fatalf("%v: %s", err, out)
 				}
@@ -634,11 +634,11 @@ func TestDeploy(t *testing.T) {
 			if got := replicas(); got != "3" {
 				t.Errorf("handing the count to the autoscaler changed it: replicas %s, want the deployed 3", got)
 			}
-			if out, err := kubectl(t, "-n", "observability", "get", "hpa", "loki-querier", "-o", "jsonpath={.spec.minReplicas}/{.spec.maxReplicas}"); err != nil || out != "3/6" {
+			if out, err := kubectl(t, "-n", "observability-prod", "get", "hpa", "loki-querier", "-o", "jsonpath={.spec.minReplicas}/{.spec.maxReplicas}"); err != nil || out != "3/6" {
 				t.Fatalf("the querier's HorizontalPodAutoscaler: %q (%v), want 3/6", out, err)
 			}
 			// As the autoscaler would: through the scale subresource, under another field manager.
-			if out, err := kubectl(t, "-n", "observability", "scale", "deployment", "loki-querier", "--replicas=5"); err != nil {
+			if out, err := kubectl(t, "-n", "observability-prod", "scale", "deployment", "loki-querier", "--replicas=5"); err != nil {
 				t.Fatalf("kubectl scale: %v: %s", err, out)
 			}
 			expectNoChanges(t, s)
@@ -659,7 +659,7 @@ func TestDeploy(t *testing.T) {
 			if got := replicas(); got != "3" {
 				t.Errorf("with the autoscaler off the declared count should be back: replicas %s, want 3", got)
 			}
-			if out, err := kubectl(t, "-n", "observability", "get", "hpa", "loki-querier", "--ignore-not-found", "-o", "name"); err != nil || out != "" {
+			if out, err := kubectl(t, "-n", "observability-prod", "get", "hpa", "loki-querier", "--ignore-not-found", "-o", "name"); err != nil || out != "" {
 				t.Errorf("the HorizontalPodAutoscaler should be gone: %q (%v)", out, err)
 			}
 			expectNoChanges(t, s)
