@@ -649,6 +649,17 @@ func TestDeploy(t *testing.T) {
 				t.Errorf("an up scaled the autoscaled querier back: replicas %s, want 5", got)
 			}
 			expectNoChanges(t, s)
+			// A change that updates the Deployment (its pod template rolls) keeps the count too.
+			setPath(t, s, "obs-stack:loki.querier.resources.limits.memory", "3Gi")
+			if _, err := s.Up(ctx, optup.ProgressStreams(testWriter{t, ""})); err != nil {
+				t.Fatal(err)
+			}
+			if got := replicas(); got != "5" {
+				t.Errorf("updating the autoscaled querier's Deployment reset its count: replicas %s, want 5", got)
+			}
+			if err := s.RemoveConfigWithOptions(ctx, "obs-stack:loki.querier.resources.limits.memory", &auto.ConfigOptions{Path: true}); err != nil {
+				t.Fatal(err)
+			}
 			// Off again: the program owns the count and sets the declared 3.
 			if err := s.RemoveConfigWithOptions(ctx, "obs-stack:loki.querier.autoscaling", &auto.ConfigOptions{Path: true}); err != nil {
 				t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 
 	autoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
@@ -180,6 +181,9 @@ func NewPDB(ctx *pulumi.Context, name string, namespace pulumi.StringInput, labe
 	}, opts...)
 }
 
+// ReplicasOwner is the annotation of a Deployment whose replica count an autoscaler owns.
+const ReplicasOwner = "obs-stack.io/replicas"
+
 // NewDeployment declares a Deployment of replicas of pod and what its replica count asks for:
 // a PodDisruptionBudget when more than one replica runs, and, under autoscaling, a
 // HorizontalPodAutoscaler (autoscaling/v2, on CPU) that owns the count from then on. The
@@ -187,11 +191,18 @@ func NewPDB(ctx *pulumi.Context, name string, namespace pulumi.StringInput, labe
 // (pulumi ignoreChanges keeps the live count in the apply, so the field is neither reset nor
 // scaled back: a preview shows no change after the autoscaler or a person scaled it).
 func NewDeployment(ctx *pulumi.Context, name string, namespace pulumi.StringInput, pod Pod, w stacks.Workload, opts ...pulumi.ResourceOption) error {
-	deployOpts := opts
+	args, deployOpts := pod.Deployment(name, namespace, w.Replicas), opts
 	if w.Autoscaling.On() {
 		deployOpts = append(slices.Clone(opts), pulumi.IgnoreChanges([]string{"spec.replicas"}))
+		// The annotation marks who owns the count: turning the autoscaler off removes it, and
+		// that change makes the next up apply the Deployment, replicas included (an input
+		// that stayed the same would otherwise leave the autoscaler's last count in place).
+		meta := Meta(name, namespace, pod.Labels.All)
+		meta.Annotations = pulumi.StringMap{ReplicasOwner: pulumi.String("autoscaler")}
+		maps.Copy(meta.Annotations.(pulumi.StringMap), Owned())
+		args.Metadata = meta
 	}
-	d, err := appsv1.NewDeployment(ctx, name, pod.Deployment(name, namespace, w.Replicas), deployOpts...)
+	d, err := appsv1.NewDeployment(ctx, name, args, deployOpts...)
 	if err != nil {
 		return fmt.Errorf("creating Deployment %s: %w", name, err)
 	}
