@@ -157,6 +157,14 @@ type Loki struct {
 	Storage LokiStorage `json:"storage"`
 	// Schemas are the schema_config periods, oldest first.
 	Schemas []SchemaPeriod `json:"schemas"`
+	// IngestGBPerDay is the log volume the stack must carry, in GB a day; 0 leaves the
+	// preset's figures. Set, it sizes the Distributed targets (SimpleScalable: write and
+	// read), the ingestion limits and the Kafka partitions from the sizing table
+	// (stacks/volume-table.yaml); a key set explicitly still wins (go run ./cmd/sizing shows
+	// each figure and why).
+	IngestGBPerDay float64 `json:"ingestGBPerDay"`
+	// QueriesPerSecond the stack must answer; with ingestGBPerDay it sizes the queriers.
+	QueriesPerSecond float64 `json:"queriesPerSecond"`
 	// Limits are the per-tenant limits.
 	Limits LokiLimits `json:"limits"`
 	// Caches are the memcached caches in front of the object store.

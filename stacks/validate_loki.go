@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"time"
 
@@ -66,6 +67,7 @@ func (s Spec) checkLoki(c *checker) {
 	}
 
 	s.checkLokiStorage(c)
+	checkVolume(c, l)
 	checkSchemas(c, l)
 	checkLimits(c, l.Limits)
 	s.checkTenants(c)
@@ -107,4 +109,33 @@ func checkCache(c *checker, key string, cache Cache, nodes int) {
 	}
 	checkWorkload(c, key, cache.Workload(), false, false, nodes, "")
 	image(c, key+".image", cache.Image, defaults.Loki.Caches.ChunksCache.Image)
+}
+
+// checkVolume: a declared volume and query rate are numbers the sizing table can size, and
+// the mode can carry the volume (Grafana's ranges per mode, ModeRanges).
+func checkVolume(c *checker, l Loki) {
+	gb, qps := l.IngestGBPerDay, l.QueriesPerSecond
+	if math.IsNaN(gb) || gb < 0 || gb > MaxGBPerDay {
+		c.fail("loki.ingestGBPerDay", gb, fmt.Sprintf("a volume in GB a day, from 0 (not declared) to %d (ten times the largest any source sizes)", MaxGBPerDay), "set the volume the stack must carry, e.g. 300")
+		return
+	}
+	if math.IsNaN(qps) || qps < 0 || qps > 100000 {
+		c.fail("loki.queriesPerSecond", qps, "queries a second, from 0 (not declared) to 100000", "set the rate the stack must answer, e.g. 20")
+	}
+	if qps > 0 && gb == 0 {
+		c.fail("loki.queriesPerSecond", qps, "the queriers are sized from the volume and the query rate together, and no volume is declared", "set obs-stack:loki.ingestGBPerDay too, or remove the query rate")
+	}
+	limit, ok := ModeRanges[l.Mode]
+	switch {
+	case !ok || gb == 0:
+	case gb > limit*RangeLimit:
+		c.fail("loki.ingestGBPerDay", gb, fmt.Sprintf("%s carries about %g GB a day (Grafana's deployment modes), and %g is more than %d times that", l.Mode, limit, gb, RangeLimit),
+			"set obs-stack:loki.mode Distributed (with object storage), or declare the volume the stack really carries")
+	case gb > limit:
+		c.warn("loki.ingestGBPerDay", gb, fmt.Sprintf("%s carries about %g GB a day (Grafana's deployment modes), and this is above it", l.Mode, limit),
+			"plan a move to obs-stack:loki.mode Distributed")
+	}
+	if top := VolumeTable[len(VolumeTable)-1].GBPerDay; gb > top {
+		c.warn("loki.ingestGBPerDay", gb, fmt.Sprintf("beyond the largest volume any source sizes (%g GB a day): the replicas are scaled in proportion", top), "check the figures with go run ./cmd/sizing")
+	}
 }

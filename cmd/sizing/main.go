@@ -4,6 +4,9 @@
 //
 //	go run ./cmd/sizing              # dev and prod, with the overrides in their stack files
 //	go run ./cmd/sizing -stack prod
+//	go run ./cmd/sizing -volumes 50,500,3000 [-qps 20]   # prod sized for each volume (GB/day):
+//	                                 # each figure and why, the nodes it needs, the Loki Operator size
+//	go run ./cmd/sizing -markdown    # the README's Sizing table
 package main
 
 import (
@@ -21,7 +24,28 @@ import (
 func main() {
 	stackList := flag.String("stack", "dev,prod", "comma-separated stack names")
 	dir := flag.String("dir", ".", "project folder with the Pulumi.<stack>.yaml files")
+	volumes := flag.String("volumes", "", "comma-separated ingest volumes in GB/day: size prod for each")
+	qps := flag.Float64("qps", 0, "queries per second, with -volumes")
+	markdown := flag.Bool("markdown", false, "print the README's Sizing table")
 	flag.Parse()
+	if *markdown {
+		text, err := Table(*dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sizing:", err)
+			os.Exit(1)
+		}
+		fmt.Print(text)
+		return
+	}
+	if *volumes != "" {
+		for _, v := range strings.Split(*volumes, ",") {
+			if err := showVolume(v, *qps); err != nil {
+				fmt.Fprintln(os.Stderr, "sizing:", err)
+				os.Exit(1)
+			}
+		}
+		return
+	}
 	for _, stack := range strings.Split(*stackList, ",") {
 		if err := show(*dir, stack); err != nil {
 			fmt.Fprintln(os.Stderr, "sizing:", err)
@@ -39,6 +63,11 @@ func show(dir, stack string) error {
 	if err != nil {
 		return err
 	}
+	return print(stack, spec)
+}
+
+// print writes one stack's pod groups, totals, headroom and placement.
+func print(stack string, spec stacks.Spec) error {
 	c := spec.Cluster
 	fmt.Printf("stack %s: Loki %s on %d node(s) of %s CPU / %s\n", stack, spec.Loki.Mode, c.Nodes, c.NodeCPU, c.NodeMemory)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)

@@ -33,13 +33,19 @@ var ErrNoPreset = errors.New("no such preset")
 // spec returned next to an error can still be validated (only an unknown preset returns an
 // empty spec).
 func Load(stack string, config map[string]string) (stacks.Spec, error) {
+	spec, _, err := Explain(stack, config)
+	return spec, err
+}
+
+// Explain is Load, with what a declared volume (loki.ingestGBPerDay) sized and why.
+func Explain(stack string, config map[string]string) (stacks.Spec, []stacks.Derived, error) {
 	presetName := stack
 	if p, ok := config[PresetKey]; ok {
 		presetName = p
 	}
 	preset, ok := stacks.Presets[presetName]
 	if !ok {
-		return stacks.Spec{}, fmt.Errorf("%s = %q: %w; fix: set %s to one of %s (the stack name picks the preset when the key is unset)",
+		return stacks.Spec{}, nil, fmt.Errorf("%s = %q: %w; fix: set %s to one of %s (the stack name picks the preset when the key is unset)",
 			PresetKey, presetName, ErrNoPreset, PresetKey, strings.Join(stacks.PresetNames(), ", "))
 	}
 	spec := preset()
@@ -74,7 +80,17 @@ func Load(stack string, config map[string]string) (stacks.Spec, error) {
 		errs = append(errs, twice(full, keyOf(path), value, leaves)...)
 		errs = append(errs, set(reflect.ValueOf(&spec).Elem(), path, value, stacks.Namespace+":")...)
 	}
-	return spec, errors.Join(errs...)
+	// A key the config sets, or one inside it, keeps its value.
+	explicit := func(key string) bool {
+		for leaf := range leaves {
+			if leaf == key || strings.HasPrefix(leaf, key+".") || strings.HasPrefix(leaf, key+"[") || strings.HasPrefix(key, leaf+".") {
+				return true
+			}
+		}
+		return false
+	}
+	spec, derived := spec.ForVolume(explicit)
+	return spec, derived, errors.Join(errs...)
 }
 
 // providerKey: the fix for a kubernetes: key, which users set out of habit for the default
