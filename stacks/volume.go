@@ -85,18 +85,15 @@ func (s Spec) ForVolume(explicit func(key string) bool) (Spec, []Derived) {
 		return s, nil
 	}
 	var out []Derived
-	put := func(key string, dst *string, value, why string) {
+	// take records a figure and reports whether it applies: a key set in the config keeps
+	// its current value.
+	take := func(key, why string, value, current any) bool {
 		if explicit(key) {
-			out = append(out, Derived{Key: key, Value: *dst, Why: "set in the stack's config", Kept: true})
-			return
+			out = append(out, Derived{Key: key, Value: fmt.Sprint(current), Why: "set in the stack's config", Kept: true})
+			return false
 		}
-		*dst = value
-		out = append(out, Derived{Key: key, Value: value, Why: why})
-	}
-	putInt := func(key string, dst *int, value int, why string) {
-		v := fmt.Sprint(*dst)
-		put(key, &v, fmt.Sprint(value), why)
-		fmt.Sscan(v, dst)
+		out = append(out, Derived{Key: key, Value: fmt.Sprint(value), Why: why})
+		return true
 	}
 	l := &s.Loki
 	targets := map[string]*Workload{"distributor": &l.Distributor, "ingester": &l.Ingester, "querier": &l.Querier, "queryFrontend": &l.QueryFrontend,
@@ -128,12 +125,24 @@ func (s Spec) ForVolume(explicit func(key string) bool) (Spec, []Derived) {
 		if rows[name] == "ingester" && t.Replicas < l.ReplicationFactor {
 			t.Replicas, why = l.ReplicationFactor, fmt.Sprintf("%s; raised to the replication factor %d", why, l.ReplicationFactor)
 		}
-		putInt(key+".replicas", &w.Replicas, t.Replicas, why)
-		put(key+".resources.requests.cpu", &w.Resources.Requests.CPU, t.CPU, why)
-		put(key+".resources.requests.memory", &w.Resources.Requests.Memory, t.Memory, why)
+		r := &w.Resources
+		limitCPU, limitMemory := scale(t.CPU, LimitFactor, false), scale(t.Memory, LimitFactor, true)
 		limitWhy := fmt.Sprintf("%d x the request (the sources give requests only)", LimitFactor)
-		put(key+".resources.limits.cpu", &w.Resources.Limits.CPU, scale(t.CPU, LimitFactor, false), limitWhy)
-		put(key+".resources.limits.memory", &w.Resources.Limits.Memory, scale(t.Memory, LimitFactor, true), limitWhy)
+		if take(key+".replicas", why, t.Replicas, w.Replicas) {
+			w.Replicas = t.Replicas
+		}
+		if take(key+".resources.requests.cpu", why, t.CPU, r.Requests.CPU) {
+			r.Requests.CPU = t.CPU
+		}
+		if take(key+".resources.requests.memory", why, t.Memory, r.Requests.Memory) {
+			r.Requests.Memory = t.Memory
+		}
+		if take(key+".resources.limits.cpu", limitWhy, limitCPU, r.Limits.CPU) {
+			r.Limits.CPU = limitCPU
+		}
+		if take(key+".resources.limits.memory", limitWhy, limitMemory, r.Limits.Memory) {
+			r.Limits.Memory = limitMemory
+		}
 	}
 
 	// Ingestion limits: no tenant is rate-limited at the declared volume's busiest hour.
@@ -141,21 +150,21 @@ func (s Spec) ForVolume(explicit func(key string) bool) (Spec, []Derived) {
 	anchor := anchorAt(gb, func(a VolumeAnchor) bool { return a.IngestionRateMB > 0 })
 	rate := math.Max(math.Ceil(peak), anchor.IngestionRateMB)
 	rateWhy := fmt.Sprintf("%.0f GB/day is %.2f MB/s on average, %.0fx at the busiest hour; at least %s's %g", gb, gb*1000/86400, PeakFactor, anchor.Source, anchor.IngestionRateMB)
-	rateText := fmt.Sprint(l.Limits.IngestionRateMB)
-	put("loki.limits.ingestionRateMB", &rateText, fmt.Sprint(rate), rateWhy)
-	fmt.Sscan(rateText, &l.Limits.IngestionRateMB)
-	burstText := fmt.Sprint(l.Limits.IngestionBurstSizeMB)
-	put("loki.limits.ingestionBurstSizeMB", &burstText, fmt.Sprint(math.Max(anchor.IngestionBurstSizeMB, math.Ceil(l.Limits.IngestionRateMB*1.5))),
-		fmt.Sprintf("1.5 x the rate, at least %s's %g", anchor.Source, anchor.IngestionBurstSizeMB))
-	fmt.Sscan(burstText, &l.Limits.IngestionBurstSizeMB)
+	if take("loki.limits.ingestionRateMB", rateWhy, rate, l.Limits.IngestionRateMB) {
+		l.Limits.IngestionRateMB = rate
+	}
+	burst := math.Max(anchor.IngestionBurstSizeMB, math.Ceil(l.Limits.IngestionRateMB*1.5))
+	if take("loki.limits.ingestionBurstSizeMB", fmt.Sprintf("1.5 x the rate, at least %s's %g", anchor.Source, anchor.IngestionBurstSizeMB), burst, l.Limits.IngestionBurstSizeMB) {
+		l.Limits.IngestionBurstSizeMB = burst
+	}
 
 	if s.Kafka.Enabled {
 		need := int(math.Ceil(peak / PartitionMBps))
 		for i := range s.Kafka.Topics {
 			t := &s.Kafka.Topics[i]
-			if need > t.Partitions {
-				putInt(fmt.Sprintf("kafka.topics[%d].partitions", i), &t.Partitions, need,
-					fmt.Sprintf("%.1f MB/s at the busiest hour over %g MB/s per partition", peak, PartitionMBps))
+			if need > t.Partitions && take(fmt.Sprintf("kafka.topics[%d].partitions", i),
+				fmt.Sprintf("%.1f MB/s at the busiest hour over %g MB/s per partition", peak, PartitionMBps), need, t.Partitions) {
+				t.Partitions = need
 			}
 		}
 	}
