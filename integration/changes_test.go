@@ -77,6 +77,8 @@ var keyChanges = []keyChange{
 	one("prod", "loki.ingester.replicas", "4"),
 	one("prod", "loki.ingester.storage", "30Gi"),
 	one("prod", "loki.querier.replicas", "4"),
+	one("prod", "loki.querier.autoscaling.maxReplicas", "6"),
+	one("prod", "loki.ingestGBPerDay", "50"),
 	one("prod", "loki.storage.s3.endpoint", "http://minio.minio.svc:9000"),
 	one("prod", "loki.storage.s3.endpoint", "http://minio.storage.svc:9000"),
 	one("prod", "loki.storage.s3.buckets.chunks", "loki-chunks-2"),

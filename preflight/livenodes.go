@@ -56,10 +56,13 @@ func ApplyLiveNodes(c *stacks.Cluster, kubectlJSON []byte) error {
 // MonitoringCRDs are the Prometheus Operator CRDs monitoring.enabled creates objects of.
 var MonitoringCRDs = []string{"podmonitors.monitoring.coreos.com", "servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"}
 
-// MissingMonitoringCRDs reads the live cluster's CRDs (the output of `kubectl get crd
-// <MonitoringCRDs> -o json --ignore-not-found`, a List or, for one found, the object) and
-// returns those of MonitoringCRDs it lacks.
-func MissingMonitoringCRDs(kubectlJSON []byte) ([]string, error) {
+// KEDACRD is the CRD of the ScaledObjects autoscaling.onQueue creates.
+const KEDACRD = "scaledobjects.keda.sh"
+
+// MissingCRDs reads the live cluster's CRDs (the output of `kubectl get crd <want> -o json
+// --ignore-not-found`, a List or, for one found, the object) and returns those of want it
+// lacks.
+func MissingCRDs(want []string, kubectlJSON []byte) ([]string, error) {
 	found := map[string]bool{}
 	if len(strings.TrimSpace(string(kubectlJSON))) > 0 {
 		var list metav1.PartialObjectMetadataList
@@ -78,7 +81,7 @@ func MissingMonitoringCRDs(kubectlJSON []byte) ([]string, error) {
 		}
 	}
 	var missing []string
-	for _, name := range MonitoringCRDs {
+	for _, name := range want {
 		if !found[name] {
 			missing = append(missing, name)
 		}

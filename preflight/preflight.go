@@ -78,6 +78,11 @@ func LoadSpec(ctx *pulumi.Context, o Options) (stacks.Valid, error) {
 			errs = append(errs, err)
 		}
 	}
+	if spec.Cluster.UseLiveNodes && !o.Rendering {
+		if err := kedaCRD(spec); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := spec.CheckSiblings(ctx.Stack(), siblings(ctx, dir)); err != nil {
 		errs = append(errs, err)
 	}
@@ -190,18 +195,37 @@ func CheckChanges(ctx *pulumi.Context, spec stacks.Valid) error {
 // monitoringCRDs asks the cluster (as useLiveNodes does) whether the Prometheus Operator's
 // CRDs exist: without them the first apply of a PodMonitor fails half-way through an update.
 func monitoringCRDs(c stacks.Cluster) error {
-	out, err := kubectl(c, append([]string{"get", "crd"}, append(MonitoringCRDs, "-o", "json", "--ignore-not-found")...)...)
+	return requireCRDs(c, MonitoringCRDs, "monitoring.enabled", "the Prometheus Operator",
+		"install kube-prometheus-stack or the Prometheus Operator's CRDs first, or set obs-stack:monitoring.enabled false")
+}
+
+// requireCRDs refuses key when the live cluster lacks any of crds: what names the software
+// that brings them, and fix how to get it or do without.
+func requireCRDs(c stacks.Cluster, crds []string, key, what, fix string) error {
+	out, err := kubectl(c, append([]string{"get", "crd"}, append(slices.Clone(crds), "-o", "json", "--ignore-not-found")...)...)
 	if err == nil {
 		var missing []string
-		if missing, err = MissingMonitoringCRDs(out); err == nil && len(missing) > 0 {
-			return &stacks.Problem{Key: "monitoring.enabled", Value: true,
-				Reason: fmt.Sprintf("the cluster (cluster.useLiveNodes) has no %s: the Prometheus Operator is not installed, and the apply would fail with \"no matches for kind\"", strings.Join(missing, ", ")),
-				Fix:    "install kube-prometheus-stack or the Prometheus Operator's CRDs first, or set obs-stack:monitoring.enabled false"}
+		if missing, err = MissingCRDs(crds, out); err == nil && len(missing) > 0 {
+			return &stacks.Problem{Key: key, Value: true,
+				Reason: fmt.Sprintf("the cluster (cluster.useLiveNodes) has no %s: %s is not installed, and the apply would fail with \"no matches for kind\"", strings.Join(missing, ", "), what),
+				Fix:    fix}
 		}
 	}
 	if err != nil {
-		return &stacks.Problem{Key: "monitoring.enabled", Value: true, Reason: "cannot read the cluster's CRDs: " + err.Error(),
+		return &stacks.Problem{Key: key, Value: true, Reason: "cannot read the cluster's CRDs: " + err.Error(),
 			Fix: "make the kube context reachable (kubectl get crd), or set obs-stack:cluster.useLiveNodes false"}
+	}
+	return nil
+}
+
+// kedaCRD asks the cluster (as useLiveNodes does) for KEDA's ScaledObject CRD when a target
+// scales on the query scheduler's queue: without it the apply fails half-way.
+func kedaCRD(spec stacks.Spec) error {
+	for _, t := range spec.Loki.Targets() {
+		if t.Workload.Autoscaling.OnQueue {
+			return requireCRDs(spec.Cluster, []string{KEDACRD}, "loki."+t.Key+".autoscaling.onQueue", "KEDA",
+				"install KEDA (keda.sh/docs/latest/deploy) first, or scale on CPU: set it to false")
+		}
 	}
 	return nil
 }

@@ -167,7 +167,7 @@ func netpolArgs(spec stacks.Valid, stack kube.Stack) *netpol.Args {
 
 func lokiArgs(spec stacks.Valid, stack kube.Stack) *loki.Args {
 	return &loki.Args{Stack: stack, Loki: spec.Loki, Retention: spec.Retention, Tenants: spec.Tenants, Storage: spec.Storage, StorageClass: spec.Cluster.StorageClass, ProtectData: spec.Cluster.ProtectData,
-		MemcachedExporter: exporter(spec, spec.Monitoring.MemcachedExporterImage, stacks.MemcachedExporterResources)}
+		MemcachedExporter: exporter(spec, spec.Monitoring.MemcachedExporterImage, stacks.MemcachedExporterResources), PrometheusURL: spec.Grafana.PrometheusURL}
 }
 
 // tenantNames are loki.tenants' names, in order.

@@ -84,7 +84,7 @@ func TestApplyLiveNodes(t *testing.T) {
 	}
 }
 
-func TestMissingMonitoringCRDs(t *testing.T) {
+func TestMissingCRDs(t *testing.T) {
 	crd := func(name string) string {
 		return `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"` + name + `"}}`
 	}
@@ -99,7 +99,7 @@ func TestMissingMonitoringCRDs(t *testing.T) {
 		{"one found prints the object itself", crd("servicemonitors.monitoring.coreos.com"), "podmonitors.monitoring.coreos.com prometheusrules.monitoring.coreos.com"},
 		{"same names in another group do not count", `{"kind":"List","items":[` + crd("podmonitors.example.com") + `]}`, "podmonitors.monitoring.coreos.com servicemonitors.monitoring.coreos.com prometheusrules.monitoring.coreos.com"},
 	} {
-		got, err := preflight.MissingMonitoringCRDs([]byte(c.kubectl))
+		got, err := preflight.MissingCRDs(preflight.MonitoringCRDs, []byte(c.kubectl))
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 		}
@@ -107,7 +107,7 @@ func TestMissingMonitoringCRDs(t *testing.T) {
 			t.Errorf("%s: missing %q, want %q", c.name, strings.Join(got, " "), c.want)
 		}
 	}
-	if _, err := preflight.MissingMonitoringCRDs([]byte("error: the server doesn't have a resource type")); err == nil {
+	if _, err := preflight.MissingCRDs(preflight.MonitoringCRDs, []byte("error: the server doesn't have a resource type")); err == nil {
 		t.Error("output that is not JSON must be an error, not 'all missing'")
 	}
 }

@@ -121,6 +121,11 @@ type Autoscaling struct {
 	// TargetCPUPercent is the average CPU use, in percent of the CPU request, the autoscaler
 	// keeps (1-100).
 	TargetCPUPercent int `json:"targetCPUPercent"`
+	// OnQueue scales the queriers (loki querier, read) with a KEDA ScaledObject on the query
+	// scheduler's queue instead of CPU, as Loki's "Autoscaling queriers" guide does; it needs
+	// KEDA's CRDs (checked with cluster.useLiveNodes), monitoring.enabled (Prometheus scrapes
+	// the scheduler) and grafana.prometheusURL (where KEDA asks Prometheus).
+	OnQueue bool `json:"onQueue"`
 }
 
 // On reports whether an autoscaler owns the replica count.

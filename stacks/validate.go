@@ -115,6 +115,9 @@ func checkWorkload(c *checker, key string, w Workload, stateful, autoscales bool
 // higher maxReplicas, on a CPU request it can measure use against.
 func checkAutoscaling(c *checker, key string, w Workload, autoscales bool) {
 	a := w.Autoscaling
+	if a.OnQueue && !a.On() {
+		c.fail(key+".autoscaling.onQueue", true, "the queue decides between replicas and autoscaling.maxReplicas, and maxReplicas is 0 (off)", "set obs-stack:%s.autoscaling.maxReplicas above replicas", key)
+	}
 	if !a.On() {
 		return
 	}

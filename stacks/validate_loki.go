@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -66,6 +67,7 @@ func (s Spec) checkLoki(c *checker) {
 		c.fail("loki.replicationFactor", l.ReplicationFactor, fmt.Sprintf("the replication factor must be between 1 and %d", MaxReplicas), "set it to 1 (one replica) or 3 (HA)")
 	}
 
+	s.checkQueueScaling(c)
 	s.checkLokiStorage(c)
 	checkVolume(c, l)
 	checkSchemas(c, l)
@@ -137,5 +139,27 @@ func checkVolume(c *checker, l Loki) {
 	}
 	if top := VolumeTable[len(VolumeTable)-1].GBPerDay; gb > top {
 		c.warn("loki.ingestGBPerDay", gb, fmt.Sprintf("beyond the largest volume any source sizes (%g GB a day): the replicas are scaled in proportion", top), "check the figures with go run ./cmd/sizing")
+	}
+}
+
+// QueueTargets are the targets whose queriers pull from the query scheduler's queue.
+var QueueTargets = []string{"querier", "read"}
+
+// checkQueueScaling: scaling on the scheduler's queue needs a Loki target that runs the
+// queriers, and a Prometheus that scrapes the scheduler and that KEDA can ask.
+func (s Spec) checkQueueScaling(c *checker) {
+	for _, t := range s.Loki.Targets() {
+		key := "loki." + t.Key + ".autoscaling.onQueue"
+		if !t.Workload.Autoscaling.OnQueue {
+			continue
+		}
+		switch {
+		case !slices.Contains(QueueTargets, t.Key):
+			c.fail(key, true, "only the queriers pull from the query scheduler's queue", "scale this target on CPU: set it to false")
+		case !s.Monitoring.Enabled:
+			c.fail(key, true, "KEDA reads loki_query_scheduler_inflight_requests from Prometheus, which scrapes Loki only with monitoring", "set obs-stack:monitoring.enabled true, or scale on CPU")
+		case s.Grafana.PrometheusURL == "":
+			c.fail(key, true, "KEDA needs the Prometheus to ask, and grafana.prometheusURL names none", "set obs-stack:grafana.prometheusURL, e.g. http://prometheus-operated.monitoring.svc:9090")
+		}
 	}
 }

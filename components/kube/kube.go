@@ -206,7 +206,7 @@ func NewDeployment(ctx *pulumi.Context, name string, namespace pulumi.StringInpu
 	if err != nil {
 		return fmt.Errorf("creating Deployment %s: %w", name, err)
 	}
-	if w.Autoscaling.On() {
+	if w.Autoscaling.On() && !w.Autoscaling.OnQueue { // on the queue, KEDA makes the HPA
 		_, err = autoscalingv2.NewHorizontalPodAutoscaler(ctx, name, &autoscalingv2.HorizontalPodAutoscalerArgs{
 			Metadata: Meta(name, namespace, pod.Labels.All),
 			Spec: &autoscalingv2.HorizontalPodAutoscalerSpecArgs{

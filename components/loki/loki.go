@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -35,6 +37,8 @@ type Args struct {
 	ProtectData bool
 	// MemcachedExporter runs beside every memcached (monitoring); nil runs none.
 	MemcachedExporter *kube.Sidecar
+	// PrometheusURL is where KEDA reads the query scheduler's queue (autoscaling.onQueue).
+	PrometheusURL string
 }
 
 // MemcachedExporterPort serves the memcached exporter's /metrics.
@@ -294,6 +298,9 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 		}, append(kube.DataOptions(w.args.ProtectData), w.parent)...)
 	} else {
 		err = kube.NewDeployment(w.ctx, workloadName, w.args.Namespace, pod, t.Workload, w.parent)
+		if err == nil && t.Workload.Autoscaling.OnQueue {
+			err = w.queueScaler(workloadName, t.Workload)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating Loki %s workload: %w", t.Name, err)
@@ -356,4 +363,42 @@ func storagePod(stores objstore.InUse) objstore.Pod {
 		maps.Copy(all.Labels, p.Labels)
 	}
 	return all
+}
+
+// Querier workers a querier runs (Loki 3.7's querier.max-concurrent default,
+// pkg/querier/querier.go) and the share of them the queue may keep busy: Loki's "Autoscaling
+// queriers" guide keeps 75% in use, floor(0.75 x workers) queries in flight per querier.
+const (
+	querierWorkers = 4
+	queueThreshold = querierWorkers * 3 / 4
+)
+
+// queueScaler is the KEDA ScaledObject (keda.sh/v1alpha1) that scales the queriers on the
+// query scheduler's queue, as Loki's "Autoscaling queriers" guide configures it: the sum over
+// the schedulers of the 0.75 quantile of loki_query_scheduler_inflight_requests, its highest
+// in the last 2 minutes, against queueThreshold per querier; down only after 30 minutes.
+func (w workloads) queueScaler(deployment string, wl stacks.Workload) error {
+	query := fmt.Sprintf(`sum(max_over_time(loki_query_scheduler_inflight_requests{namespace=%q, quantile="0.75"}[2m]))`, w.args.NamespaceName)
+	_, err := apiextensions.NewCustomResource(w.ctx, deployment, &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String("keda.sh/v1alpha1"),
+		Kind:       pulumi.String("ScaledObject"),
+		Metadata:   kube.Meta(deployment, w.args.Namespace, w.args.Labels("loki", "autoscaler", w.args.Loki.Image).All),
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
+			"scaleTargetRef":  pulumi.Map{"kind": pulumi.String("Deployment"), "name": pulumi.String(deployment)},
+			"minReplicaCount": pulumi.Int(wl.Replicas),
+			"maxReplicaCount": pulumi.Int(wl.Autoscaling.MaxReplicas),
+			"triggers": pulumi.Array{pulumi.Map{"type": pulumi.String("prometheus"), "metadata": pulumi.StringMap{
+				"serverAddress": pulumi.String(w.args.PrometheusURL),
+				"query":         pulumi.String(query),
+				"threshold":     pulumi.String(fmt.Sprint(queueThreshold)),
+			}}},
+			"advanced": pulumi.Map{"horizontalPodAutoscalerConfig": pulumi.Map{"behavior": pulumi.Map{
+				"scaleDown": pulumi.Map{"stabilizationWindowSeconds": pulumi.Int(1800)},
+			}}},
+		}},
+	}, w.parent)
+	if err != nil {
+		return fmt.Errorf("creating the KEDA ScaledObject of %s: %w", deployment, err)
+	}
+	return nil
 }

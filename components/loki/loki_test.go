@@ -155,3 +155,40 @@ func TestAutoscaledTargetsGetAnHPA(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueScaledQueriersGetAScaledObject: autoscaling.onQueue gives the queriers a KEDA
+// ScaledObject as Loki's "Autoscaling queriers" guide writes it (prometheus trigger on the
+// 0.75 quantile of loki_query_scheduler_inflight_requests over 2m, threshold floor(0.75 x 4
+// workers) = 3, scale-down window 1800 s), and no HPA of its own (KEDA makes one). Expected
+// values are the guide's and the stack file's, written by hand.
+func TestQueueScaledQueriersGetAScaledObject(t *testing.T) {
+	spec := mocktest.Spec(t, "prod", map[string]string{"obs-stack:grafana.prometheusURL": "http://prometheus.monitoring.svc:9090",
+		"obs-stack:loki": `{"querier": {"autoscaling": {"maxReplicas": 12, "onQueue": true}}}`})
+	args := &Args{Stack: kube.Stack{Namespace: pulumi.String(spec.Cluster.Namespace), NamespaceName: spec.Cluster.Namespace, Domain: spec.Cluster.Domain, Instance: "obs-stack"},
+		Loki: spec.Loki, Retention: spec.Retention, Storage: spec.Storage, PrometheusURL: spec.Grafana.PrometheusURL}
+	rec := &mocktest.Recorder{}
+	if err := pulumi.RunErr(func(ctx *pulumi.Context) error { _, err := New(ctx, "loki", args); return err }, pulumi.WithMocks("obs-stack", "test", rec)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.OfType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")); n != 0 {
+		t.Errorf("%d HorizontalPodAutoscalers of our own; KEDA makes the querier's", n)
+	}
+	so := rec.One(t, "kubernetes:keda.sh/v1alpha1:ScaledObject")
+	for _, c := range []struct {
+		path []any
+		want any
+	}{
+		{[]any{"spec", "scaleTargetRef", "name"}, "loki-querier"},
+		{[]any{"spec", "minReplicaCount"}, 3.0},
+		{[]any{"spec", "maxReplicaCount"}, 12.0},
+		{[]any{"spec", "triggers", 0, "type"}, "prometheus"},
+		{[]any{"spec", "triggers", 0, "metadata", "serverAddress"}, "http://prometheus.monitoring.svc:9090"},
+		{[]any{"spec", "triggers", 0, "metadata", "query"}, `sum(max_over_time(loki_query_scheduler_inflight_requests{namespace="observability", quantile="0.75"}[2m]))`},
+		{[]any{"spec", "triggers", 0, "metadata", "threshold"}, "3"},
+		{[]any{"spec", "advanced", "horizontalPodAutoscalerConfig", "behavior", "scaleDown", "stabilizationWindowSeconds"}, 1800.0},
+	} {
+		if got := mocktest.Dig(so.Inputs, c.path...); got != c.want {
+			t.Errorf("%v = %v (%T), want %v", c.path, got, got, c.want)
+		}
+	}
+}
