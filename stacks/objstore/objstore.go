@@ -197,3 +197,23 @@ func cloudIdentity(r check.Reporter, key, value, credentials, source string, val
 			"set obs-stack:%s %s, or remove it", key[:strings.LastIndex(key, ".")]+".credentials", source)
 	}
 }
+
+// counter counts the failures it passes on, so that a store with problems is left out.
+type counter struct {
+	r check.Reporter
+	n int
+}
+
+func (c *counter) Fail(key string, value any, reason, fix string, args ...any) {
+	c.n++
+	c.r.Fail(key, value, reason, fix, args...)
+}
+
+func (c *counter) Warn(key string, value any, reason, fix string) { c.r.Warn(key, value, reason, fix) }
+
+// put sets a string key when the value is not empty.
+func put(m map[string]any, key, value string) {
+	if value != "" {
+		m[key] = value
+	}
+}

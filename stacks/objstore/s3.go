@@ -285,23 +285,3 @@ func (s S3Settings) ParseEndpoint(domain string) (S3Endpoint, error) {
 	}
 	return e, nil
 }
-
-// counter counts the failures it passes on, so that a store with problems is left out.
-type counter struct {
-	r check.Reporter
-	n int
-}
-
-func (c *counter) Fail(key string, value any, reason, fix string, args ...any) {
-	c.n++
-	c.r.Fail(key, value, reason, fix, args...)
-}
-
-func (c *counter) Warn(key string, value any, reason, fix string) { c.r.Warn(key, value, reason, fix) }
-
-// put sets a string key when the value is not empty.
-func put(m map[string]any, key, value string) {
-	if value != "" {
-		m[key] = value
-	}
-}
