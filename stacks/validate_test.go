@@ -110,3 +110,25 @@ func TestAllProblemsAreReportedAtOnce(t *testing.T) {
 		t.Errorf("missing %s in:\n%v", keyValue, err)
 	}
 }
+
+// TestNextLokiMajorWarnsAboutStorageClients: obs-stack renders Loki 3's legacy storage
+// clients, which Loki's next major version ignores (Thanos clients by default,
+// grafana/loki#22676); a Loki image of major 4 or more warns, naming loki.image, and 3.x (a
+// v-prefixed tag included) stays quiet. It fails if the warning went or fired on 3.x.
+func TestNextLokiMajorWarnsAboutStorageClients(t *testing.T) {
+	for image, warns := range map[string]bool{
+		"grafana/loki:4.0.0": true, "grafana/loki:v4.1.2": true, "grafana/loki:10.0.0": true,
+		"grafana/loki:3.7.8": false, "grafana/loki:v3.6.0": false, "grafana/loki:main-abc123": false,
+	} {
+		warnings, err := loadAndValidate("dev", map[string]string{"obs-stack:loki.image": image})
+		if err != nil {
+			t.Fatalf("%s: %v", image, err)
+		}
+		got := slices.ContainsFunc(warnings, func(w string) bool {
+			return strings.Contains(w, "obs-stack:loki.image") && strings.Contains(w, "ruler.storage")
+		})
+		if got != warns {
+			t.Errorf("%s: warns %t, want %t (%v)", image, got, warns, warnings)
+		}
+	}
+}
