@@ -78,11 +78,11 @@ type SchemaConfig struct {
 }
 
 type PeriodConfig struct {
-	From        string `json:"from"`
-	Store       string `json:"store"`
+	From        string        `json:"from"`
+	Store       string        `json:"store"`
 	ObjectStore objstore.Kind `json:"object_store"`
-	Schema      string `json:"schema"`
-	Index       Index  `json:"index"`
+	Schema      string        `json:"schema"`
+	Index       Index         `json:"index"`
 }
 
 type Index struct {

@@ -441,4 +441,4 @@ func TestRefusesWhatItCannotExpress(t *testing.T) {
 type discard struct{}
 
 func (discard) Fail(string, any, string, string, ...any) {}
-func (discard) Warn(string, any, string, string)          {}
+func (discard) Warn(string, any, string, string)         {}
