@@ -15,8 +15,14 @@ import (
 
 var schemaNames = map[string]int{"v9": 9, "v10": 10, "v11": 11, "v12": 12, "v13": 13}
 
-// objectStores are the kinds of object store in use: loki.storage.type and every period's.
-func (l Loki) objectStores() []objstore.Kind {
+// Settings are the stores' sections, as objstore parses them.
+func (s LokiStorage) Settings() objstore.Settings {
+	return objstore.Settings{S3: s.S3, GCS: s.GCS, Azure: s.Azure}
+}
+
+// ObjectStores are the kinds of object store in use: loki.storage.type and every period's,
+// sorted, without repeats.
+func (l Loki) ObjectStores() []objstore.Kind {
 	stores := []objstore.Kind{l.Storage.Type}
 	for _, p := range l.Schemas {
 		stores = append(stores, p.ObjectStore)
@@ -31,7 +37,7 @@ func (s Spec) checkLokiStorage(c *checker) {
 	if !objstore.Known(st.Type) {
 		c.fail("loki.storage.type", st.Type, "unknown storage type", "set it to one of %v (filesystem: SingleBinary with one replica)", objstore.Kinds)
 	}
-	stores := slices.DeleteFunc(l.objectStores(), func(k objstore.Kind) bool { return !objstore.Known(k) })
+	stores := slices.DeleteFunc(l.ObjectStores(), func(k objstore.Kind) bool { return !objstore.Known(k) })
 	if slices.Contains(stores, objstore.Filesystem) {
 		// Blame the key that brings the filesystem in: the storage type, or an older period.
 		key, value := "loki.storage.type", st.Type
@@ -48,9 +54,8 @@ func (s Spec) checkLokiStorage(c *checker) {
 				"set obs-stack:loki.singleBinary.replicas to 1, or obs-stack:loki.storage.type to an object store for HA monolithic")
 		}
 	}
-	settings := objstore.Settings{S3: st.S3, GCS: st.GCS, Azure: st.Azure}
 	env := objstore.Env{Domain: s.Cluster.Domain, Namespace: s.Cluster.Namespace, NetworkPolicies: s.Cluster.NetworkPolicies}
-	c.valid.Storage = objstore.Parse(c, settings, st.Type, stores, env)
+	c.valid.Storage = objstore.Parse(c, st.Settings(), st.Type, stores, env)
 	if major, ok := imageMajor(c.valid.Versions[l.Image]); ok && major > lokiStorageMajor {
 		c.warn("loki.image", l.Image, fmt.Sprintf("obs-stack renders Loki %d's storage clients (common.storage, storage_config and ruler.storage); Loki's next major version uses the Thanos object-store clients by default (grafana/loki#22676) and ignores ruler.storage, so rules and chunks would be looked for elsewhere", lokiStorageMajor),
 			fmt.Sprintf("stay on Loki %d.x until obs-stack renders storage_config.object_store and ruler_storage", lokiStorageMajor))

@@ -36,14 +36,10 @@ func argsFor(spec stacks.Spec, instance string) *Args {
 	}
 	// As validation passes it on: every store in use, parsed (problems are validation's to report).
 	st := spec.Loki.Storage
-	kinds := []objstore.Kind{st.Type}
-	for _, p := range spec.Loki.Schemas {
-		kinds = append(kinds, p.ObjectStore)
-	}
 	// Validation's own refusal of a store in the stack's namespace is left out (no
 	// NetworkPolicies in env), so that netpol's check of it is tested.
 	env := objstore.Env{Domain: spec.Cluster.Domain, Namespace: spec.Cluster.Namespace}
-	for _, store := range objstore.Parse(discard{}, objstore.Settings{S3: st.S3, GCS: st.GCS, Azure: st.Azure}, st.Type, kinds, env).All {
+	for _, store := range objstore.Parse(discard{}, st.Settings(), st.Type, spec.Loki.ObjectStores(), env).All {
 		args.ObjectStores = append(args.ObjectStores, store.Egress()...)
 	}
 	return args
