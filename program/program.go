@@ -57,7 +57,7 @@ func declare(ctx *pulumi.Context, projectDir string) error {
 	if err != nil {
 		return err
 	}
-	stack := kube.Stack{Namespace: namespace, NamespaceName: spec.Cluster.Namespace, Domain: spec.Cluster.Domain, Instance: Instance, Versions: spec.Versions}
+	stack := kube.Stack{Namespace: namespace, NamespaceName: spec.Cluster.Namespace, Domain: spec.Cluster.Domain, Instance: Instance, Versions: spec.Versions, Zones: spec.Cluster.Zones}
 
 	if spec.Cluster.NetworkPolicies {
 		if _, err := netpol.New(ctx, "netpol", netpolArgs(spec, stack), children); err != nil {

@@ -39,6 +39,7 @@ func base() Spec {
 			NetworkPolicies: true,
 			// Below this share of free CPU/memory preview warns.
 			MinHeadroomPercent: 20,
+			Zones:              Zones{NodeLabel: "topology.kubernetes.io/zone"}, // the well-known label every cloud sets
 		},
 		Loki: Loki{
 			Mode:              SingleBinary,

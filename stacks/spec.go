@@ -76,6 +76,86 @@ type Cluster struct {
 	// MinHeadroomPercent warns at preview when less of the cluster's CPU or memory stays free
 	// after the stack's requests.
 	MinHeadroomPercent int `json:"minHeadroomPercent"`
+	// Zones are the cluster's failure domains; none: the cluster is one.
+	Zones Zones `json:"zones"`
+}
+
+// Zones are the availability zones the stack spreads over. With names set, every pod of the
+// stack runs only on nodes of those zones (node affinity on the label), every target with more
+// than one replica spreads evenly over the zones (topology spread, at most one pod of skew) and
+// over nodes, and the ingesters (write in SimpleScalable) run as one StatefulSet per zone with
+// Loki's zone-aware replication: each stream keeps one copy per zone, so losing a zone loses
+// no acknowledged write and no query. The capacity checks place each zone's share of the pods
+// on its own nodes (cluster.nodes are dealt to the zones in turn).
+type Zones struct {
+	// Names of the zones, as the nodes' label gives them (e.g. eu-west-1a); at least 2.
+	Names []string `json:"names"`
+	// NodeLabel is the node label that holds a node's zone.
+	NodeLabel string `json:"nodeLabel"`
+	// StorageClasses are the storage class of each zone's PVCs, by zone name, for classes bound
+	// to one zone's disks; a zone not named here uses cluster.storageClass.
+	StorageClasses map[string]string `json:"storageClasses"`
+}
+
+// Zoned says whether the cluster declares zones.
+func (c Cluster) Zoned() bool { return len(c.Zones.Names) > 0 }
+
+// ZoneCount is the number of failure domains: the zones, or 1.
+func (c Cluster) ZoneCount() int { return max(1, len(c.Zones.Names)) }
+
+// ZoneShare is zone i's share of n things spread evenly over the zones (at most one more than
+// another zone's, the first zones taking the rest): pods under a topology spread of skew 1,
+// and cluster.nodes, which are dealt to the zones in turn.
+func (c Cluster) ZoneShare(n, i int) int {
+	z := c.ZoneCount()
+	share := n / z
+	if i < n%z {
+		share++
+	}
+	return share
+}
+
+// Placeable is how many of replicas can run under hard anti-affinity: one per node, within
+// each zone's share.
+func (c Cluster) Placeable(replicas int) int {
+	placeable := 0
+	for i := range c.ZoneCount() {
+		placeable += min(c.ZoneShare(replicas, i), c.ZoneShare(c.Nodes, i))
+	}
+	return placeable
+}
+
+// ZoneSet is one StatefulSet of a stateful Loki target.
+type ZoneSet struct {
+	// Name of the StatefulSet: loki-<target>, or loki-<target>-<zone> for a zone's set.
+	Name string
+	// Zone the set's pods run in; "" for a target that is not split by zone.
+	Zone         string
+	Replicas     int
+	StorageClass string // "": the cluster's default class
+}
+
+// ZoneAware says whether t runs one StatefulSet per zone with Loki's zone-aware replication:
+// the target holding the replicated data (ingester, write, single-binary) when zones are set.
+func (z Zones) ZoneAware(t Target) bool { return t.HoldsData && len(z.Names) > 0 }
+
+// Sets are the StatefulSets of the stateful target t, whose PVCs default to storageClass: one
+// per zone (in the order of names, with replicas / zones each and the zone's storage class)
+// when t is zone-aware, else one named like the target.
+func (z Zones) Sets(t Target, storageClass string) []ZoneSet {
+	name := LokiObjectName(t.Name)
+	if !z.ZoneAware(t) {
+		return []ZoneSet{{Name: name, Replicas: t.Workload.Replicas, StorageClass: storageClass}}
+	}
+	var sets []ZoneSet
+	for _, zone := range z.Names {
+		class, ok := z.StorageClasses[zone]
+		if !ok {
+			class = storageClass
+		}
+		sets = append(sets, ZoneSet{Name: name + "-" + zone, Zone: zone, Replicas: t.Workload.Replicas / len(z.Names), StorageClass: class})
+	}
+	return sets
 }
 
 // Resources are the CPU/memory requests and limits of one container.

@@ -66,7 +66,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		env = append(env, kube.EnvFromSecret("LOKI_USERNAME", args.CredentialsSecret, "username"), kube.EnvFromSecret("LOKI_PASSWORD", args.CredentialsSecret, "password"))
 		flags = append(flags, pulumi.String("-user=$(LOKI_USERNAME)"), pulumi.String("-pass=$(LOKI_PASSWORD)"), pulumi.String("-tenant-id="+args.Tenant))
 	}
-	_, err := appsv1.NewDeployment(ctx, name, kube.Pod{
+	pod := kube.Pod{
 		Labels: labels, UID: 10001,
 		Containers: []corev1.ContainerArgs{{
 			Name:      pulumi.String(Container),
@@ -79,7 +79,9 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 				HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String("/metrics"), Port: pulumi.String(port.Name)},
 			},
 		}},
-	}.Deployment(Container, args.Namespace, 1), pulumi.Parent(c))
+	}
+	args.Spread(&pod.Spec, stacks.AntiAffinityNone, labels.Selector, 1, "")
+	_, err := appsv1.NewDeployment(ctx, name, pod.Deployment(Container, args.Namespace, 1), pulumi.Parent(c))
 	if err != nil {
 		return nil, fmt.Errorf("creating the canary Deployment: %w", err)
 	}

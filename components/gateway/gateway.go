@@ -244,11 +244,12 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		containers = append(containers, args.Exporter.Container(ExporterPort,
 			"--nginx.scrape-uri=http://"+statusListen+nginx.StatusPath, fmt.Sprintf("--web.listen-address=:%d", ExporterPort)))
 	}
-	err = kube.NewDeployment(ctx, objectName, args.Namespace, kube.Pod{
+	pod := kube.Pod{
 		Labels: labels, UID: uid, ConfigHash: pulumi.String(kube.Hash(c.ConfigText)), Volumes: volumes,
 		Containers: containers,
-		Spec:       corev1.PodSpecArgs{Affinity: kube.AntiAffinity(w.AntiAffinity, labels.Selector)},
-	}, w, parent)
+	}
+	args.Spread(&pod.Spec, w.AntiAffinity, labels.Selector, w.Peak(), "")
+	err = kube.NewDeployment(ctx, objectName, args.Namespace, pod, w, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating the gateway: %w", err)
 	}

@@ -179,7 +179,7 @@ func brokerPod(args *Args, labels kube.Labels, clusterID pulumi.StringOutput) *c
 	}
 	configHash := kube.Hash(StartScript(args), strings.Join(config, "\n"))
 
-	return kube.Pod{
+	pod := kube.Pod{
 		Labels: labels, UID: uid, ConfigHash: pulumi.String(configHash),
 		Volumes: []kube.Volume{
 			{Mount: corev1.VolumeMountArgs{Name: pulumi.String("data"), MountPath: pulumi.String(dataDir)}}, // the claim template
@@ -213,9 +213,10 @@ func brokerPod(args *Args, labels kube.Labels, clusterID pulumi.StringOutput) *c
 			// The image turns every KAFKA_* variable into a server property, and a Service named
 			// kafka would inject KAFKA_PORT, KAFKA_SERVICE_HOST, ... into the pod.
 			EnableServiceLinks: pulumi.Bool(false),
-			Affinity:           kube.AntiAffinity(k.Workload.AntiAffinity, labels.Selector),
 		},
-	}.Template()
+	}
+	args.Spread(&pod.Spec, k.Workload.AntiAffinity, labels.Selector, k.Workload.Replicas, "")
+	return pod.Template()
 }
 
 // topicJob creates the spec's topics and grows their partitions. Jobs are immutable, so the
@@ -271,6 +272,7 @@ func exporter(ctx *pulumi.Context, name string, args *Args, brokers []string, pa
 	}
 	container.Args = pulumi.ToStringArray(flags)
 	pod := kube.Pod{Labels: labels, UID: 65534, Containers: []corev1.ContainerArgs{container}}
+	args.Spread(&pod.Spec, stacks.AntiAffinityNone, labels.Selector, 1, "")
 	_, err := appsv1.NewDeployment(ctx, name+"-exporter", pod.Deployment("kafka-exporter", args.Namespace, 1), parent)
 	if err != nil {
 		return fmt.Errorf("creating the Kafka exporter: %w", err)

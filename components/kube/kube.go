@@ -134,7 +134,7 @@ func Resources(r stacks.Resources) *corev1.ResourceRequirementsArgs {
 func AntiAffinity(policy string, selector pulumi.StringMap) *corev1.AffinityArgs {
 	term := corev1.PodAffinityTermArgs{
 		LabelSelector: &metav1.LabelSelectorArgs{MatchLabels: selector},
-		TopologyKey:   pulumi.String("kubernetes.io/hostname"),
+		TopologyKey:   pulumi.String(HostnameLabel),
 	}
 	switch policy {
 	case stacks.AntiAffinityHard:
@@ -149,6 +149,56 @@ func AntiAffinity(policy string, selector pulumi.StringMap) *corev1.AffinityArgs
 		}}
 	}
 	return nil
+}
+
+// ZoneLabel marks the pods of a per-zone StatefulSet with their zone; its selector includes it.
+const ZoneLabel = "obs-stack.io/zone"
+
+// HostnameLabel is the node label naming the node, the topology of "one per node".
+const HostnameLabel = "kubernetes.io/hostname"
+
+// Spread sets where the selected pods of one workload run: anti-affinity over nodes by policy,
+// and, when the cluster declares zones, node affinity to them (zone: to that one zone only,
+// for a workload of one zone) and, for more than one replica, topology spread over the zones
+// (required, at most one pod of skew, as the capacity checks place them) and over nodes
+// (preferred, beside the anti-affinity). Without zones only the anti-affinity is set, so a
+// stack without zones renders as before.
+func (s Stack) Spread(spec *corev1.PodSpecArgs, policy string, selector pulumi.StringMap, replicas int, zone string) {
+	affinity := AntiAffinity(policy, selector)
+	z := s.Zones
+	if len(z.Names) == 0 {
+		if affinity != nil { // a typed nil would render as an empty affinity
+			spec.Affinity = affinity
+		}
+		return
+	}
+	allowed := z.Names
+	if zone != "" {
+		allowed = []string{zone}
+	}
+	if affinity == nil {
+		affinity = &corev1.AffinityArgs{}
+	}
+	spec.Affinity = affinity
+	affinity.NodeAffinity = &corev1.NodeAffinityArgs{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelectorArgs{
+		NodeSelectorTerms: corev1.NodeSelectorTermArray{corev1.NodeSelectorTermArgs{MatchExpressions: corev1.NodeSelectorRequirementArray{
+			corev1.NodeSelectorRequirementArgs{Key: pulumi.String(z.NodeLabel), Operator: pulumi.String("In"), Values: pulumi.ToStringArray(allowed)},
+		}}},
+	}}
+	if replicas < 2 {
+		return
+	}
+	spread := func(key, when string) corev1.TopologySpreadConstraintArgs {
+		return corev1.TopologySpreadConstraintArgs{
+			MaxSkew: pulumi.Int(1), TopologyKey: pulumi.String(key), WhenUnsatisfiable: pulumi.String(when),
+			LabelSelector: &metav1.LabelSelectorArgs{MatchLabels: selector},
+		}
+	}
+	constraints := corev1.TopologySpreadConstraintArray{}
+	if zone == "" {
+		constraints = append(constraints, spread(z.NodeLabel, "DoNotSchedule"))
+	}
+	spec.TopologySpreadConstraints = append(constraints, spread(HostnameLabel, "ScheduleAnyway"))
 }
 
 // Meta is the metadata of an object with an explicit name.
@@ -327,6 +377,8 @@ type Stack struct {
 	// Versions are the version labels of the stack's images, by image reference, as
 	// validation read them (stacks.Valid.Versions); an image without a tag has none.
 	Versions map[string]string
+	// Zones are the cluster's zones (cluster.zones), which Spread places pods in.
+	Zones stacks.Zones
 }
 
 // Labels are the labels of one component's pods running image.

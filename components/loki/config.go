@@ -61,8 +61,14 @@ type Common struct {
 	CompactorGRPCAddress string `json:"compactor_grpc_address,omitempty"`
 }
 
+// Ring is common.ring (pkg/util/ring/ring_config.go RingConfig), which Loki 3.7 copies onto
+// every ring, the ingesters' lifecycler included (pkg/loki/config_wrapper.go
+// applyConfigToRings): zone awareness and the instance's zone can only be set here, since an
+// -ingester.availability-zone flag is overwritten by it.
 type Ring struct {
-	KVStore KVStore `json:"kvstore"`
+	KVStore                  KVStore `json:"kvstore"`
+	ZoneAwarenessEnabled     bool    `json:"zone_awareness_enabled,omitempty"`
+	InstanceAvailabilityZone string  `json:"instance_availability_zone,omitempty"`
 }
 
 type KVStore struct {
@@ -200,6 +206,8 @@ type ConfigInput struct {
 	Tenants           []stacks.ValidTenant
 	Storage           objstore.InUse
 	Namespace, Domain string
+	// Zones are the cluster's zones; with names the data target replicates zone-aware.
+	Zones stacks.Zones
 }
 
 // BuildConfig turns the loki section into Loki's config for its mode.
@@ -264,6 +272,14 @@ func BuildConfig(in ConfigInput) Config {
 		}
 	}
 
+	if len(in.Zones.Names) > 0 {
+		// Each stream's copies go to different zones (dskit ring: one instance per zone, up to
+		// the replication factor), and reads tolerate a whole zone failing. The pods of a
+		// per-zone StatefulSet set ZoneEnv; the other targets' rings are not replicated and
+		// keep one zone, "".
+		cfg.Common.Ring.ZoneAwarenessEnabled = true
+		cfg.Common.Ring.InstanceAvailabilityZone = "${" + ZoneEnv + "}"
+	}
 	if usesMemberlist(l) {
 		cfg.Common.Ring.KVStore.Store = "memberlist"
 		cfg.Memberlist = &Memberlist{JoinMembers: []string{fmt.Sprintf("dns+%s:%d", n.fqdn(n.memberlist()), MemberlistPort)}}

@@ -73,7 +73,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	n := names{namespace: args.NamespaceName, domain: args.Domain}
 	parent := pulumi.Parent(c)
 
-	yamlText, err := Render(BuildConfig(ConfigInput{Loki: l, Retention: args.Retention, Tenants: args.Tenants, Storage: args.Storage, Namespace: args.NamespaceName, Domain: args.Domain}))
+	yamlText, err := Render(BuildConfig(ConfigInput{Loki: l, Retention: args.Retention, Tenants: args.Tenants, Storage: args.Storage, Namespace: args.NamespaceName, Domain: args.Domain, Zones: args.Zones}))
 	if err != nil {
 		return nil, err
 	}
@@ -276,27 +276,14 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 		}},
 		Spec: corev1.PodSpecArgs{
 			ServiceAccountName:            w.serviceAccount.Metadata.Name().Elem(),
-			Affinity:                      kube.AntiAffinity(t.Workload.AntiAffinity, labels.Selector),
 			TerminationGracePeriodSeconds: pulumi.Int(grace),
 		},
 	}
 	workloadName := svcName
 	if t.Stateful {
-		_, err = appsv1.NewStatefulSet(w.ctx, workloadName, &appsv1.StatefulSetArgs{
-			Metadata: kube.Meta(workloadName, w.args.Namespace, labels.All),
-			Spec: &appsv1.StatefulSetSpecArgs{
-				Replicas:            pulumi.Int(t.Workload.Replicas),
-				ServiceName:         headless.Metadata.Name().Elem(),
-				Selector:            &metav1.LabelSelectorArgs{MatchLabels: labels.Selector},
-				PodManagementPolicy: pulumi.String("Parallel"),
-				Template:            pod.Template(),
-				VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{
-					kube.ClaimTemplate("storage", w.args.StorageClass, t.Workload.Storage),
-				},
-				PersistentVolumeClaimRetentionPolicy: kube.RetainClaims(),
-			},
-		}, append(kube.DataOptions(w.args.ProtectData), w.parent)...)
+		err = w.statefulSets(t, pod, headless)
 	} else {
+		w.args.Spread(&pod.Spec, t.Workload.AntiAffinity, labels.Selector, t.Workload.Peak(), "")
 		err = kube.NewDeployment(w.ctx, workloadName, w.args.Namespace, pod, t.Workload, w.parent)
 		if err == nil && t.Workload.Autoscaling.OnQueue {
 			err = w.queueScaler(workloadName, t.Workload)
@@ -311,6 +298,52 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 		}
 	}
 	return svc, nil
+}
+
+// ZoneEnv holds the zone of a Loki pod of a per-zone StatefulSet; Loki's config reads it as
+// common.ring.instance_availability_zone (empty in the other pods).
+const ZoneEnv = "LOKI_ZONE"
+
+// statefulSets declares a stateful target's StatefulSets: one, or under zone-aware replication
+// one per zone (stacks.Zones.Sets), each pinned to its zone with its share of the replicas and
+// the zone's storage class. The per-zone sets roll one zone at a time: each depends on the one
+// before, and Pulumi updates a StatefulSet only after the one it depends on has finished its
+// rollout (all its pods updated and Ready), while each set replaces one pod at a time. A
+// stream keeps its copies in the other zones meanwhile, so writes and queries go on.
+func (w workloads) statefulSets(t stacks.Target, pod kube.Pod, headless *corev1.Service) error {
+	var before []pulumi.Resource
+	for _, set := range w.args.Zones.Sets(t, w.args.StorageClass) {
+		p := pod
+		if set.Zone != "" {
+			p.Labels = kube.Labels{Selector: pulumi.StringMap{kube.ZoneLabel: pulumi.String(set.Zone)}, All: pulumi.StringMap{kube.ZoneLabel: pulumi.String(set.Zone)}}
+			maps.Copy(p.Labels.Selector, pod.Labels.Selector)
+			maps.Copy(p.Labels.All, pod.Labels.All)
+			p.Containers = slices.Clone(pod.Containers)
+			p.Containers[0].Env = append(slices.Clone(pod.Containers[0].Env.(corev1.EnvVarArray)),
+				corev1.EnvVarArgs{Name: pulumi.String(ZoneEnv), Value: pulumi.String(set.Zone)})
+		}
+		w.args.Spread(&p.Spec, t.Workload.AntiAffinity, p.Labels.Selector, set.Replicas, set.Zone)
+		opts := append(kube.DataOptions(w.args.ProtectData), w.parent, pulumi.DependsOn(before))
+		sts, err := appsv1.NewStatefulSet(w.ctx, set.Name, &appsv1.StatefulSetArgs{
+			Metadata: kube.Meta(set.Name, w.args.Namespace, p.Labels.All),
+			Spec: &appsv1.StatefulSetSpecArgs{
+				Replicas:            pulumi.Int(set.Replicas),
+				ServiceName:         headless.Metadata.Name().Elem(),
+				Selector:            &metav1.LabelSelectorArgs{MatchLabels: p.Labels.Selector},
+				PodManagementPolicy: pulumi.String("Parallel"),
+				Template:            p.Template(),
+				VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{
+					kube.ClaimTemplate("storage", set.StorageClass, t.Workload.Storage),
+				},
+				PersistentVolumeClaimRetentionPolicy: kube.RetainClaims(),
+			},
+		}, opts...)
+		if err != nil {
+			return err
+		}
+		before = []pulumi.Resource{sts}
+	}
+	return nil
 }
 
 // memcached declares one cache: a Deployment whose memory is derived from the cache size,
@@ -339,11 +372,9 @@ func (w workloads) memcached(cacheName string, cache stacks.Cache) error {
 		containers = append(containers, e.Container(MemcachedExporterPort,
 			fmt.Sprintf("--memcached.address=localhost:%d", MemcachedPort), fmt.Sprintf("--web.listen-address=:%d", MemcachedExporterPort)))
 	}
-	err := kube.NewDeployment(w.ctx, svcName, w.args.Namespace, kube.Pod{
-		Labels: labels, UID: 11211, // the image's memcache user
-		Containers: containers,
-		Spec:       corev1.PodSpecArgs{Affinity: kube.AntiAffinity(cache.AntiAffinity, labels.Selector)},
-	}, workload, w.parent)
+	pod := kube.Pod{Labels: labels, UID: 11211, Containers: containers} // the image's memcache user
+	w.args.Spread(&pod.Spec, cache.AntiAffinity, labels.Selector, workload.Peak(), "")
+	err := kube.NewDeployment(w.ctx, svcName, w.args.Namespace, pod, workload, w.parent)
 	if err != nil {
 		return fmt.Errorf("creating memcached %s: %w", cacheName, err)
 	}
