@@ -46,6 +46,10 @@ type Facts struct {
 	// kind; S3 is the s3 store as updates recorded it before Stores existed (read only).
 	Stores map[objstore.Kind]objstore.Record `json:"stores,omitempty"`
 	S3     *S3Facts                          `json:"s3,omitempty"`
+	// Zones are the zones of the zone-aware data target, each with its StatefulSet's storage
+	// class ("the default class" for the cluster's); nil without zones (and before zones were
+	// recorded, when no stack had them).
+	Zones map[string]string `json:"zones,omitempty"`
 }
 
 // KafkaTopicFacts is what Kafka cannot change of a deployed topic in place.
@@ -76,15 +80,24 @@ func (v Valid) Facts() Facts {
 		}
 	}
 	f.LokiReplicationFactor = s.Loki.ReplicationFactor
+	named := func(class string) string {
+		if class == "" {
+			return "the default class"
+		}
+		return class
+	}
 	for _, t := range s.Loki.Targets() {
 		if t.HoldsData {
 			f.LokiDataReplicas = map[string]int{"loki." + t.Key: t.Workload.Replicas}
 		}
+		if s.Cluster.Zones.ZoneAware(t) {
+			f.Zones = map[string]string{}
+			for _, set := range s.Cluster.Zones.Sets(t, s.Cluster.StorageClass) {
+				f.Zones[set.Zone] = named(set.StorageClass)
+			}
+		}
 	}
-	class := s.Cluster.StorageClass
-	if class == "" {
-		class = "the default class"
-	}
+	class := named(s.Cluster.StorageClass)
 	for _, g := range s.Sizing() {
 		if g.Storage != "" {
 			f.Volumes[g.Key] = g.Storage + " on " + class
@@ -152,6 +165,7 @@ func (v Valid) CheckChanges(prev *Facts, now time.Time) error {
 		s.checkLokiDataKept(c, prev)
 		s.checkStoreKept(c, prev, next)
 		s.checkUnflushedKept(c, prev, next)
+		s.checkZonesKept(c, prev, next)
 		s.checkKafkaDataKept(c, *prev, next)
 		classChanged := false
 		for _, key := range slices.Sorted(maps.Keys(next.Volumes)) {
@@ -241,6 +255,33 @@ func (s Spec) checkUnflushedKept(c *checker, prev *Facts, next Facts) {
 			"first flush each pod going away, from the highest ordinal down: kubectl -n %s port-forward pod/%s-%d 3100 and curl -X POST 'localhost:3100/ingester/shutdown?flush=true'; then set allowDataLoss for this update; or keep %d replicas",
 			s.Cluster.Namespace, LokiObjectName(Topologies[s.Loki.Mode].nameOf(first)), was-1, was)
 	}
+}
+
+// checkZonesKept: the zone-aware data target's StatefulSets are named by zone and carry each
+// zone's storage class in their immutable volume template, so other zones (or zones turned on
+// or off) create StatefulSets on empty PVCs and delete the old ones, whose PVCs (with the WAL of
+// logs not flushed yet, and on filesystem storage every log) no pod reads again.
+func (s Spec) checkZonesKept(c *checker, prev *Facts, next Facts) {
+	if maps.Equal(prev.Zones, next.Zones) {
+		return
+	}
+	deployed := "no zones"
+	if len(prev.Zones) > 0 {
+		deployed = "zones " + strings.Join(slices.Sorted(maps.Keys(prev.Zones)), ", ")
+	}
+	if slices.Equal(slices.Sorted(maps.Keys(prev.Zones)), slices.Sorted(maps.Keys(next.Zones))) {
+		for _, zone := range slices.Sorted(maps.Keys(next.Zones)) {
+			if was, now := prev.Zones[zone], next.Zones[zone]; was != now {
+				c.fail("cluster.zones.storageClasses."+zone, s.Cluster.Zones.StorageClasses[zone],
+					fmt.Sprintf("the StatefulSet of zone %s keeps its PVCs on %s; volume templates are immutable, so it would be replaced and its PVCs would no longer match it", zone, was),
+					"keep the deployed class (%s), or %s", was, ack)
+			}
+		}
+		return
+	}
+	c.fail("cluster.zones.names", s.Cluster.Zones.Names,
+		fmt.Sprintf("the deployed stack's data target runs with %s; its StatefulSets are one per zone (loki-<target>-<zone>) or one without zones, so this change creates StatefulSets on empty PVCs and deletes the deployed ones, whose PVCs (the WAL of logs not flushed yet, and on filesystem storage every log) no pod reads again", deployed),
+		"keep the deployed zones; to change them, deploy a second stack with the new zones in another namespace, move the writers to it and let this one's logs age out, or flush every %s pod (curl -X POST localhost:3100/flush) and %s", LokiObjectName(Topologies[s.Loki.Mode].dataTargetName()), ack)
 }
 
 // checkStoreKept: each object store that started periods keep their data in, and the places

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -31,7 +32,11 @@ type NodeLoad struct {
 // Pending is a group whose last pods find no node; the scheduler's reasons count the nodes
 // that refuse them ("0/3 nodes are available: 3 Insufficient memory").
 type Pending struct {
-	Group                  PodGroup
+	Group PodGroup
+	// Zone is the zone the pods were placed in ("" without zones); Replicas is the group's share
+	// of it and Nodes its nodes.
+	Zone                   string
+	Replicas, Nodes        int
 	Pods, Placed           int
 	NoCPU, NoMemory, Taken int // nodes short of CPU, of memory, holding a pod of the group (hard anti-affinity)
 }
@@ -49,12 +54,30 @@ type placing struct {
 // below 1 or above MaxReplicas, a pod bigger than an empty node, and under hard anti-affinity
 // the replicas beyond one per node. Work and memory are bounded by MaxReplicas per group,
 // whatever cluster.nodes says.
+//
+// With zones, each zone is placed on its own: its share of cluster.nodes (dealt in turn) takes
+// its share of every group's replicas (Cluster.ZoneShare, as the topology spread and the
+// per-zone StatefulSets put them), the first zones taking the pods that do not divide evenly.
 func (s Spec) Place() (p Placement, ok bool) {
 	perNode, _, ok := s.Cluster.Allocatable()
-	if !ok || perNode.MilliCPU <= 0 || perNode.MemoryBytes <= 0 {
+	zones := s.Cluster.ZoneCount()
+	if !ok || perNode.MilliCPU <= 0 || perNode.MemoryBytes <= 0 || s.Cluster.Nodes < zones {
 		return Placement{}, false
 	}
-	nodeCount := s.Cluster.Nodes
+	for i := range zones {
+		zone := ""
+		if s.Cluster.Zoned() {
+			zone = s.Cluster.Zones.Names[i]
+		}
+		zp := s.placeZone(perNode, zone, s.Cluster.ZoneShare(s.Cluster.Nodes, i), func(replicas int) int { return s.Cluster.ZoneShare(replicas, i) })
+		p.Nodes = append(p.Nodes, zp.Nodes...)
+		p.Pending = append(p.Pending, zp.Pending...)
+	}
+	return p, true
+}
+
+// placeZone places, on nodeCount nodes of zone, each group's share of its replicas.
+func (s Spec) placeZone(perNode Totals, zone string, nodeCount int, share func(replicas int) int) (p Placement) {
 	var daemon Totals
 	daemonPods := 0 // Alloy stays Pending everywhere, taking nothing, when its pod is bigger than a node
 	var queue []placing
@@ -67,9 +90,9 @@ func (s Spec) Place() (p Placement, ok bool) {
 			if !bigger {
 				daemon, daemonPods = size, 1
 			}
-		case g.Replicas < 1 || g.Replicas > MaxReplicas || bigger:
+		case g.Replicas < 1 || g.Replicas > MaxReplicas || bigger || share(g.Replicas) == 0:
 		default:
-			pods := g.Replicas
+			pods := share(g.Replicas)
 			if g.AntiAffinity == AntiAffinityHard {
 				pods = min(pods, nodeCount)
 			}
@@ -112,7 +135,7 @@ func (s Spec) Place() (p Placement, ok bool) {
 				}
 			}
 			if node < 0 { // the pods left are identical and the nodes unchanged: all of them stay Pending
-				pending := Pending{Group: q.group, Pods: q.pods - placed, Placed: placed}
+				pending := Pending{Group: q.group, Zone: zone, Replicas: share(q.group.Replicas), Nodes: nodeCount, Pods: q.pods - placed, Placed: placed}
 				for i, n := range nodes {
 					// The scheduler's resource filter runs before the affinity filter.
 					switch {
@@ -138,7 +161,7 @@ func (s Spec) Place() (p Placement, ok bool) {
 		}
 	}
 	p.Nodes = nodes[:used]
-	return p, true
+	return p
 }
 
 // checkCapacity fits the stack's pods onto the nodes the cluster section describes.
@@ -201,13 +224,19 @@ func (s Spec) blame(c *checker, pending []Pending) {
 		}
 	}
 	cl := s.Cluster
-	reason := fmt.Sprintf("%d of %d %s pods %s no node among %d node(s) of %s CPU / %s beside Alloy (one pod per node) and the pods placed before (largest first): \"0/%d nodes are available: %s\", so %s Pending",
-		p.Pods, g.Replicas, g.Component, plural(p.Pods, "finds", "find"), cl.Nodes, cl.NodeCPU, cl.NodeMemory, cl.Nodes, strings.Join(refusals, ", "), plural(p.Pods, "it stays", "they stay"))
+	where := ""
+	if p.Zone != "" {
+		where = fmt.Sprintf(" in zone %s (its share of the %d replicas)", p.Zone, g.Replicas)
+	}
+	reason := fmt.Sprintf("%d of %d %s pods%s %s no node among %d node(s) of %s CPU / %s beside Alloy (one pod per node) and the pods placed before (largest first): \"0/%d nodes are available: %s\", so %s Pending",
+		p.Pods, p.Replicas, g.Component, where, plural(p.Pods, "finds", "find"), p.Nodes, cl.NodeCPU, cl.NodeMemory, p.Nodes, strings.Join(refusals, ", "), plural(p.Pods, "it stays", "they stay"))
 	if len(pending) > 1 {
 		pods, components := 0, []string{}
 		for _, other := range pending[1:] {
 			pods += other.Pods
-			components = append(components, other.Group.Component)
+			if !slices.Contains(components, other.Group.Component) { // a group of every zone
+				components = append(components, other.Group.Component)
+			}
 		}
 		reason += fmt.Sprintf("; %d more %s of %s stay Pending after it", pods, plural(pods, "pod", "pods"), strings.Join(components, ", "))
 	}

@@ -35,6 +35,16 @@ func (t Topology) nameOf(key string) string {
 	return key
 }
 
+// dataTargetName is the Name of the target that holds the replicated data.
+func (t Topology) dataTargetName() string {
+	for _, k := range t.Targets {
+		if k.HoldsData {
+			return k.Name
+		}
+	}
+	return ""
+}
+
 // LokiObjectName is the name of a Loki target's workload and Service, loki-<target>; its pods
 // are loki-<target>-<ordinal or hash>. The Loki component, sizing and the dashboards use it.
 func LokiObjectName(target string) string { return "loki-" + target }

@@ -89,7 +89,7 @@ const (
 
 // checkWorkload checks the sizing of one set of pods; minMemory ("" for none) is the memory
 // limit below which the component cannot start.
-func checkWorkload(c *checker, key string, w Workload, stateful, autoscales bool, nodes int, minMemory string) {
+func checkWorkload(c *checker, key string, w Workload, stateful, autoscales bool, cl Cluster, minMemory string) {
 	if w.Replicas < 1 || w.Replicas > MaxReplicas {
 		c.fail(key+".replicas", w.Replicas, fmt.Sprintf("the stack runs these pods, so it needs 1 to %d replicas", MaxReplicas), "set it to 1 or more")
 	}
@@ -101,10 +101,15 @@ func checkWorkload(c *checker, key string, w Workload, stateful, autoscales bool
 	switch w.AntiAffinity {
 	case AntiAffinitySoft, AntiAffinityNone:
 	case AntiAffinityHard:
-		if peak := w.Peak(); nodes >= 1 && peak > nodes && peak <= MaxReplicas {
+		nodes := cl.Nodes
+		if peak := w.Peak(); nodes >= 1 && peak <= MaxReplicas && cl.Placeable(peak) < peak {
+			placeable, where := cl.Placeable(peak), fmt.Sprintf("on %d node(s)", nodes)
+			if cl.Zoned() {
+				where += fmt.Sprintf(" dealt to %d zones, each zone taking an even share of the replicas", len(cl.Zones.Names))
+			}
 			c.fail(key+".antiAffinity", w.AntiAffinity,
-				fmt.Sprintf("hard anti-affinity allows one pod per node, so %d of %d replicas would stay Pending on %d node(s)", peak-nodes, peak, nodes),
-				"set obs-stack:%s.antiAffinity to soft, lower obs-stack:%s.replicas (and autoscaling.maxReplicas) to %d, or add nodes (obs-stack:cluster.nodes)", key, key, nodes)
+				fmt.Sprintf("hard anti-affinity allows one pod per node, so %d of %d replicas would stay Pending %s", peak-placeable, peak, where),
+				"set obs-stack:%s.antiAffinity to soft, lower obs-stack:%s.replicas (and autoscaling.maxReplicas) to %d, or add nodes (obs-stack:cluster.nodes)", key, key, placeable)
 		}
 	default:
 		c.fail(key+".antiAffinity", w.AntiAffinity, "unknown anti-affinity", "set it to hard, soft or none")

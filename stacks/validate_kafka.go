@@ -21,7 +21,7 @@ func (s Spec) checkKafka(c *checker) {
 		c.fail("kafka.clusterId", k.ClusterID, "a KRaft cluster id is 16 bytes in URL-safe base64: 22 letters, digits, - or _",
 			"leave it empty to generate one, or copy the id from meta.properties of the existing brokers")
 	}
-	checkWorkload(c, KafkaKey, k.Workload, true, false, s.Cluster.Nodes, minKafkaMemory)
+	checkWorkload(c, KafkaKey, k.Workload, true, false, s.Cluster, minKafkaMemory)
 	brokers := k.Replicas
 	for _, f := range []struct {
 		key string

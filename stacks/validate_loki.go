@@ -42,11 +42,14 @@ func (s Spec) checkLoki(c *checker) {
 	targets := l.Targets()
 	for _, t := range targets {
 		key := "loki." + t.Key
-		checkWorkload(c, key, t.Workload, t.Stateful, t.Autoscales, s.Cluster.Nodes, minLokiMemory)
+		checkWorkload(c, key, t.Workload, t.Stateful, t.Autoscales, s.Cluster, minLokiMemory)
 		// Replicas that can run: hard anti-affinity places at most one per node.
 		placeable := t.Workload.Replicas
-		if t.Workload.AntiAffinity == AntiAffinityHard && s.Cluster.Nodes >= 1 {
-			placeable = min(placeable, s.Cluster.Nodes)
+		if t.Workload.AntiAffinity == AntiAffinityHard && s.Cluster.Nodes >= 1 && placeable <= MaxReplicas {
+			placeable = s.Cluster.Placeable(placeable)
+		}
+		if s.Cluster.Zones.ZoneAware(t) {
+			s.checkZoneAware(c, t)
 		}
 		if t.HoldsData && l.ReplicationFactor > placeable && placeable > 0 {
 			quorum := l.ReplicationFactor/2 + 1
@@ -73,8 +76,49 @@ func (s Spec) checkLoki(c *checker) {
 	checkSchemas(c, l)
 	checkLimits(c, l.Limits)
 	s.checkTenants(c)
-	checkCache(c, "loki.caches.chunksCache", l.Caches.ChunksCache, s.Cluster.Nodes)
-	checkCache(c, "loki.caches.resultsCache", l.Caches.ResultsCache, s.Cluster.Nodes)
+	checkCache(c, "loki.caches.chunksCache", l.Caches.ChunksCache, s.Cluster)
+	checkCache(c, "loki.caches.resultsCache", l.Caches.ResultsCache, s.Cluster)
+}
+
+// maxStatefulSetName: a StatefulSet's pods carry the label controller-revision-hash
+// <name>-<hash of up to 10 characters>, and a label value has at most 63 characters.
+const maxStatefulSetName = 63 - 11
+
+// checkZoneAware: the zone-aware data target t keeps each stream's copies in different zones,
+// so losing one zone must leave a write quorum (replication factor 3 or more, and as many
+// zones), and its replicas divide evenly into one StatefulSet per zone.
+func (s Spec) checkZoneAware(c *checker, t Target) {
+	z, rf, key := s.Cluster.Zones, s.Loki.ReplicationFactor, "loki."+t.Key
+	n := len(z.Names)
+	if n < 2 {
+		return // reported on cluster.zones.names
+	}
+	switch quorum := rf/2 + 1; {
+	case rf >= 1 && rf-1 < quorum:
+		c.fail("loki.replicationFactor", rf,
+			fmt.Sprintf("with zones each stream keeps %d %s, one per zone; losing a zone leaves %d, below the write quorum of %d, so pushes of its streams fail (and with no copy left its logs cannot be read) until the zone is back",
+				rf, plural(rf, "copy", "copies"), rf-1, quorum),
+			"set obs-stack:loki.replicationFactor to 3 (with %s.replicas a multiple of %d), or remove obs-stack:cluster.zones.names", key, n)
+	case rf > n && rf <= MaxReplicas:
+		c.fail("cluster.zones.names", z.Names,
+			fmt.Sprintf("zone-aware replication puts each of the %d copies of a stream in a different zone, so %d zones hold only %d copies and the rest are never written", rf, n, n),
+			"name at least %d zones, or set obs-stack:loki.replicationFactor to %d", rf, n)
+	}
+	if r := t.Workload.Replicas; r >= 1 && r <= MaxReplicas && r%n != 0 {
+		lower, upper := r/n*n, (r/n+1)*n
+		fix := fmt.Sprintf("set obs-stack:%s.replicas to %d", key, upper)
+		if lower > 0 {
+			fix = fmt.Sprintf("set obs-stack:%s.replicas to %d or %d", key, lower, upper)
+		}
+		c.fail(key+".replicas", r, fmt.Sprintf("the %s replicas run as one StatefulSet per zone, each with the same share, and %d do not divide into %d zones", t.Name, r, n), "%s", fix)
+	}
+	for i, set := range z.Sets(t, "") {
+		if len(set.Name) > maxStatefulSetName {
+			c.fail(fmt.Sprintf("cluster.zones.names[%d]", i), set.Zone,
+				fmt.Sprintf("the zone's StatefulSet %s has %d characters, and a StatefulSet's name has at most %d (its pods' controller-revision-hash label adds 11)", set.Name, len(set.Name), maxStatefulSetName),
+				"name the zone with at most %d characters", maxStatefulSetName-len(set.Name)+len(set.Zone))
+		}
+	}
 }
 
 // MaxIngestionMB bounds the per-tenant rate and burst (MB/s): far above any real tenant.
@@ -102,14 +146,14 @@ func checkLimits(c *checker, l LokiLimits) {
 	}
 }
 
-func checkCache(c *checker, key string, cache Cache, nodes int) {
+func checkCache(c *checker, key string, cache Cache, cl Cluster) {
 	if !cache.Enabled {
 		return
 	}
 	if cache.SizeMB < 64 || cache.SizeMB > MaxCacheMB {
 		c.fail(key+".sizeMB", cache.SizeMB, fmt.Sprintf("a memcached cache is 64 MB (below that it evicts faster than it serves) to %d MB", MaxCacheMB), "set it to e.g. 1024, or disable the cache")
 	}
-	checkWorkload(c, key, cache.Workload(), false, false, nodes, "")
+	checkWorkload(c, key, cache.Workload(), false, false, cl, "")
 	image(c, key+".image", cache.Image, defaults.Loki.Caches.ChunksCache.Image)
 }
 
