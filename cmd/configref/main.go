@@ -15,6 +15,7 @@ import (
 	"go/parser"
 	"go/token"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -93,7 +94,19 @@ func Reference(root string) (string, error) {
 				fmt.Fprintf(&b, "- %s: %s\n", name, defaultOf(presets[name], k.path))
 			}
 		}
-		if cases := rules[k.path]; len(cases) > 0 {
+		cases := rules[k.path]
+		if strings.HasPrefix(k.typ, "map of") { // refusals of one entry, keyed <map>.<name>
+			for _, entry := range slices.Sorted(maps.Keys(rules)) {
+				if strings.HasPrefix(entry, k.path+".") {
+					for _, c := range rules[entry] {
+						if !slices.Contains(cases, c) {
+							cases = append(cases, c)
+						}
+					}
+				}
+			}
+		}
+		if len(cases) > 0 {
 			fmt.Fprintf(&b, "- refused at preview: %s\n", strings.Join(cases, "; "))
 		}
 		if k.doc != "" {
