@@ -733,6 +733,113 @@ func TestDeploy(t *testing.T) {
 			}
 			expectNoChanges(t, s)
 		}},
+		{"zones: the scheduler spreads a zoned stack over three zones of simulated nodes; a deployed stack keeps its zones", func(t *testing.T) {
+			// Three more simulated nodes, one per zone, labelled as cloud providers label theirs
+			// (toolchain/nodes.sh); node 0 has no zone, so no pod of the zoned stack may land there.
+			zones := []string{"zone-a", "zone-b", "zone-c"}
+			add := exec.Command("bash", filepath.Join(repoRoot, "toolchain/nodes.sh"))
+			add.Env = append(os.Environ(), "FIRST=1", "NODES=3", "ZONES="+strings.Join(zones, ","), "NODE_CPU=8", "NODE_MEMORY=32Gi")
+			if out, err := add.CombinedOutput(); err != nil {
+				t.Fatalf("adding zoned nodes: %v\n%s", err, out)
+			}
+			defer func() {
+				if out, err := kubectl(t, "delete", "node", "kwok-simulated-node-1", "kwok-simulated-node-2", "kwok-simulated-node-3"); err != nil {
+					t.Errorf("removing the zoned nodes: %v\n%s", err, out)
+				}
+			}()
+
+			prod := open(t, dir, "prod", nil)
+			setPath(t, prod, "obs-stack:cluster.zones.names", `["zone-a","zone-b","zone-c"]`)
+			setPath(t, prod, "obs-stack:cluster.nodes", "3")
+			_, err := prod.Preview(ctx)
+			if err == nil || !strings.Contains(err.Error(), "obs-stack:cluster.zones.names = ") || !strings.Contains(err.Error(), "runs with no zones") {
+				t.Fatalf("zones turned on for the deployed prod: want a refusal naming cluster.zones.names, got %v", err)
+			}
+			t.Log("turning zones on for the deployed prod is refused at preview, naming obs-stack:cluster.zones.names")
+			if err := prod.RemoveConfigWithOptions(ctx, "obs-stack:cluster.zones", &auto.ConfigOptions{Path: true}); err != nil {
+				t.Fatal(err)
+			}
+			setPath(t, prod, "obs-stack:cluster.nodes", "1")
+			expectNoChanges(t, prod)
+
+			s := open(t, dir, "zones", nil)
+			for key, value := range map[string]string{
+				"obs-stack:preset": "prod", "obs-stack:cluster.protectData": "false", "obs-stack:monitoring.enabled": "false",
+				"obs-stack:cluster.nodes": "3", "obs-stack:cluster.nodeCPU": "8", "obs-stack:cluster.nodeMemory": "32Gi",
+				"obs-stack:cluster.zones.names[0]": zones[0], "obs-stack:cluster.zones.names[1]": zones[1], "obs-stack:cluster.zones.names[2]": zones[2],
+			} {
+				setPath(t, s, key, value)
+			}
+			start := time.Now()
+			if _, err := s.Up(ctx, optup.ProgressStreams(testWriter{t, "zones: "})); err != nil {
+				t.Fatalf("up of the zoned stack: %v", err)
+			}
+			t.Logf("measured: up of the zoned stack took %s", time.Since(start).Round(time.Millisecond))
+			defer func() {
+				if _, err := deploy.Destroy(ctx, s); err != nil {
+					t.Errorf("destroy the zoned stack: %v", err)
+				}
+				if err := s.Workspace().RemoveStack(ctx, "zones"); err != nil {
+					t.Error(err)
+				}
+			}()
+			expectNoChanges(t, s)
+
+			zoneOf := map[string]string{}
+			out, err := kubectl(t, "get", "nodes", "-o", `go-template={{range .items}}{{.metadata.name}} {{index .metadata.labels "topology.kubernetes.io/zone"}}{{"\n"}}{{end}}`)
+			if err != nil {
+				t.Fatal(err, out)
+			}
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				node, zone, _ := strings.Cut(line, " ")
+				zoneOf[node] = zone
+			}
+			out, err = kubectl(t, "-n", "observability-zones", "get", "pods", "-o", `go-template={{range .items}}{{.metadata.name}} {{index .metadata.labels "app.kubernetes.io/component"}} {{.spec.nodeName}}{{"\n"}}{{end}}`)
+			if err != nil {
+				t.Fatal(err, out)
+			}
+			perComponent := map[string]map[string]int{} // component: zone: pods
+			var placed []string
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				f := strings.Fields(line)
+				if len(f) != 3 {
+					t.Errorf("pod not scheduled: %q", line)
+					continue
+				}
+				pod, component, zone := f[0], f[1], zoneOf[f[2]]
+				if zone == "" {
+					if component != "collector" { // Alloy's DaemonSet runs on every node
+						t.Errorf("pod %s runs on %s, which is in no declared zone", pod, f[2])
+					}
+					continue
+				}
+				if z, ok := strings.CutPrefix(pod, "loki-ingester-"); ok && !strings.HasPrefix(z, zone+"-") {
+					t.Errorf("ingester %s runs in %s", pod, zone)
+				}
+				if perComponent[component] == nil {
+					perComponent[component] = map[string]int{}
+				}
+				perComponent[component][zone]++
+				placed = append(placed, pod+"@"+zone)
+			}
+			for component, byZone := range perComponent {
+				pods, least, most := 0, 1<<30, 0
+				for _, z := range zones {
+					pods += byZone[z]
+					least, most = min(least, byZone[z]), max(most, byZone[z])
+				}
+				if pods > 1 && most-least > 1 {
+					t.Errorf("%s: %d pods spread %v over the zones, a skew above 1", component, pods, byZone)
+				}
+			}
+			for _, component := range []string{"ingester", "distributor", "querier", "kafka"} {
+				if byZone := perComponent[component]; byZone["zone-a"] != 1 || byZone["zone-b"] != 1 || byZone["zone-c"] != 1 {
+					t.Errorf("%s: %v, want one pod in each zone", component, byZone)
+				}
+			}
+			slices.Sort(placed)
+			t.Logf("where the kube-scheduler placed the zoned stack's pods (pods SIMULATED by kwok, so this is the scheduler's placement, not running containers): %s", strings.Join(placed, " "))
+		}},
 		{"rendered manifests pass a server-side dry run", func(t *testing.T) {
 			for _, stack := range []string{"dev", "prod"} {
 				out := t.TempDir()

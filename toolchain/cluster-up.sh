@@ -11,7 +11,9 @@
 #   free). Unset, each is the port this STATE_DIR used last time, else the default (26443, 22379,
 #   22380), if free; else a free port from 20000-31999. The ports in use go to STATE_DIR/ports.env.
 # Env: CLUSTER_API_PORT, CLUSTER_ETCD_PORT, CLUSTER_ETCD_PEER_PORT (see above),
-#   NODES (1, named kwok-simulated-node-<i>), NODE_CPU (8), NODE_MEMORY (16Gi), NODE_PODS (110), NODE_EPHEMERAL_STORAGE (100Gi),
+#   NODES (1, named kwok-simulated-node-<i>), ZONES (none; comma separated: the nodes are dealt to
+#   the zones and labelled topology.kubernetes.io/zone), NODE_CPU (8), NODE_MEMORY (16Gi),
+#   NODE_PODS (110), NODE_EPHEMERAL_STORAGE (100Gi); nodes.sh adds more nodes to a running plane.
 #   OBS_STACK_TOOLCHAIN_BIN (default: the folder build.sh prints), KWOK_EXTRA_CONFIG (more kwok
 #   config files, comma separated).
 set -Eeuo pipefail
@@ -132,35 +134,7 @@ start kwok --kubeconfig="$KC" --config="$BIN/kwok-stages.yaml,$HERE/kwok-extra-s
   --cidr="$POD_CIDR" --node-ip=10.243.0.1 --node-lease-duration-seconds=40
 
 k apply -f "$BIN/kwok-storageclass.yaml" >/dev/null # kwok-volume, annotated as the default class
-for n in $(seq 0 $((NODES - 1))); do
-  node=kwok-simulated-node-$n
-  k apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: Node
-metadata:
-  name: $node
-  annotations:
-    kwok.x-k8s.io/node: fake
-    node.alpha.kubernetes.io/ttl: "0"
-    obs-stack/simulated: "SIMULATED node managed by kwok: pods scheduled here never run (no containers, no network, no probes)"
-  labels:
-    kubernetes.io/arch: amd64
-    kubernetes.io/hostname: $node
-    kubernetes.io/os: linux
-    type: kwok
-    obs-stack/simulated: "true"
-status:
-  allocatable: &res
-    cpu: "${NODE_CPU:-8}"
-    memory: ${NODE_MEMORY:-16Gi}
-    pods: "${NODE_PODS:-110}"
-    ephemeral-storage: ${NODE_EPHEMERAL_STORAGE:-100Gi}
-  capacity: *res
-  nodeInfo: {architecture: amd64, kubeletVersion: kwok-simulated, operatingSystem: linux}
-  phase: Running
-EOF
-  k wait --for=condition=Ready "node/$node" --timeout=90s >/dev/null
-done
+KUBECONFIG=$KC OBS_STACK_TOOLCHAIN_BIN=$BIN NODES=$NODES bash "$HERE/nodes.sh"
 for _ in $(seq 1 120); do k -n default get serviceaccount default >/dev/null 2>&1 && break; sleep 0.5; done
 k -n default get serviceaccount default >/dev/null
 trap - ERR

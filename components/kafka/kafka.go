@@ -232,24 +232,26 @@ func topicJob(ctx *pulumi.Context, name string, args *Args, brokers []string, op
 	jobName := "kafka-topics-" + kube.Hash(string(topics))[:8]
 	labels := args.Labels("kafka", "topics", k.Image)
 	script := pulumi.String(TopicScript(k.Topics, strings.Join(brokers, ",")))
+	pod := kube.Pod{
+		Labels: labels, UID: uid, Volumes: []kube.Volume{kube.Tmp()},
+		Containers: []corev1.ContainerArgs{{
+			Name:    pulumi.String("create-topics"),
+			Image:   pulumi.String(k.Image),
+			Command: pulumi.StringArray{pulumi.String("sh"), pulumi.String("-ec"), script},
+			// The admin tool's JVM (default heap 256M); not sized by the spec.
+			Resources: kube.Resources(stacks.Resources{
+				Requests: stacks.Quantities{CPU: "50m", Memory: "256Mi"},
+				Limits:   stacks.Quantities{Memory: "512Mi"},
+			}),
+		}},
+		Spec: corev1.PodSpecArgs{RestartPolicy: pulumi.String("Never")}, // failed attempts keep their logs
+	}
+	args.Spread(&pod.Spec, stacks.AntiAffinityNone, labels.Selector, 1, "")
 	_, err = batchv1.NewJob(ctx, name+"-topics", &batchv1.JobArgs{
 		Metadata: kube.Meta(jobName, args.Namespace, labels.All),
 		Spec: &batchv1.JobSpecArgs{
 			BackoffLimit: pulumi.Int(6), // brokers may still be electing leaders right after start
-			Template: kube.Pod{
-				Labels: labels, UID: uid, Volumes: []kube.Volume{kube.Tmp()},
-				Containers: []corev1.ContainerArgs{{
-					Name:    pulumi.String("create-topics"),
-					Image:   pulumi.String(k.Image),
-					Command: pulumi.StringArray{pulumi.String("sh"), pulumi.String("-ec"), script},
-					// The admin tool's JVM (default heap 256M); not sized by the spec.
-					Resources: kube.Resources(stacks.Resources{
-						Requests: stacks.Quantities{CPU: "50m", Memory: "256Mi"},
-						Limits:   stacks.Quantities{Memory: "512Mi"},
-					}),
-				}},
-				Spec: corev1.PodSpecArgs{RestartPolicy: pulumi.String("Never")}, // failed attempts keep their logs
-			}.Template(),
+			Template:     pod.Template(),
 		},
 	}, opts...)
 	if err != nil {
