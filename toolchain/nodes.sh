@@ -10,7 +10,7 @@
 #   default: the folder build.sh prints).
 set -Eeuo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${KUBECONFIG:?set KUBECONFIG to the control plane's kubeconfig}"
+: "${KUBECONFIG:?set KUBECONFIG to the kubeconfig of the control plane}"
 BIN=${OBS_STACK_TOOLCHAIN_BIN:-$(bash "$HERE/build.sh" | tail -n1)}
 FIRST=${FIRST:-0}
 IFS=, read -r -a zones <<<"${ZONES:-}"
