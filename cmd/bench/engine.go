@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -154,60 +156,118 @@ func (s *benchStack) previewAndNoop(ctx context.Context) (auto.UpResult, error) 
 	return res, nil
 }
 
-func engine(ctx context.Context, root string) (string, error) {
-	bin, err := toolchainBin(ctx, root)
-	if err != nil {
-		return "", err
-	}
-	os.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	tmp, err := os.MkdirTemp("", "obs-stack-bench-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
+// bench is what every timed stack shares: a local control plane with one simulated node big
+// enough for prod and the Prometheus Operator's CRDs, a local backend, a copy of the project,
+// and the environment every stack runs with.
+type bench struct {
+	bin, tmp, proj string
+	env            map[string]string
+}
 
-	// The plane: OBS_STACK_BENCH_CLUSTER_STATE when a script provides it (its trap stops it
-	// whatever happens), else a folder of ours. One simulated node big enough for prod.
+// shared is the one bench of an invocation: the engine and replay parts share its plane,
+// backend and project (the replay's dev and prod are the engine part's, already deployed).
+var shared struct {
+	once sync.Once
+	b    bench
+	stop func()
+	err  error
+}
+
+// sharedBench starts the bench on first use; stopBench (main calls it) stops it.
+func sharedBench(ctx context.Context, root string) (bench, error) {
+	shared.once.Do(func() { shared.b, shared.stop, shared.err = startBench(ctx, root) })
+	return shared.b, shared.err
+}
+
+func stopBench() {
+	if shared.stop != nil {
+		shared.stop()
+		shared.stop = nil
+	}
+}
+
+// startBench starts the plane (in OBS_STACK_BENCH_CLUSTER_STATE when a script provides it, so
+// that its trap stops it whatever happens, else in a folder of ours); stop stops it and
+// removes the folder.
+func startBench(ctx context.Context, root string) (b bench, stop func(), err error) {
+	if b.bin, err = toolchainBin(ctx, root); err != nil {
+		return b, nil, err
+	}
+	os.Setenv("PATH", b.bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if b.tmp, err = os.MkdirTemp("", "obs-stack-bench-"); err != nil {
+		return b, nil, err
+	}
 	state := os.Getenv("OBS_STACK_BENCH_CLUSTER_STATE")
 	if state == "" {
-		state = filepath.Join(tmp, "cluster")
+		state = filepath.Join(b.tmp, "cluster")
 	}
-	up := exec.CommandContext(ctx, "bash", filepath.Join(root, "toolchain/cluster-up.sh"), state)
-	up.Env = append(os.Environ(), "OBS_STACK_TOOLCHAIN_BIN="+bin, "NODE_CPU=32", "NODE_MEMORY=64Gi")
-	up.Stderr = os.Stderr
-	out, err := up.Output()
-	defer func() {
+	stop = func() {
 		down := exec.Command("bash", filepath.Join(root, "toolchain/cluster-down.sh"), state)
 		down.Stdout, down.Stderr = os.Stderr, os.Stderr
 		if err := down.Run(); err != nil {
 			logf("stopping the control plane: %v", err)
 		}
-	}()
+		os.RemoveAll(b.tmp)
+	}
+	up := exec.CommandContext(ctx, "bash", filepath.Join(root, "toolchain/cluster-up.sh"), state)
+	up.Env = append(os.Environ(), "OBS_STACK_TOOLCHAIN_BIN="+b.bin, "NODE_CPU=32", "NODE_MEMORY=64Gi")
+	up.Stderr = os.Stderr
+	out, err := up.Output()
 	if err != nil {
-		return "", fmt.Errorf("starting the local control plane: %w", err)
+		return b, stop, fmt.Errorf("starting the local control plane: %w", err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	// prod's monitoring creates Prometheus Operator objects: the plane needs the CRDs.
 	if _, err := operatorcrds.Install(root, lines[len(lines)-1]); err != nil {
-		return "", err
+		return b, stop, err
 	}
-	env := map[string]string{
+	b.env = map[string]string{
 		"KUBECONFIG":                                  lines[len(lines)-1],
-		"PULUMI_BACKEND_URL":                          "file://" + filepath.Join(tmp, "state"),
+		"PULUMI_BACKEND_URL":                          "file://" + filepath.Join(b.tmp, "state"),
 		"PULUMI_CONFIG_PASSPHRASE":                    "obs-stack-bench",
-		"PULUMI_HOME":                                 filepath.Join(tmp, "pulumi-home"),
+		"PULUMI_HOME":                                 filepath.Join(b.tmp, "pulumi-home"),
 		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
 	}
 	for _, d := range []string{"state", "pulumi-home", "project", "floor"} {
-		if err := os.MkdirAll(filepath.Join(tmp, d), 0o700); err != nil {
-			return "", err
+		if err := os.MkdirAll(filepath.Join(b.tmp, d), 0o700); err != nil {
+			return b, stop, err
 		}
 	}
-	proj := filepath.Join(tmp, "project")
-	if err := deploy.CopyProject(root, proj); err != nil {
+	b.proj = filepath.Join(b.tmp, "project")
+	return b, stop, deploy.CopyProject(root, b.proj)
+}
+
+// openProd opens the stack name of the project on the prod preset, sized as integration does
+// on the one simulated node (its sizing, replicas sharing the node), plus extra config.
+func (b bench) openProd(ctx context.Context, name string, extra map[string]string) (auto.Stack, error) {
+	s, err := deploy.Open(ctx, deploy.Options{ProjectDir: b.proj, Stack: name, Env: b.env, Program: program.RunIn})
+	if err != nil {
+		return s, err
+	}
+	config := map[string]string{
+		"obs-stack:cluster.namespace": "observability-" + name, "obs-stack:cluster.nodes": "1",
+		"obs-stack:cluster.nodeCPU": "32", "obs-stack:cluster.nodeMemory": "64Gi",
+		"obs-stack:loki.ingester.antiAffinity": "soft", "obs-stack:kafka.antiAffinity": "soft",
+	}
+	if name != "prod" {
+		config["obs-stack:preset"] = "prod"
+	}
+	maps.Copy(config, extra)
+	for k, v := range config {
+		if err := setPath(ctx, s, k, v); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+func engine(ctx context.Context, root string) (string, error) {
+	bn, err := sharedBench(ctx, root)
+	if err != nil {
 		return "", err
 	}
+	tmp, env, proj := bn.tmp, bn.env, bn.proj
 
 	fs, err := auto.UpsertStackInlineSource(ctx, "floor", "obs-stack-floor", floor, auto.WorkDir(filepath.Join(tmp, "floor")), auto.EnvVars(env))
 	if err != nil {
@@ -217,19 +277,9 @@ func engine(ctx context.Context, root string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	prod, err := deploy.Open(ctx, deploy.Options{ProjectDir: proj, Stack: "prod", Env: env, Program: program.RunIn})
+	prod, err := bn.openProd(ctx, "prod", nil)
 	if err != nil {
 		return "", err
-	}
-	// prod on the one simulated node, as integration does: its sizing, replicas sharing the node.
-	for k, v := range map[string]string{
-		"obs-stack:cluster.namespace": "observability-prod", "obs-stack:cluster.nodes": "1",
-		"obs-stack:cluster.nodeCPU": "32", "obs-stack:cluster.nodeMemory": "64Gi",
-		"obs-stack:loki.ingester.antiAffinity": "soft", "obs-stack:kafka.antiAffinity": "soft",
-	} {
-		if err := setPath(ctx, prod, k, v); err != nil {
-			return "", err
-		}
 	}
 	stacks := []*benchStack{
 		{name: "floor", stack: fs, oneKey: "floor:value", values: [2]string{"2", "1"}},

@@ -32,7 +32,7 @@ var (
 	// toolchainLogFile is the stderr of a cold `bash toolchain/build.sh`, quoted per piece.
 	toolchainLogFile = flag.String("toolchain-log", "", "stderr of a cold toolchain build to quote (optional)")
 	write            = flag.String("write", "", "update the generated sections of this file (BENCHMARKS.md)")
-	parts            = flag.String("parts", "engine,graph,footprint,build", "comma-separated parts to run")
+	parts            = flag.String("parts", "engine,replay,graph,footprint,build", "comma-separated parts to run")
 	cold             = flag.Bool("cold", false, "build part: also compile cold with a fresh GOCACHE (minutes on 2 cores)")
 	tenants          = flag.String("tenants", "", "engine part: also time prod with these tenant counts, e.g. 1,50 (off by default and in CI)")
 )
@@ -44,6 +44,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer stopBench()
 	root, err := repoRoot()
 	if err != nil {
 		fail(err)
@@ -54,10 +55,11 @@ func main() {
 		name string
 		fn   func(context.Context, string) (string, error)
 	}{
-		{"machine", machine}, {"engine", engine}, {"graph", graph}, {"footprint", footprint}, {"build", build},
+		{"machine", machine}, {"engine", engine}, {"replay", replayPart}, {"graph", graph}, {"footprint", footprint}, {"build", build},
 	}
 	for _, s := range steps {
-		if s.name != "machine" && !slices.Contains(want, s.name) {
+		// The replay section carries its own machine line: a run of it alone keeps the others'.
+		if s.name == "machine" && !slices.ContainsFunc(want, func(p string) bool { return p != "replay" }) || s.name != "machine" && !slices.Contains(want, s.name) {
 			continue
 		}
 		logf("== %s", s.name)
@@ -77,6 +79,7 @@ func main() {
 }
 
 func fail(err error) {
+	stopBench()
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
 }
