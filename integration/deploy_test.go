@@ -749,7 +749,9 @@ func TestDeploy(t *testing.T) {
 			}()
 
 			prod := open(t, dir, "prod", nil)
-			setPath(t, prod, "obs-stack:cluster.zones.names", `["zone-a","zone-b","zone-c"]`)
+			for i, zone := range zones {
+				setPath(t, prod, fmt.Sprintf("obs-stack:cluster.zones.names[%d]", i), zone)
+			}
 			setPath(t, prod, "obs-stack:cluster.nodes", "3")
 			_, err := prod.Preview(ctx)
 			if err == nil || !strings.Contains(err.Error(), "obs-stack:cluster.zones.names = ") || !strings.Contains(err.Error(), "runs with no zones") {
