@@ -223,7 +223,10 @@ func startBench(ctx context.Context, root string) (b bench, stop func(), err err
 	}
 	b.env = map[string]string{
 		"KUBECONFIG":                                  lines[len(lines)-1],
-		"PULUMI_BACKEND_URL":                          "file://" + filepath.Join(b.tmp, "state"),
+		// metadata=skip, as deploy.Open sets it: every state write an atomic rename, so a stack
+		// reading its own outputs mid-update never finds a half-written sidecar ("failed to load
+		// checkpoint: EOF", seen with the replays).
+		"PULUMI_BACKEND_URL":                          "file://" + filepath.Join(b.tmp, "state") + "?metadata=skip",
 		"PULUMI_CONFIG_PASSPHRASE":                    "obs-stack-bench",
 		"PULUMI_HOME":                                 filepath.Join(b.tmp, "pulumi-home"),
 		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
