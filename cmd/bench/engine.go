@@ -222,7 +222,7 @@ func startBench(ctx context.Context, root string) (b bench, stop func(), err err
 		return b, stop, err
 	}
 	b.env = map[string]string{
-		"KUBECONFIG":                                  lines[len(lines)-1],
+		"KUBECONFIG": lines[len(lines)-1],
 		// metadata=skip, as deploy.Open sets it: every state write an atomic rename, so a stack
 		// reading its own outputs mid-update never finds a half-written sidecar ("failed to load
 		// checkpoint: EOF", seen with the replays).
