@@ -201,11 +201,15 @@ func replayPart(ctx context.Context, root string) (string, error) {
 	}
 	tier, err := bn.openProd(ctx, "tb3", map[string]string{
 		"obs-stack:loki.ingestGBPerDay": "3000", "obs-stack:cluster.nodes": "9", "obs-stack:cluster.nodeCPU": "16", "obs-stack:cluster.nodeMemory": "64Gi",
-		"obs-stack:cluster.zones.names[0]": zones[0], "obs-stack:cluster.zones.names[1]": zones[1], "obs-stack:cluster.zones.names[2]": zones[2],
 		"obs-stack:loki.ingester.antiAffinity": "hard", "obs-stack:kafka.antiAffinity": "hard",
 	})
 	if err != nil {
 		return "", err
+	}
+	for i, zone := range zones { // in order: config set --path grows a list one index at a time
+		if err := setPath(ctx, tier, fmt.Sprintf("obs-stack:cluster.zones.names[%d]", i), zone); err != nil {
+			return "", err
+		}
 	}
 	type pair struct{ stack, replay *benchStack }
 	var pairs []pair
