@@ -340,7 +340,7 @@ func engine(ctx context.Context, root string) (string, error) {
 			s.touched = deploy.UpChanges(res.Summary)
 		}
 	}
-	tenantRows, err := tenantStacks(ctx, proj, env)
+	tenantRows, err := tenantStacks(ctx, bn)
 	if err != nil {
 		return "", err
 	}
@@ -437,7 +437,7 @@ func plainCLI(ctx context.Context, proj string, env map[string]string) string {
 // tenantStacks times prod with -tenants' counts of tenants (each with a namespace, limits and
 // retention): its first up, then per run one warm preview and one no-op up, as the stacks
 // above. Each count is a stack of its own namespace on the same plane. "" without -tenants.
-func tenantStacks(ctx context.Context, proj string, env map[string]string) (string, error) {
+func tenantStacks(ctx context.Context, bn bench) (string, error) {
 	if *tenants == "" {
 		return "", nil
 	}
@@ -450,7 +450,7 @@ func tenantStacks(ctx context.Context, proj string, env map[string]string) (stri
 			return "", fmt.Errorf("-tenants %q: want counts such as 1,50", *tenants)
 		}
 		name := fmt.Sprintf("tenants-%d", n)
-		st, err := deploy.Open(ctx, deploy.Options{ProjectDir: proj, Stack: name, Env: env, Program: program.RunIn})
+		st, err := bn.openProd(ctx, name, nil)
 		if err != nil {
 			return "", err
 		}
@@ -462,15 +462,6 @@ func tenantStacks(ctx context.Context, proj string, env map[string]string) (stri
 		raw, err := json.Marshal(list)
 		if err != nil {
 			return "", err
-		}
-		config := map[string]string{
-			"obs-stack:preset": "prod", "obs-stack:cluster.nodes": "1", "obs-stack:cluster.nodeCPU": "32", "obs-stack:cluster.nodeMemory": "64Gi",
-			"obs-stack:loki.ingester.antiAffinity": "soft", "obs-stack:kafka.antiAffinity": "soft",
-		}
-		for k, v := range config {
-			if err := setPath(ctx, st, k, v); err != nil {
-				return "", err
-			}
 		}
 		// A dotted key holding JSON, as a user sets a whole list (no --path).
 		if err := st.SetConfig(ctx, "obs-stack:loki.tenants", auto.ConfigValue{Value: string(raw)}); err != nil {

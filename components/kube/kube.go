@@ -84,6 +84,15 @@ func (l Labels) With(extra map[string]string) pulumi.StringMap {
 	return out
 }
 
+// Selecting is l with key=value added to the selector and to All: the labels of a subset of
+// the pods with a workload of its own (one zone's StatefulSet).
+func (l Labels) Selecting(key, value string) Labels {
+	out := Labels{Selector: pulumi.StringMap{key: pulumi.String(value)}, All: pulumi.StringMap{key: pulumi.String(value)}}
+	maps.Copy(out.Selector, l.Selector)
+	maps.Copy(out.All, l.All)
+	return out
+}
+
 // Hash is a short content hash for config-hash annotations.
 func Hash(content ...string) string {
 	h := sha256.New()

@@ -252,7 +252,8 @@ func (w workloads) target(t stacks.Target) (*corev1.Service, error) {
 		// next pod replays the WAL. 300 s covers the WAL checkpoint on stop, and a flush a
 		// person starts with /ingester/shutdown?flush=true before the pod goes. The
 		// StatefulSet's RollingUpdate replaces one pod at a time and waits for it to be Ready
-		// (OrderedReady), so a rollout never takes two replicas of a stream at once.
+		// (podManagementPolicy Parallel governs creation and scaling only), so a rollout never
+		// takes two replicas of a stream at once.
 		grace = 300
 	}
 	pod := kube.Pod{
@@ -315,9 +316,7 @@ func (w workloads) statefulSets(t stacks.Target, pod kube.Pod, headless *corev1.
 	for _, set := range w.args.Zones.Sets(t, w.args.StorageClass) {
 		p := pod
 		if set.Zone != "" {
-			p.Labels = kube.Labels{Selector: pulumi.StringMap{kube.ZoneLabel: pulumi.String(set.Zone)}, All: pulumi.StringMap{kube.ZoneLabel: pulumi.String(set.Zone)}}
-			maps.Copy(p.Labels.Selector, pod.Labels.Selector)
-			maps.Copy(p.Labels.All, pod.Labels.All)
+			p.Labels = pod.Labels.Selecting(kube.ZoneLabel, set.Zone)
 			p.Containers = slices.Clone(pod.Containers)
 			p.Containers[0].Env = append(slices.Clone(pod.Containers[0].Env.(corev1.EnvVarArray)),
 				corev1.EnvVarArgs{Name: pulumi.String(ZoneEnv), Value: pulumi.String(set.Zone)})
